@@ -1,0 +1,131 @@
+//! Server functions the portals call, and the service interface the server implements for
+//! them. The server injects its implementation as context, so portal pages and the REST API
+//! run the same service code and the same scope checks.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Viewer;
+
+/// A user as the admin portal lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+    pub locked: bool,
+    pub created_at: String,
+}
+
+/// A role with the scopes it grants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSummary {
+    pub name: String,
+    pub description: String,
+    pub built_in: bool,
+    pub scopes: Vec<String>,
+    pub users: i64,
+}
+
+/// Why a service call was refused; the server maps each to one HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceError {
+    Unauthorized,
+    Forbidden { scope: String },
+    NotFound(String),
+    Invalid { field: String, message: String },
+    Internal,
+}
+
+impl std::fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServiceError::Unauthorized => write!(f, "sign in first"),
+            ServiceError::Forbidden { scope } => write!(f, "this needs the scope {scope}"),
+            ServiceError::NotFound(what) => write!(f, "{what} not found"),
+            ServiceError::Invalid { field, message } => write!(f, "{field}: {message}"),
+            ServiceError::Internal => write!(f, "internal error; see the server log"),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! What the server provides to the portals.
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+
+    use super::{RoleSummary, ServiceError, UserSummary};
+    use crate::auth::{CurrentUser, Viewer};
+
+    pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+    /// Implemented by the server over its database; every method checks the caller's scopes.
+    pub trait PortalServices: Send + Sync + 'static {
+        fn list_users<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+        ) -> BoxFuture<'a, Result<Vec<UserSummary>, ServiceError>>;
+        fn list_roles<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+        ) -> BoxFuture<'a, Result<Vec<RoleSummary>, ServiceError>>;
+    }
+
+    pub type Services = Arc<dyn PortalServices>;
+
+    /// The viewer the server's session middleware attached to this request.
+    pub fn viewer() -> Viewer {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Viewer>().cloned())
+            .unwrap_or_default()
+    }
+
+    /// Runs a service call for the signed-in user, setting the HTTP status on refusal.
+    pub async fn call<T, F>(f: F) -> Result<T, leptos::prelude::ServerFnError>
+    where
+        F: for<'a> FnOnce(&'a Services, &'a CurrentUser) -> BoxFuture<'a, Result<T, ServiceError>>,
+    {
+        use leptos::prelude::{ServerFnError, expect_context};
+        let result = match viewer().user {
+            None => Err(ServiceError::Unauthorized),
+            Some(user) => {
+                let services = expect_context::<Services>();
+                f(&services, &user).await
+            }
+        };
+        result.map_err(|err| {
+            let status = match &err {
+                ServiceError::Unauthorized => http::StatusCode::UNAUTHORIZED,
+                ServiceError::Forbidden { .. } => http::StatusCode::FORBIDDEN,
+                ServiceError::NotFound(_) => http::StatusCode::NOT_FOUND,
+                ServiceError::Invalid { .. } => http::StatusCode::BAD_REQUEST,
+                ServiceError::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            if let Some(opts) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                opts.set_status(status);
+            }
+            ServerFnError::new(err.to_string())
+        })
+    }
+}
+
+/// The current viewer (user and CSRF token).
+#[server]
+pub async fn get_viewer() -> Result<Viewer, ServerFnError> {
+    Ok(ssr::viewer())
+}
+
+/// Users of the caller's organization (admin: users & roles).
+#[server]
+pub async fn list_users() -> Result<Vec<UserSummary>, ServerFnError> {
+    ssr::call(|s, u| s.list_users(u)).await
+}
+
+/// Roles of the caller's organization with their scopes (admin: users & roles).
+#[server]
+pub async fn list_roles() -> Result<Vec<RoleSummary>, ServerFnError> {
+    ssr::call(|s, u| s.list_roles(u)).await
+}

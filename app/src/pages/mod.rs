@@ -1,0 +1,7 @@
+//! One module per portal, plus sign-in and the error pages.
+
+pub mod admin;
+pub mod devportal;
+pub mod errors;
+pub mod publisher;
+pub mod sign_in;

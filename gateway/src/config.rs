@@ -1,0 +1,85 @@
+//! The gateway's own settings (`[gateway]` and `[log]` in `gatehouse.toml`, or
+//! `GATEHOUSE_GATEWAY__…` variables).
+
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+use crate::settings::{self, SettingsError, Sources};
+
+/// Top-level sections that belong to the server; the gateway skips them.
+pub const SERVER_SECTIONS: &[&str] = &["server", "database", "auth", "admin_password", "demo", "ai"];
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    #[serde(default)]
+    pub gateway: GatewaySection,
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySection {
+    /// Where API traffic is served.
+    pub listen: SocketAddr,
+    /// Health, readiness and (later) metrics; keep it off the public interface.
+    pub admin_listen: SocketAddr,
+    /// Control plane base URL; unset means standalone.
+    pub control_plane: Option<String>,
+    /// Gateway environment this instance serves.
+    pub environment: String,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8280)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9091)),
+            control_plane: None,
+            environment: "Default".into(),
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `[log]`: the filter itself comes from `RUST_LOG`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+}
+
+impl GatewayConfig {
+    pub fn load(sources: &Sources) -> Result<Self, SettingsError> {
+        let cfg: Self = settings::load(sources, SERVER_SECTIONS)?;
+        if cfg.gateway.environment.trim().is_empty() {
+            return Err(SettingsError::Invalid {
+                key: "gateway.environment".into(),
+                origin: "settings".into(),
+                message: "must not be empty".into(),
+            });
+        }
+        if let Some(url) = &cfg.gateway.control_plane
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(SettingsError::Invalid {
+                key: "gateway.control_plane".into(),
+                origin: "settings".into(),
+                message: format!("`{url}` is not an http(s) URL"),
+            });
+        }
+        Ok(cfg)
+    }
+}

@@ -1,0 +1,9 @@
+//! Gatehouse gateway: the data plane. The library half holds what the server shares with the
+//! gateway (settings loading, logging set-up, and, as they arrive, the runtime snapshot types);
+//! the `runtime` feature adds the proxy itself.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod settings;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;

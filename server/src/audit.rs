@@ -1,0 +1,54 @@
+//! The audit log: who did what to which object, and when. Written in the same transaction as
+//! the change it describes where there is one.
+
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+#[allow(clippy::too_many_arguments)]
+pub async fn record_tx(
+    tx: &mut Transaction<'_, Postgres>,
+    organization: Option<Uuid>,
+    actor: Option<Uuid>,
+    actor_name: &str,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    detail: serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (organization_id, actor_id, actor_name, action, target_type, target_id, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(organization)
+    .bind(actor)
+    .bind(actor_name)
+    .bind(action)
+    .bind(target_type)
+    .bind(target_id)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// An event with no surrounding change (sign-in, sign-out, failed sign-in).
+pub async fn record(
+    db: &PgPool,
+    organization: Option<Uuid>,
+    actor: Option<Uuid>,
+    actor_name: &str,
+    action: &str,
+    ip: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (organization_id, actor_id, actor_name, action, ip) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(organization)
+    .bind(actor)
+    .bind(actor_name)
+    .bind(action)
+    .bind(ip)
+    .execute(db)
+    .await?;
+    Ok(())
+}

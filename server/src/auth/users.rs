@@ -1,0 +1,97 @@
+//! Users, their roles and scopes: the queries sign-in, sessions and the admin portal share.
+
+use app::auth::CurrentUser;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// What sign-in needs to know about a user.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Credentials {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub password_hash: String,
+    pub locked: bool,
+}
+
+pub async fn credentials(
+    db: &PgPool,
+    organization: &str,
+    username: &str,
+) -> sqlx::Result<Option<Credentials>> {
+    sqlx::query_as(
+        "SELECT u.id, u.organization_id, u.password_hash, u.locked
+           FROM app_user u JOIN organization o ON o.id = u.organization_id
+          WHERE o.name = $1 AND o.enabled AND u.username = $2",
+    )
+    .bind(organization)
+    .bind(username)
+    .fetch_optional(db)
+    .await
+}
+
+/// The user with roles and effective scopes, or `None` if missing or locked.
+pub async fn current_user(db: &PgPool, user_id: Uuid) -> sqlx::Result<Option<CurrentUser>> {
+    let row: Option<(Uuid, String, String, String, Vec<String>, Vec<String>)> = sqlx::query_as(
+        "SELECT u.id, u.username, u.display_name, o.name,
+                ARRAY(SELECT r.name FROM user_role ur JOIN role r ON r.id = ur.role_id
+                       WHERE ur.user_id = u.id ORDER BY r.name),
+                ARRAY(SELECT DISTINCT rs.scope_name FROM user_role ur
+                        JOIN role_scope rs ON rs.role_id = ur.role_id
+                       WHERE ur.user_id = u.id ORDER BY 1)
+           FROM app_user u JOIN organization o ON o.id = u.organization_id
+          WHERE u.id = $1 AND NOT u.locked AND o.enabled",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id, username, display_name, organization, roles, scopes)| CurrentUser {
+        id: id.to_string(),
+        username,
+        display_name,
+        organization,
+        roles,
+        scopes,
+    }))
+}
+
+pub struct NewUser<'a> {
+    pub organization_id: Uuid,
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub roles: &'a [&'a str],
+}
+
+/// Inserts the user and their role grants in the caller's transaction.
+pub async fn insert(tx: &mut Transaction<'_, Postgres>, user: NewUser<'_>) -> sqlx::Result<Uuid> {
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO app_user (organization_id, username, email, display_name, password_hash)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(user.organization_id)
+    .bind(user.username)
+    .bind(user.email)
+    .bind(user.display_name)
+    .bind(user.password_hash)
+    .fetch_one(&mut **tx)
+    .await?;
+    let roles: Vec<String> = user.roles.iter().map(|r| r.to_string()).collect();
+    sqlx::query(
+        "INSERT INTO user_role (user_id, role_id)
+         SELECT $1, id FROM role WHERE organization_id = $2 AND name = ANY($3)",
+    )
+    .bind(id)
+    .bind(user.organization_id)
+    .bind(&roles)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+pub async fn organization_id(db: &PgPool, name: &str) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar("SELECT id FROM organization WHERE name = $1 AND enabled")
+        .bind(name)
+        .fetch_optional(db)
+        .await
+}

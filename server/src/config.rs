@@ -1,0 +1,216 @@
+//! The server's settings: `[server]`, `[database]`, `[auth]`, `[demo]`, `[log]` and
+//! `admin_password` in `gatehouse.toml`, each overridable as `GATEHOUSE_SECTION__KEY`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use gateway::config::LogSettings;
+use gateway::settings::{self, SettingsError, Sources};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub database: DatabaseSection,
+    #[serde(default)]
+    pub auth: AuthSection,
+    #[serde(default)]
+    pub demo: DemoSection,
+    #[serde(default)]
+    pub log: LogSettings,
+    /// First start only: the password of the `admin` user (`GATEHOUSE_ADMIN_PASSWORD`).
+    /// Unset means a random one, printed once.
+    #[serde(default)]
+    pub admin_password: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    pub addr: SocketAddr,
+    /// The URL users reach the server at; decides `Secure` cookies and the token issuer.
+    pub public_url: Option<String>,
+    /// Where `cargo leptos build` put the site (WASM, CSS, assets).
+    pub site_root: PathBuf,
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: None,
+            site_root: PathBuf::from("target/site"),
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    pub url: SecretString,
+    pub max_connections: u32,
+    /// Apply pending migrations at start-up.
+    pub migrate: bool,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("postgres://postgres@127.0.0.1:5432/gatehouse"),
+            max_connections: 10,
+            migrate: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    pub session_ttl_minutes: i64,
+    pub token_ttl_seconds: i64,
+    /// Key for hashing client secrets (≥ 32 characters). Unset: generated once, kept in the
+    /// database.
+    pub hash_key: Option<SecretString>,
+    pub self_signup: bool,
+    /// Name of the organization users belong to when none is given.
+    pub default_organization: String,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            session_ttl_minutes: 12 * 60,
+            token_ttl_seconds: 3600,
+            hash_key: None,
+            self_signup: true,
+            default_organization: "carbon.super".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoSection {
+    /// Create demo users (`publisher`, `subscriber`, one per admin role) on start.
+    pub seed: bool,
+    /// Their password.
+    pub password: Option<SecretString>,
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        key: key.into(),
+        origin: "settings".into(),
+        message: message.into(),
+    }
+}
+
+impl Settings {
+    pub fn load(sources: &Sources) -> Result<Self, SettingsError> {
+        let s: Settings = settings::load(sources, &["gateway"])?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if let Some(url) = &self.server.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(invalid("server.public_url", format!("`{url}` is not an http(s) URL")));
+        }
+        let db = self.database.url.expose_secret();
+        if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            // Never echo the URL: it may hold a password.
+            return Err(invalid("database.url", "must be a postgres:// URL"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.auth.session_ttl_minutes <= 0 {
+            return Err(invalid("auth.session_ttl_minutes", "must be positive"));
+        }
+        if self.auth.token_ttl_seconds <= 0 {
+            return Err(invalid("auth.token_ttl_seconds", "must be positive"));
+        }
+        if let Some(k) = &self.auth.hash_key
+            && k.expose_secret().len() < 32
+        {
+            return Err(invalid("auth.hash_key", "must be at least 32 characters"));
+        }
+        if let Some(p) = &self.admin_password
+            && p.expose_secret().chars().count() < 5
+        {
+            return Err(invalid("admin_password", "must be at least 5 characters"));
+        }
+        if self.auth.default_organization.trim().is_empty() {
+            return Err(invalid("auth.default_organization", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// The base URL the server is reached at.
+    pub fn public_url(&self) -> String {
+        self.server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.server.addr))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// Cookies get `Secure` when users reach us over TLS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        Settings::load(&Sources {
+            file: None,
+            env: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        })
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.server.addr.port(), 3000);
+        assert_eq!(s.public_url(), "http://127.0.0.1:3000");
+        assert!(!s.secure_cookies());
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (var, value, key) in [
+            ("GATEHOUSE_SERVER__ADDR", "nowhere", "server.addr"),
+            ("GATEHOUSE_DATABASE__URL", "mysql://x", "database.url"),
+            ("GATEHOUSE_AUTH__HASH_KEY", "short", "auth.hash_key"),
+            ("GATEHOUSE_AUTH__TOKEN_TTL_SECONDS", "-1", "auth.token_ttl_seconds"),
+            ("GATEHOUSE_SERVER__PUBLIC_URL", "ftp://x", "server.public_url"),
+        ] {
+            let err = load(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.contains(key), "{var}: {err}");
+        }
+        let err = load(&[("GATEHOUSE_DATABASE__URL", "mysql://user:hunter2@x")])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() {
+        let s = load(&[("GATEHOUSE_SERVER__PUBLIC_URL", "https://api.example.com/")]).unwrap();
+        assert!(s.secure_cookies());
+        assert_eq!(s.public_url(), "https://api.example.com");
+    }
+}

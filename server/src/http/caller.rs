@@ -1,0 +1,67 @@
+//! Who calls a REST operation: a bearer token from `/oauth2/token`, or a portal session.
+//! Handlers state the scopes they need with `require`.
+
+use app::auth::Viewer;
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+use crate::AppState;
+use crate::auth::tokens::TokenError;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub username: String,
+    pub organization: String,
+    pub scopes: Vec<String>,
+}
+
+impl Caller {
+    /// Passes when the caller holds any of `scopes` (WSO2 lists alternatives the same way).
+    pub fn require(&self, scopes: &[&str]) -> Result<(), ApiError> {
+        if scopes.iter().any(|s| self.scopes.iter().any(|have| have == s)) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "The request needs one of the scopes: {}",
+                scopes.join(", ")
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let value = auth
+                .to_str()
+                .map_err(|_| ApiError::Unauthorized("Malformed Authorization header".into()))?;
+            let token = value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+                .ok_or_else(|| ApiError::Unauthorized("Expected a Bearer token".into()))?;
+            let claims = state.keys.verify(token.trim()).map_err(|e| match e {
+                TokenError::Expired => ApiError::Unauthorized("Access token has expired".into()),
+                _ => ApiError::Unauthorized("Invalid access token".into()),
+            })?;
+            return Ok(Caller {
+                username: claims.sub.clone(),
+                organization: claims.organization.clone(),
+                scopes: claims.scopes().map(str::to_string).collect(),
+            });
+        }
+        match parts.extensions.get::<Viewer>().and_then(|v| v.user.clone()) {
+            Some(user) => Ok(Caller {
+                username: user.username,
+                organization: user.organization,
+                scopes: user.scopes,
+            }),
+            None => Err(ApiError::Unauthorized(
+                "Send an access token (Authorization: Bearer …) or sign in".into(),
+            )),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The HTTP surface: one module per area, each with `router()`, merged here with the portal
+//! pages. The viewer middleware resolves the session for every page and API call.
+
+pub mod caller;
+pub mod health;
+pub mod oauth;
+pub mod portal_auth;
+pub mod rest;
+pub mod viewer;
+
+use std::sync::Arc;
+
+use app::api::ssr::Services;
+use axum::Router;
+use axum::response::Redirect;
+use axum::routing::get;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+
+/// The whole application router.
+pub fn app(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let services: Services = Arc::new(crate::services::DbServices::new(state.db.clone()));
+    let leptos_state = state.clone();
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/devportal") }))
+        .merge(health::router())
+        .merge(portal_auth::router())
+        .merge(oauth::router())
+        .merge(rest::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let services = services.clone();
+                move || provide_context(services.clone())
+            },
+            move || app::shell(leptos_state.leptos.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), viewer::middleware))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,79 @@
+//! Gatehouse control plane: the axum server behind the three portals, their REST APIs and the
+//! token service. `main.rs` only starts it; `app()` builds the whole router, which tests drive.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod services;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::auth::tokens::KeySet;
+use crate::config::Settings;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub settings: Arc<Settings>,
+    pub leptos: LeptosOptions,
+    pub keys: Arc<KeySet>,
+    /// Key for client-secret hashes.
+    pub hash_key: Arc<Vec<u8>>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// Connects to PostgreSQL (lazily: `/ready` reports when it is down).
+pub fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(settings.database.max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_lazy(settings.database.url.expose_secret())
+        .context("Failed to parse database.url")
+}
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Runs migrations (when enabled) and start-up data, then assembles the state.
+pub async fn prepare(db: PgPool, settings: Settings) -> anyhow::Result<AppState> {
+    if settings.database.migrate {
+        MIGRATOR
+            .run(&db)
+            .await
+            .context("Failed to apply database migrations (is PostgreSQL running, with pgvector installed?)")?;
+    }
+    bootstrap::run(&db, &settings).await?;
+    let hash_key = bootstrap::hash_key(&db, &settings).await?;
+    let keys = KeySet::load_or_create(&db, format!("{}/oauth2/token", settings.public_url())).await?;
+    let leptos = LeptosOptions::builder()
+        .output_name("gatehouse")
+        .site_root(settings.server.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.server.addr)
+        .build();
+    Ok(AppState {
+        db,
+        settings: Arc::new(settings),
+        leptos,
+        keys: Arc::new(keys),
+        hash_key: Arc::new(hash_key),
+    })
+}
+
+pub use http::app;
