@@ -4,4 +4,10 @@
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
+    // Browser tests wait for this before they rely on client-side behaviour.
+    let _ = js_sys::Reflect::set(
+        &js_sys::global(),
+        &"__gatehouse_hydrated".into(),
+        &true.into(),
+    );
 }

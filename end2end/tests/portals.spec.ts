@@ -1,0 +1,112 @@
+import { test, expect } from '@playwright/test';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, hydrated, shot, signIn, signOut, watchErrors } from './helpers';
+
+test('the site root leads to the public developer portal, which hydrates cleanly', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/devportal$/);
+  await expect(page.getByRole('heading', { name: 'APIs' })).toBeVisible();
+  await expect(page.getByTestId('empty-state')).toContainText('No APIs are published yet');
+  await hydrated(page);
+  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await shot(page, 'devportal-anonymous');
+  expect(errors).toEqual([]);
+});
+
+test('admin signs in and sees all three portals, then signs out', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/publisher');
+  await expect(page).toHaveURL(/\/publisher$/);
+  await expect(page.getByTestId('empty-state')).toContainText('No APIs yet');
+  const portals = page.getByRole('navigation', { name: 'Portals' });
+  await expect(portals.getByRole('link')).toHaveText(['Developer Portal', 'Publisher', 'Admin']);
+  await hydrated(page);
+  await shot(page, 'publisher-admin');
+
+  await portals.getByRole('link', { name: 'Admin' }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page.locator('[data-section]')).toHaveCount(7);
+  await shot(page, 'admin-overview');
+
+  await page.locator('[data-section="users"]').click();
+  await expect(page.getByTestId('users-table')).toBeVisible();
+  for (const user of ['admin', 'publisher', 'subscriber', 'workflow-admin']) {
+    await expect(page.locator(`tr[data-username="${user}"]`)).toBeVisible();
+  }
+  await expect(page.locator('[data-role="workflow-admin"]')).toContainText('apim:api_workflow_approve');
+  await shot(page, 'admin-users');
+
+  await portals.getByRole('link', { name: 'Developer Portal' }).click();
+  await expect(page).toHaveURL(/\/devportal$/);
+  await signOut(page);
+  await page.goto('/publisher');
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fpublisher/);
+  expect(errors).toEqual([]);
+});
+
+test('a subscriber is refused by the Publisher and the Admin portal', async ({ page }) => {
+  await signIn(page, 'subscriber', DEMO_PASSWORD);
+  await expect(page).toHaveURL(/\/devportal$/);
+  const portals = page.getByRole('navigation', { name: 'Portals' });
+  await expect(portals.getByRole('link')).toHaveText(['Developer Portal']);
+
+  for (const path of ['/publisher', '/admin', '/admin/users']) {
+    const resp = await page.goto(path);
+    expect(resp?.status(), path).toBe(403);
+    await expect(page.getByTestId('forbidden')).toBeVisible();
+  }
+  await shot(page, 'subscriber-forbidden');
+  await page.goto('/devportal/applications');
+  await expect(page.getByTestId('empty-state')).toContainText('You have no applications yet');
+});
+
+test('a workflow admin sees only the approvals section', async ({ page }) => {
+  await signIn(page, 'workflow-admin', DEMO_PASSWORD, '/admin');
+  await expect(page.locator('[data-section]')).toHaveCount(1);
+  await expect(page.locator('[data-section="workflows"]')).toBeVisible();
+  const resp = await page.goto('/admin/key-managers');
+  expect(resp?.status()).toBe(403);
+  await expect(page.getByTestId('forbidden')).toBeVisible();
+  await page.goto('/admin/workflows');
+  await expect(page.getByTestId('empty-state')).toContainText('No pending approvals');
+  await shot(page, 'admin-workflow-admin');
+});
+
+test('a wrong password is refused with a clear message', async ({ page }) => {
+  await page.goto('/sign-in');
+  await page.getByLabel('User name').fill('admin');
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByTestId('form-error')).toHaveText('Wrong user name or password.');
+  await expect(page.getByLabel('User name')).toHaveValue('admin');
+  await shot(page, 'sign-in-error');
+});
+
+test('self sign-up creates a developer account and signs it in', async ({ page }) => {
+  const name = `dev${Date.now()}`;
+  await page.goto('/devportal');
+  await page.getByRole('link', { name: 'Sign up' }).click();
+  await expect(page).toHaveURL(/\/sign-up/);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Display name').fill('Dana Developer');
+  await page.getByLabel('E-mail').fill(`${name}@example.com`);
+  await page.getByLabel('Password', { exact: true }).fill('s3cret-pass');
+  await page.getByLabel('Repeat password').fill('s3cret-pass');
+  await shot(page, 'sign-up-form');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/devportal$/);
+  await expect(page.getByTestId('signed-in-user')).toContainText('Dana Developer');
+  const resp = await page.goto('/publisher');
+  expect(resp?.status()).toBe(403);
+
+  // The same user name again is refused, and the form keeps what was typed.
+  await signOut(page);
+  await page.goto('/sign-up');
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('E-mail').fill(`other-${name}@example.com`);
+  await page.getByLabel('Password', { exact: true }).fill('s3cret-pass');
+  await page.getByLabel('Repeat password').fill('s3cret-pass');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByTestId('form-error')).toHaveText('That user name is taken.');
+  await expect(page.getByLabel('E-mail')).toHaveValue(`other-${name}@example.com`);
+});

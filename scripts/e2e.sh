@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Browser tests: builds the site, starts server + gateway on free ports against a fresh
+# database with demo users, runs Playwright (Debian's Chromium), stops everything.
+# Screenshots land in end2end/artifacts/.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+say "cargo leptos build"
+cargo leptos build
+cargo build -p gateway
+
+DB_NAME=gatehouse_e2e
+fresh_db "$DB_NAME"
+port=$(free_port); gw_port=$(free_port); gw_admin=$(free_port)
+run_dir="$ROOT/end2end/artifacts"
+rm -rf "$run_dir" "$ROOT/end2end/test-results"
+mkdir -p "$run_dir"
+
+export GATEHOUSE_DATABASE__URL="$PG_URL/$DB_NAME"
+export GATEHOUSE_SERVER__ADDR="127.0.0.1:$port"
+export GATEHOUSE_SERVER__SITE_ROOT="$ROOT/target/site"
+export GATEHOUSE_ADMIN_PASSWORD=admin-e2e-pass
+export GATEHOUSE_DEMO__SEED=true
+export GATEHOUSE_DEMO__PASSWORD=demo-e2e-pass
+export GATEHOUSE_GATEWAY__LISTEN="127.0.0.1:$gw_port"
+export GATEHOUSE_GATEWAY__ADMIN_LISTEN="127.0.0.1:$gw_admin"
+
+"$CARGO_TARGET_DIR/debug/server" >"$run_dir/server.log" 2>&1 &
+server_pid=$!
+"$CARGO_TARGET_DIR/debug/gateway" --control-plane "http://127.0.0.1:$port" >"$run_dir/gateway.log" 2>&1 &
+gateway_pid=$!
+cleanup() { kill "$server_pid" "$gateway_pid" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+wait_http "http://127.0.0.1:$port/ready" 60 || { cat "$run_dir/server.log"; die "server not ready"; }
+wait_http "http://127.0.0.1:$gw_admin/health" 30 || { cat "$run_dir/gateway.log"; die "gateway not healthy"; }
+
+export BASE_URL="http://127.0.0.1:$port"
+export GATEWAY_URL="http://127.0.0.1:$gw_port"
+export GATEWAY_ADMIN_URL="http://127.0.0.1:$gw_admin"
+export ADMIN_PASSWORD="$GATEHOUSE_ADMIN_PASSWORD"
+export DEMO_PASSWORD="$GATEHOUSE_DEMO__PASSWORD"
+(cd end2end && npx playwright test)

@@ -1,0 +1,54 @@
+# Shared helpers for the project scripts. Source it; do not run it.
+# Settings the scripts honour (all optional):
+#   CARGO_TARGET_DIR   build directory; default: ~/.cache/gatehouse/target (outside the clone,
+#                      so every clone and CI run on this machine shares one warm build)
+#   GATEHOUSE_PG_URL   server URL for PostgreSQL without a database name
+#                      (default postgres://postgres@127.0.0.1:5432)
+#   GATEHOUSE_REDIS_URL  default redis://127.0.0.1:6379
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+PG_URL="${GATEHOUSE_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+REDIS_URL="${GATEHOUSE_REDIS_URL:-redis://127.0.0.1:6379}"
+export GATEHOUSE_REDIS_URL="$REDIS_URL"
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# psql against the maintenance database.
+pg() { psql "$PG_URL/postgres" -v ON_ERROR_STOP=1 -qAtX "$@"; }
+
+# Creates database $1 if missing.
+ensure_db() {
+  local name="$1"
+  if [ "$(pg -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" != 1 ]; then
+    pg -c "CREATE DATABASE \"$name\""
+  fi
+}
+
+# Drops and creates database $1 (tests start from nothing).
+fresh_db() {
+  pg -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)"
+  pg -c "CREATE DATABASE \"$1\""
+}
+
+# Waits until URL $1 answers 2xx, up to $2 seconds.
+wait_http() {
+  local url="$1" limit="${2:-120}" i=0
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    i=$((i + 1))
+    [ "$i" -ge "$((limit * 2))" ] && return 1
+    sleep 0.5
+  done
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs and starts everything Gatehouse needs on a Debian/Ubuntu machine. Idempotent:
+# each step is skipped when its result is already there, so a second run takes seconds.
+#   system packages (curl, build tools, Chromium for the browser tests, PostgreSQL and Redis
+#   when absent), pgvector, the wasm32 target, cargo-leptos and wasm-bindgen at pinned
+#   versions, the npm build tools (Tailwind, wasm-opt) and Playwright (no browser download).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+export DEBIAN_FRONTEND=noninteractive
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  say "apt-get install ${missing[*]}"
+  as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+say "system packages"
+apt_install curl ca-certificates build-essential pkg-config python3 chromium
+have node || apt_install nodejs npm
+have psql || apt_install postgresql-client
+
+# PostgreSQL: use the running one; otherwise install and start a local cluster.
+if ! pg -c 'SELECT 1' >/dev/null 2>&1; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+  ver=$(ls /etc/postgresql | sort -n | tail -1)
+  say "starting PostgreSQL $ver"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null || as_root pg_ctlcluster "$ver" main start
+  # The scripts connect over TCP as `postgres` without a password (local clusters only).
+  hba=$(ls /etc/postgresql/"$ver"/main/pg_hba.conf)
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+    as_root pg_ctlcluster "$ver" main reload
+  fi
+  for _ in $(seq 1 30); do pg -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 1; done
+  pg -c 'SELECT 1' >/dev/null || die "PostgreSQL does not answer at $PG_URL"
+fi
+
+say "pgvector"
+as_root bash "$ROOT/scripts/install-pgvector.sh" | tail -1
+
+# Redis: the throttling tests use a real one; start it when nothing answers.
+if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  have redis-server || apt_install redis-server
+  say "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+fi
+
+say "Rust toolchain"
+rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# Build tools, so a debug build is enough and takes minutes instead of half an hour.
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  say "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (a few minutes, once)"
+  CARGO_TARGET_DIR="$HOME/.cache/gatehouse/tools-target" cargo install cargo-leptos --locked --debug --version "$CARGO_LEPTOS_VERSION"
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  # Not --locked: its lock file pins a crate version the registry no longer serves.
+  CARGO_TARGET_DIR="$HOME/.cache/gatehouse/tools-target" cargo install wasm-bindgen-cli --debug --version "$WASM_BINDGEN_VERSION"
+fi
+
+say "npm packages"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+[ -x node_modules/.bin/tailwindcss ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
+(cd end2end && { [ -d node_modules/@playwright/test ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; })
+
+say "setup done"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make test`: set up, then run every test: formatting and lints, the Rust unit and
+# integration tests against the real PostgreSQL (with pgvector) and Redis, and the browser
+# tests (Playwright + Debian's Chromium) against a freshly built server and gateway.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/setup.sh"
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+# #[sqlx::test] creates a throw-away database per test on this server.
+export DATABASE_URL="$PG_URL/postgres"
+say "cargo test (Rust unit and integration tests)"
+cargo test --workspace
+
+say "browser tests"
+"$ROOT/scripts/e2e.sh"
