@@ -4,14 +4,14 @@
 #                      so every clone and CI run on this machine shares one warm build)
 #   GATEHOUSE_PG_URL   server URL for PostgreSQL without a database name
 #                      (default postgres://postgres@127.0.0.1:5432)
-#   GATEHOUSE_REDIS_URL  default redis://127.0.0.1:6379
+#   REDIS_URL          default redis://127.0.0.1:6379 (tests)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
 export PATH="$HOME/.cargo/bin:$PATH"
 PG_URL="${GATEHOUSE_PG_URL:-postgres://postgres@127.0.0.1:5432}"
-REDIS_URL="${GATEHOUSE_REDIS_URL:-redis://127.0.0.1:6379}"
-export GATEHOUSE_REDIS_URL="$REDIS_URL"
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+export REDIS_URL
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130

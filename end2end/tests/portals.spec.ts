@@ -5,7 +5,7 @@ test('the site root leads to the public developer portal, which hydrates cleanly
   const errors = watchErrors(page);
   await page.goto('/');
   await expect(page).toHaveURL(/\/devportal$/);
-  await expect(page.getByRole('heading', { name: 'APIs' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'APIs', exact: true })).toBeVisible();
   await expect(page.getByTestId('empty-state')).toContainText('No APIs are published yet');
   await hydrated(page);
   await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
