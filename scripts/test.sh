@@ -13,6 +13,8 @@ cargo fmt --all -- --check
 
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+# The browser half (app with `hydrate`) only compiles for wasm32.
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 # #[sqlx::test] creates a throw-away database per test on this server.
 export DATABASE_URL="$PG_URL/postgres"

@@ -277,13 +277,19 @@ mod tests {
         let wf = user(&[scopes::WORKFLOW_VIEW]);
         assert_eq!(page_access("/devportal", None), Access::Allowed);
         assert_eq!(page_access("/devportal/applications", None), Access::SignIn);
-        assert_eq!(page_access("/devportal/applications", Some(&sub)), Access::Allowed);
+        assert_eq!(
+            page_access("/devportal/applications", Some(&sub)),
+            Access::Allowed
+        );
         assert_eq!(page_access("/publisher", None), Access::SignIn);
         assert_eq!(page_access("/publisher", Some(&sub)), Access::Forbidden);
         assert_eq!(page_access("/admin", Some(&sub)), Access::Forbidden);
         assert_eq!(page_access("/admin", Some(&wf)), Access::Allowed);
         assert_eq!(page_access("/admin/workflows", Some(&wf)), Access::Allowed);
-        assert_eq!(page_access("/admin/key-managers", Some(&wf)), Access::Forbidden);
+        assert_eq!(
+            page_access("/admin/key-managers", Some(&wf)),
+            Access::Forbidden
+        );
         assert_eq!(page_access("/sign-in", None), Access::Allowed);
     }
 }

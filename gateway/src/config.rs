@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::settings::{self, SettingsError, Sources};
 
 /// Top-level sections that belong to the server; the gateway skips them.
-pub const SERVER_SECTIONS: &[&str] = &["server", "database", "auth", "admin_password", "demo", "ai"];
+pub const SERVER_SECTIONS: &[&str] =
+    &["server", "database", "auth", "admin_password", "demo", "ai"];
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -4,6 +4,6 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+#[cfg(feature = "process")]
+pub mod process;
 pub mod settings;
-#[cfg(feature = "telemetry")]
-pub mod telemetry;

@@ -36,7 +36,10 @@ fn parse_args() -> anyhow::Result<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
+        let mut value = || {
+            it.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
         match flag.as_str() {
             "--config" => args.config = Some(PathBuf::from(value()?)),
             "--control-plane" => args.control_plane = Some(value()?),
@@ -74,7 +77,8 @@ async fn run() -> anyhow::Result<()> {
             .push(("GATEHOUSE_GATEWAY__ENVIRONMENT".into(), env));
     }
     let cfg = GatewayConfig::load(&sources)?;
-    gateway::telemetry::init(cfg.log.format, "info");
+    gateway::process::init_logging(cfg.log.format, "info");
+    let shutdown = gateway::process::shutdown_signal();
 
     let traffic = TcpListener::bind(cfg.gateway.listen)
         .await
@@ -116,11 +120,14 @@ async fn run() -> anyhow::Result<()> {
                 StatusCode::SERVICE_UNAVAILABLE,
                 r#"{"status":"SHUTTING_DOWN"}"#,
             ),
-            _ => json(StatusCode::NOT_FOUND, r#"{"code":"404","message":"Not Found"}"#),
+            _ => json(
+                StatusCode::NOT_FOUND,
+                r#"{"code":"404","message":"Not Found"}"#,
+            ),
         }
     }));
 
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutdown requested; draining connections");
     ready.store(false, Ordering::Relaxed);
     let _ = stop_tx.send(true);
@@ -138,8 +145,12 @@ fn json(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 }
 
 /// Accepts connections until `stop` flips, then gives open connections `grace` to finish.
-async fn serve<F>(listener: TcpListener, mut stop: watch::Receiver<bool>, grace: Duration, handler: F)
-where
+async fn serve<F>(
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+    handler: F,
+) where
     F: Fn(Request<Incoming>) -> Response<Full<Bytes>> + Clone + Send + Sync + 'static,
 {
     let graceful = GracefulShutdown::new();
@@ -165,25 +176,10 @@ where
         }
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("grace period over; closing remaining connections");
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

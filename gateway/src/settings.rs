@@ -40,7 +40,11 @@ impl Sources {
         let env: Vec<(String, String)> = std::env::vars().collect();
         let file = explicit
             .or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from))
-            .or_else(|| Path::new(DEFAULT_FILE).exists().then(|| PathBuf::from(DEFAULT_FILE)));
+            .or_else(|| {
+                Path::new(DEFAULT_FILE)
+                    .exists()
+                    .then(|| PathBuf::from(DEFAULT_FILE))
+            });
         Self { file, env }
     }
 }
@@ -254,7 +258,10 @@ mod tests {
         assert_eq!(s.server.addr, "10.0.0.1");
         std::fs::write(&path, "[server]\nport = \"x\"\n").unwrap();
         let err = load::<Root>(&sources, &[]).unwrap_err().to_string();
-        assert!(err.contains("server.port") && err.contains("config file"), "{err}");
+        assert!(
+            err.contains("server.port") && err.contains("config file"),
+            "{err}"
+        );
         std::fs::write(&path, "[server\n").unwrap();
         assert!(matches!(
             load::<Root>(&sources, &[]),

@@ -78,7 +78,9 @@ pub async fn ensure_scopes_and_roles(db: &PgPool, org: Uuid) -> anyhow::Result<(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await.context("Failed to write scopes and roles")?;
+    tx.commit()
+        .await
+        .context("Failed to write scopes and roles")?;
     Ok(())
 }
 
@@ -114,7 +116,17 @@ async fn ensure_admin(db: &PgPool, org: Uuid, settings: &Settings) -> anyhow::Re
     .await;
     match created {
         Ok(id) => {
-            crate::audit::record_tx(&mut tx, Some(org), None, "system", "user.create", "user", &id.to_string(), serde_json::json!({"username": "admin"})).await?;
+            crate::audit::record_tx(
+                &mut tx,
+                Some(org),
+                None,
+                "system",
+                "user.create",
+                "user",
+                &id.to_string(),
+                serde_json::json!({"username": "admin"}),
+            )
+            .await?;
             tx.commit().await?;
             if generated {
                 eprintln!(
@@ -177,10 +189,12 @@ pub async fn hash_key(db: &PgPool, settings: &Settings) -> anyhow::Result<Vec<u8
         return Ok(k.expose_secret().as_bytes().to_vec());
     }
     let candidate = secrets::random_bytes::<32>().to_vec();
-    sqlx::query("INSERT INTO server_secret (name, value) VALUES ('hash_key', $1) ON CONFLICT DO NOTHING")
-        .bind(&candidate)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "INSERT INTO server_secret (name, value) VALUES ('hash_key', $1) ON CONFLICT DO NOTHING",
+    )
+    .bind(&candidate)
+    .execute(db)
+    .await?;
     let key = sqlx::query_scalar("SELECT value FROM server_secret WHERE name = 'hash_key'")
         .fetch_one(db)
         .await?;

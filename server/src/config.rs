@@ -122,7 +122,10 @@ impl Settings {
         if let Some(url) = &self.server.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return Err(invalid("server.public_url", format!("`{url}` is not an http(s) URL")));
+            return Err(invalid(
+                "server.public_url",
+                format!("`{url}` is not an http(s) URL"),
+            ));
         }
         let db = self.database.url.expose_secret();
         if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
@@ -177,7 +180,10 @@ mod tests {
     fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         Settings::load(&Sources {
             file: None,
-            env: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         })
     }
 
@@ -195,8 +201,16 @@ mod tests {
             ("GATEHOUSE_SERVER__ADDR", "nowhere", "server.addr"),
             ("GATEHOUSE_DATABASE__URL", "mysql://x", "database.url"),
             ("GATEHOUSE_AUTH__HASH_KEY", "short", "auth.hash_key"),
-            ("GATEHOUSE_AUTH__TOKEN_TTL_SECONDS", "-1", "auth.token_ttl_seconds"),
-            ("GATEHOUSE_SERVER__PUBLIC_URL", "ftp://x", "server.public_url"),
+            (
+                "GATEHOUSE_AUTH__TOKEN_TTL_SECONDS",
+                "-1",
+                "auth.token_ttl_seconds",
+            ),
+            (
+                "GATEHOUSE_SERVER__PUBLIC_URL",
+                "ftp://x",
+                "server.public_url",
+            ),
         ] {
             let err = load(&[(var, value)]).unwrap_err().to_string();
             assert!(err.contains(key), "{var}: {err}");

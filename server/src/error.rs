@@ -88,14 +88,14 @@ impl ApiError {
             ApiError::Unauthorized(d) => ("Unauthenticated request".to_string(), d.clone(), vec![]),
             ApiError::Forbidden(d) => ("Forbidden".to_string(), d.clone(), vec![]),
             ApiError::NotFound(d) => ("Not Found".to_string(), d.clone(), vec![]),
-            ApiError::BadRequest { message, errors } | ApiError::Conflict { message, errors } => {
-                (
-                    status.canonical_reason().unwrap_or("Error").to_string(),
-                    message.clone(),
-                    errors.clone(),
-                )
+            ApiError::BadRequest { message, errors } | ApiError::Conflict { message, errors } => (
+                status.canonical_reason().unwrap_or("Error").to_string(),
+                message.clone(),
+                errors.clone(),
+            ),
+            ApiError::UnsupportedMediaType(d) => {
+                ("Unsupported media type".into(), d.clone(), vec![])
             }
-            ApiError::UnsupportedMediaType(d) => ("Unsupported media type".into(), d.clone(), vec![]),
             ApiError::Sqlx(_) | ApiError::Anyhow(_) => (
                 "Internal Server Error".to_string(),
                 "The server could not complete the request; the error is in its log.".to_string(),
@@ -132,11 +132,7 @@ impl IntoResponse for ApiError {
 
 /// Maps a unique-constraint violation to a 409 naming the field; other errors pass through.
 pub trait ResultExt<T> {
-    fn on_constraint(
-        self,
-        name: &str,
-        f: impl FnOnce() -> ApiError,
-    ) -> Result<T, ApiError>;
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
 }
 
 impl<T, E: Into<ApiError>> ResultExt<T> for Result<T, E> {

@@ -53,14 +53,14 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// Runs migrations (when enabled) and start-up data, then assembles the state.
 pub async fn prepare(db: PgPool, settings: Settings) -> anyhow::Result<AppState> {
     if settings.database.migrate {
-        MIGRATOR
-            .run(&db)
-            .await
-            .context("Failed to apply database migrations (is PostgreSQL running, with pgvector installed?)")?;
+        MIGRATOR.run(&db).await.context(
+            "Failed to apply database migrations (is PostgreSQL running, with pgvector installed?)",
+        )?;
     }
     bootstrap::run(&db, &settings).await?;
     let hash_key = bootstrap::hash_key(&db, &settings).await?;
-    let keys = KeySet::load_or_create(&db, format!("{}/oauth2/token", settings.public_url())).await?;
+    let keys =
+        KeySet::load_or_create(&db, format!("{}/oauth2/token", settings.public_url())).await?;
     let leptos = LeptosOptions::builder()
         .output_name("gatehouse")
         .site_root(settings.server.site_root.to_string_lossy().to_string())

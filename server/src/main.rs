@@ -21,16 +21,21 @@ async fn run() -> anyhow::Result<()> {
     let mut config = None;
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--config" => config = Some(PathBuf::from(args.next().context("--config needs a file")?)),
+            "--config" => {
+                config = Some(PathBuf::from(args.next().context("--config needs a file")?))
+            }
             "-h" | "--help" => {
-                println!("usage: server [--config FILE]   (settings: gatehouse.toml, GATEHOUSE_… variables)");
+                println!(
+                    "usage: server [--config FILE]   (settings: gatehouse.toml, GATEHOUSE_… variables)"
+                );
                 return Ok(());
             }
             other => anyhow::bail!("unknown argument `{other}`"),
         }
     }
     let settings = Settings::load(&Sources::from_process(config))?;
-    gateway::telemetry::init(settings.log.format, "info,sqlx=warn,tower_http=info");
+    gateway::process::init_logging(settings.log.format, "info,sqlx=warn,tower_http=info");
+    let shutdown = gateway::process::shutdown_signal();
 
     let db = server::connect(&settings)?;
     let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
@@ -58,7 +63,7 @@ async fn run() -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, url = %public, "server started");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let serve = axum::serve(listener, server::app(state)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutdown requested; finishing open requests");
         let _ = tx.send(());
     });
@@ -72,19 +77,4 @@ async fn run() -> anyhow::Result<()> {
     db.close().await;
     tracing::info!("server stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

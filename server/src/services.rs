@@ -20,7 +20,9 @@ fn require(caller: &CurrentUser, any_of: &[&str]) -> Result<(), ServiceError> {
     if caller.has_any_scope(any_of) {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden { scope: any_of.join(" or ") })
+        Err(ServiceError::Forbidden {
+            scope: any_of.join(" or "),
+        })
     }
 }
 
@@ -29,40 +31,55 @@ fn internal(e: sqlx::Error) -> ServiceError {
     ServiceError::Internal
 }
 
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    username: String,
+    display_name: String,
+    email: Option<String>,
+    roles: Vec<String>,
+    locked: bool,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
 const USERS_SCOPES: &[&str] = &[scopes::ROLE_MANAGE, scopes::SCOPE_MANAGE];
 
 impl PortalServices for DbServices {
-    fn list_users<'a>(&'a self, caller: &'a CurrentUser) -> BoxFuture<'a, Result<Vec<UserSummary>, ServiceError>> {
+    fn list_users<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+    ) -> BoxFuture<'a, Result<Vec<UserSummary>, ServiceError>> {
         Box::pin(async move {
             require(caller, USERS_SCOPES)?;
-            let rows: Vec<(String, String, Option<String>, Vec<String>, bool, chrono::DateTime<chrono::Utc>)> =
-                sqlx::query_as(
-                    "SELECT u.username, u.display_name, u.email,
-                            ARRAY(SELECT r.name FROM user_role ur JOIN role r ON r.id = ur.role_id
-                                   WHERE ur.user_id = u.id ORDER BY r.name),
-                            u.locked, u.created_at
-                       FROM app_user u JOIN organization o ON o.id = u.organization_id
-                      WHERE o.name = $1 ORDER BY u.username",
-                )
-                .bind(&caller.organization)
-                .fetch_all(&self.db)
-                .await
-                .map_err(internal)?;
+            let rows: Vec<UserRow> = sqlx::query_as(
+                "SELECT u.username, u.display_name, u.email,
+                        ARRAY(SELECT r.name FROM user_role ur JOIN role r ON r.id = ur.role_id
+                               WHERE ur.user_id = u.id ORDER BY r.name) AS roles,
+                        u.locked, u.created_at
+                   FROM app_user u JOIN organization o ON o.id = u.organization_id
+                  WHERE o.name = $1 ORDER BY u.username",
+            )
+            .bind(&caller.organization)
+            .fetch_all(&self.db)
+            .await
+            .map_err(internal)?;
             Ok(rows
                 .into_iter()
-                .map(|(username, display_name, email, roles, locked, created)| UserSummary {
-                    username,
-                    display_name,
-                    email,
-                    roles,
-                    locked,
-                    created_at: created.format("%Y-%m-%d %H:%M UTC").to_string(),
+                .map(|u| UserSummary {
+                    username: u.username,
+                    display_name: u.display_name,
+                    email: u.email,
+                    roles: u.roles,
+                    locked: u.locked,
+                    created_at: u.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 })
                 .collect())
         })
     }
 
-    fn list_roles<'a>(&'a self, caller: &'a CurrentUser) -> BoxFuture<'a, Result<Vec<RoleSummary>, ServiceError>> {
+    fn list_roles<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+    ) -> BoxFuture<'a, Result<Vec<RoleSummary>, ServiceError>> {
         Box::pin(async move {
             require(caller, USERS_SCOPES)?;
             let rows: Vec<(String, String, bool, Vec<String>, i64)> = sqlx::query_as(

@@ -19,7 +19,11 @@ async fn anonymous_visitors_get_the_devportal_and_are_sent_to_sign_in_elsewhere(
     assert!(r.text().contains("No APIs are published yet"));
     assert!(r.set_cookie("gh_csrf").is_some(), "CSRF cookie handed out");
 
-    for (path, next) in [("/publisher", "%2Fpublisher"), ("/admin/users", "%2Fadmin%2Fusers"), ("/devportal/applications", "%2Fdevportal%2Fapplications")] {
+    for (path, next) in [
+        ("/publisher", "%2Fpublisher"),
+        ("/admin/users", "%2Fadmin%2Fusers"),
+        ("/devportal/applications", "%2Fdevportal%2Fapplications"),
+    ] {
         let r = app.get(path, None).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
         assert_eq!(r.location().unwrap(), format!("/sign-in?next={next}"));
@@ -32,7 +36,13 @@ async fn anonymous_visitors_get_the_devportal_and_are_sent_to_sign_in_elsewhere(
 async fn portal_access_follows_roles(db: PgPool) {
     let app = spawn(db).await;
     let admin = app.session("admin", ADMIN_PASSWORD).await;
-    for path in ["/devportal", "/publisher", "/admin", "/admin/users", "/admin/key-managers"] {
+    for path in [
+        "/devportal",
+        "/publisher",
+        "/admin",
+        "/admin/users",
+        "/admin/key-managers",
+    ] {
         let r = app.get(path, Some(&admin)).await;
         assert_eq!(r.status, StatusCode::OK, "admin {path}");
     }
@@ -40,40 +50,81 @@ async fn portal_access_follows_roles(db: PgPool) {
     assert!(r.text().contains("Users"), "users page renders");
 
     let sub = app.session("subscriber", DEMO_PASSWORD).await;
-    assert_eq!(app.get("/devportal", Some(&sub)).await.status, StatusCode::OK);
-    assert_eq!(app.get("/devportal/applications", Some(&sub)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/devportal", Some(&sub)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/devportal/applications", Some(&sub)).await.status,
+        StatusCode::OK
+    );
     for path in ["/publisher", "/admin", "/admin/workflows"] {
         let r = app.get(path, Some(&sub)).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "subscriber {path}");
-        assert!(r.text().contains("You can&#x27;t open this page") || r.text().contains("You can't open this page"), "403 page for {path}");
+        assert!(
+            r.text().contains("You can&#x27;t open this page")
+                || r.text().contains("You can't open this page"),
+            "403 page for {path}"
+        );
     }
 
     let wf = app.session("workflow-admin", DEMO_PASSWORD).await;
     assert_eq!(app.get("/admin", Some(&wf)).await.status, StatusCode::OK);
-    assert_eq!(app.get("/admin/workflows", Some(&wf)).await.status, StatusCode::OK);
-    assert_eq!(app.get("/admin/key-managers", Some(&wf)).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/publisher", Some(&wf)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/admin/workflows", Some(&wf)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/admin/key-managers", Some(&wf)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/publisher", Some(&wf)).await.status,
+        StatusCode::FORBIDDEN
+    );
 
     let publisher = app.session("publisher", DEMO_PASSWORD).await;
-    assert_eq!(app.get("/publisher", Some(&publisher)).await.status, StatusCode::OK);
-    assert_eq!(app.get("/admin", Some(&publisher)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/publisher", Some(&publisher)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/admin", Some(&publisher)).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn sign_in_refuses_bad_input_with_wso2_errors(db: PgPool) {
     let app = spawn(db).await;
-    let r = app.post_json("/auth/sign-in", json!({"username": "admin", "password": "wrong"}), &[]).await;
+    let r = app
+        .post_json(
+            "/auth/sign-in",
+            json!({"username": "admin", "password": "wrong"}),
+            &[],
+        )
+        .await;
     assert_wso2_error(&r, StatusCode::UNAUTHORIZED);
     assert!(r.set_cookie("gh_session").is_none());
 
-    let r = app.post_json("/auth/sign-in", json!({"username": "nobody", "password": "x"}), &[]).await;
+    let r = app
+        .post_json(
+            "/auth/sign-in",
+            json!({"username": "nobody", "password": "x"}),
+            &[],
+        )
+        .await;
     assert_wso2_error(&r, StatusCode::UNAUTHORIZED);
 
-    let r = app.post_json("/auth/sign-in", json!({"username": "admin"}), &[]).await;
+    let r = app
+        .post_json("/auth/sign-in", json!({"username": "admin"}), &[])
+        .await;
     let j = assert_wso2_error(&r, StatusCode::BAD_REQUEST);
     assert_eq!(j["error"][0]["code"], "password");
 
-    let r = app.post_json("/auth/sign-in", json!({"username": 5}), &[]).await;
+    let r = app
+        .post_json("/auth/sign-in", json!({"username": 5}), &[])
+        .await;
     assert_wso2_error(&r, StatusCode::BAD_REQUEST);
 
     let req = axum::http::Request::builder()
@@ -93,14 +144,24 @@ async fn sign_in_refuses_bad_input_with_wso2_errors(db: PgPool) {
     assert_wso2_error(&app.send(req).await, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     // A locked account is refused even with the right password.
-    sqlx::query("UPDATE app_user SET locked = true WHERE username = 'publisher'").execute(&app.db).await.unwrap();
-    let r = app.post_json("/auth/sign-in", json!({"username": "publisher", "password": DEMO_PASSWORD}), &[]).await;
-    assert_wso2_error(&r, StatusCode::FORBIDDEN);
-
-    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'user.sign_in_failed'")
-        .fetch_one(&app.db)
+    sqlx::query("UPDATE app_user SET locked = true WHERE username = 'publisher'")
+        .execute(&app.db)
         .await
         .unwrap();
+    let r = app
+        .post_json(
+            "/auth/sign-in",
+            json!({"username": "publisher", "password": DEMO_PASSWORD}),
+            &[],
+        )
+        .await;
+    assert_wso2_error(&r, StatusCode::FORBIDDEN);
+
+    let failures: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'user.sign_in_failed'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(failures, 3);
 }
 
@@ -110,15 +171,27 @@ async fn browser_form_sign_in_needs_the_csrf_token_and_redirects(db: PgPool) {
     let html = [("accept", "text/html")];
     // No CSRF cookie/field: back to the form with the error code.
     let r = app
-        .post_form("/auth/sign-in", &[("username", "admin"), ("password", ADMIN_PASSWORD)], &html)
+        .post_form(
+            "/auth/sign-in",
+            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+            &html,
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(r.location().unwrap().starts_with("/sign-in?error=csrf"), "{:?}", r.location());
+    assert!(
+        r.location().unwrap().starts_with("/sign-in?error=csrf"),
+        "{:?}",
+        r.location()
+    );
     assert!(r.set_cookie("gh_session").is_none());
 
     // A non-browser client posting a form without the token gets a 403 body.
     let r = app
-        .post_form("/auth/sign-in", &[("username", "admin"), ("password", ADMIN_PASSWORD)], &[])
+        .post_form(
+            "/auth/sign-in",
+            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+            &[],
+        )
         .await;
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
 
@@ -129,38 +202,82 @@ async fn browser_form_sign_in_needs_the_csrf_token_and_redirects(db: PgPool) {
     let headers = [("accept", "text/html"), ("cookie", cookie.as_str())];
 
     let r = app
-        .post_form("/auth/sign-in", &[("username", "admin"), ("password", "bad"), ("csrf", &csrf), ("next", "/admin")], &headers)
+        .post_form(
+            "/auth/sign-in",
+            &[
+                ("username", "admin"),
+                ("password", "bad"),
+                ("csrf", &csrf),
+                ("next", "/admin"),
+            ],
+            &headers,
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.location().unwrap(), "/sign-in?error=invalid_credentials&username=admin&next=%2Fadmin");
+    assert_eq!(
+        r.location().unwrap(),
+        "/sign-in?error=invalid_credentials&username=admin&next=%2Fadmin"
+    );
 
     let r = app
-        .post_form("/auth/sign-in", &[("username", "admin"), ("password", ADMIN_PASSWORD), ("csrf", &csrf), ("next", "/admin")], &headers)
+        .post_form(
+            "/auth/sign-in",
+            &[
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("csrf", &csrf),
+                ("next", "/admin"),
+            ],
+            &headers,
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location().unwrap(), "/admin");
     let session = r.set_cookie("gh_session").unwrap();
-    let raw = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>().join("\n");
-    assert!(raw.contains("HttpOnly") && raw.contains("SameSite=Lax"), "{raw}");
-    assert!(!raw.contains("Secure"), "plain HTTP must not set Secure: {raw}");
+    let raw = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        raw.contains("HttpOnly") && raw.contains("SameSite=Lax"),
+        "{raw}"
+    );
+    assert!(
+        !raw.contains("Secure"),
+        "plain HTTP must not set Secure: {raw}"
+    );
 
     // Only the hash of the token is stored.
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM session WHERE token_hash = sha256($1::bytea)")
-        .bind(session.as_bytes())
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM session WHERE token_hash = sha256($1::bytea)")
+            .bind(session.as_bytes())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(stored, 1);
-    let plain: i64 = sqlx::query_scalar("SELECT count(*) FROM session WHERE encode(token_hash, 'escape') = $1")
-        .bind(&session)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let plain: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM session WHERE encode(token_hash, 'escape') = $1")
+            .bind(&session)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(plain, 0);
 
     // An open redirect through `next` is not possible.
     let r = app
-        .post_form("/auth/sign-in", &[("username", "admin"), ("password", ADMIN_PASSWORD), ("csrf", &csrf), ("next", "//evil.example/")], &headers)
+        .post_form(
+            "/auth/sign-in",
+            &[
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("csrf", &csrf),
+                ("next", "//evil.example/"),
+            ],
+            &headers,
+        )
         .await;
     assert_eq!(r.location().unwrap(), "/devportal");
 }
@@ -170,25 +287,51 @@ async fn cross_site_writes_with_a_session_are_refused(db: PgPool) {
     let app = spawn(db).await;
     let admin = app.session("admin", ADMIN_PASSWORD).await;
     let r = app
-        .post_form("/auth/sign-out", &[], &[("cookie", &admin), ("origin", "https://evil.example"), ("host", "127.0.0.1:3000")])
+        .post_form(
+            "/auth/sign-out",
+            &[],
+            &[
+                ("cookie", &admin),
+                ("origin", "https://evil.example"),
+                ("host", "127.0.0.1:3000"),
+            ],
+        )
         .await;
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
-    let r = app.post_form("/auth/sign-out", &[], &[("cookie", &admin), ("sec-fetch-site", "cross-site")]).await;
+    let r = app
+        .post_form(
+            "/auth/sign-out",
+            &[],
+            &[("cookie", &admin), ("sec-fetch-site", "cross-site")],
+        )
+        .await;
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
     // Still signed in.
-    assert_eq!(app.get("/publisher", Some(&admin)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/publisher", Some(&admin)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn sign_out_ends_the_session(db: PgPool) {
     let app = spawn(db).await;
     let admin = app.session("admin", ADMIN_PASSWORD).await;
-    let r = app.post_json("/auth/sign-out", json!({}), &[("cookie", &admin)]).await;
+    let r = app
+        .post_json("/auth/sign-out", json!({}), &[("cookie", &admin)])
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(r.set_cookie("gh_session").as_deref(), Some(""));
     let r = app.get("/publisher", Some(&admin)).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "old cookie no longer works");
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM session").fetch_one(&app.db).await.unwrap();
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "old cookie no longer works"
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM session")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(left, 0);
 }
 
@@ -199,10 +342,26 @@ async fn self_sign_up_creates_a_subscriber(db: PgPool) {
 
     for (patch, field, status) in [
         (json!({"username": ""}), "username", StatusCode::BAD_REQUEST),
-        (json!({"username": "a b"}), "username", StatusCode::BAD_REQUEST),
-        (json!({"email": "not-an-email"}), "email", StatusCode::BAD_REQUEST),
-        (json!({"password": "short", "password_confirm": "short"}), "password", StatusCode::BAD_REQUEST),
-        (json!({"password_confirm": "different"}), "password_confirm", StatusCode::BAD_REQUEST),
+        (
+            json!({"username": "a b"}),
+            "username",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"email": "not-an-email"}),
+            "email",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"password": "short", "password_confirm": "short"}),
+            "password",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"password_confirm": "different"}),
+            "password_confirm",
+            StatusCode::BAD_REQUEST,
+        ),
     ] {
         let mut body = ok.clone();
         for (k, v) in patch.as_object().unwrap() {
@@ -212,14 +371,25 @@ async fn self_sign_up_creates_a_subscriber(db: PgPool) {
         let j = assert_wso2_error(&r, status);
         assert_eq!(j["error"][0]["code"], field, "{j}");
     }
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM app_user WHERE username = 'dev.one'").fetch_one(&app.db).await.unwrap();
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM app_user WHERE username = 'dev.one'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(users, 0, "nothing half-created");
 
     let r = app.post_json("/auth/sign-up", ok.clone(), &[]).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let session = format!("gh_session={}", r.set_cookie("gh_session").unwrap());
-    assert_eq!(app.get("/devportal/applications", Some(&session)).await.status, StatusCode::OK);
-    assert_eq!(app.get("/publisher", Some(&session)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/devportal/applications", Some(&session))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/publisher", Some(&session)).await.status,
+        StatusCode::FORBIDDEN
+    );
 
     let roles: Vec<String> = sqlx::query_scalar(
         "SELECT r.name FROM user_role ur JOIN role r ON r.id = ur.role_id JOIN app_user u ON u.id = ur.user_id WHERE u.username = 'dev.one'",
@@ -228,7 +398,11 @@ async fn self_sign_up_creates_a_subscriber(db: PgPool) {
     .await
     .unwrap();
     assert_eq!(roles, vec!["subscriber"]);
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM app_user WHERE username = 'dev.one'").fetch_one(&app.db).await.unwrap();
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM app_user WHERE username = 'dev.one'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert!(hash.starts_with("$argon2id$"));
 
     let r = app.post_json("/auth/sign-up", ok.clone(), &[]).await;
@@ -237,7 +411,10 @@ async fn self_sign_up_creates_a_subscriber(db: PgPool) {
     let mut other = ok.clone();
     other["username"] = json!("dev.two");
     other["email"] = json!("DEV1@example.com");
-    let j = assert_wso2_error(&app.post_json("/auth/sign-up", other, &[]).await, StatusCode::CONFLICT);
+    let j = assert_wso2_error(
+        &app.post_json("/auth/sign-up", other, &[]).await,
+        StatusCode::CONFLICT,
+    );
     assert_eq!(j["error"][0]["code"], "email");
 
     let mut s = settings();
@@ -246,7 +423,10 @@ async fn self_sign_up_creates_a_subscriber(db: PgPool) {
     let mut body = ok;
     body["username"] = json!("dev.three");
     body["email"] = json!("dev3@example.com");
-    assert_wso2_error(&closed.post_json("/auth/sign-up", body, &[]).await, StatusCode::FORBIDDEN);
+    assert_wso2_error(
+        &closed.post_json("/auth/sign-up", body, &[]).await,
+        StatusCode::FORBIDDEN,
+    );
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
@@ -258,7 +438,10 @@ async fn first_start_creates_admin_once_and_keeps_its_password(db: PgPool) {
     s.admin_password = Some(secrecy::SecretString::from("another-password"));
     let again = spawn_with(db, s).await;
     again.session("admin", ADMIN_PASSWORD).await;
-    let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM app_user WHERE username = 'admin'").fetch_one(&again.db).await.unwrap();
+    let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM app_user WHERE username = 'admin'")
+        .fetch_one(&again.db)
+        .await
+        .unwrap();
     assert_eq!(admins, 1);
 }
 
@@ -271,11 +454,15 @@ async fn health_and_readiness(db: PgPool) {
     let r = app.get("/ready", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["database"], "UP");
-    let vector: Option<String> = sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-        .fetch_optional(&app.db)
-        .await
-        .unwrap();
-    assert!(vector.is_some(), "pgvector installed by the first migration");
+    let vector: Option<String> =
+        sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            .fetch_optional(&app.db)
+            .await
+            .unwrap();
+    assert!(
+        vector.is_some(),
+        "pgvector installed by the first migration"
+    );
 
     // Readiness turns false when the database goes away.
     app.db.close().await;

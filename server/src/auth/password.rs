@@ -1,9 +1,9 @@
 //! Argon2id password hashes (PHC strings). Hashing runs on the blocking pool: it is slow on
 //! purpose and must not stall the async workers.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 pub async fn hash(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || {

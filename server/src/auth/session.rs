@@ -33,12 +33,10 @@ pub async fn create(
 
 /// The live session's user id, if the token names one.
 pub async fn user_of(db: &PgPool, token: &str) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
-        "SELECT user_id FROM session WHERE token_hash = $1 AND expires_at > now()",
-    )
-    .bind(secrets::sha256(token))
-    .fetch_optional(db)
-    .await
+    sqlx::query_scalar("SELECT user_id FROM session WHERE token_hash = $1 AND expires_at > now()")
+        .bind(secrets::sha256(token))
+        .fetch_optional(db)
+        .await
 }
 
 pub async fn delete(db: &PgPool, token: &str) -> sqlx::Result<()> {
@@ -74,7 +72,9 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// `max_age_seconds` of 0 deletes the cookie.
 pub fn set_cookie(name: &str, value: &str, max_age_seconds: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}");
+    let v = format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}"
+    );
     HeaderValue::from_str(&v).expect("cookie values are base64url")
 }
 
@@ -85,7 +85,10 @@ mod tests {
     #[test]
     fn reads_cookies_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; gh_session=tok; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; gh_session=tok; b=2"),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("tok"));
         assert_eq!(cookie(&h, "gh_sess"), None);
         assert_eq!(cookie(&h, CSRF_COOKIE), None);

@@ -29,28 +29,38 @@ pub async fn credentials(
     .await
 }
 
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    username: String,
+    display_name: String,
+    organization: String,
+    roles: Vec<String>,
+    scopes: Vec<String>,
+}
+
 /// The user with roles and effective scopes, or `None` if missing or locked.
 pub async fn current_user(db: &PgPool, user_id: Uuid) -> sqlx::Result<Option<CurrentUser>> {
-    let row: Option<(Uuid, String, String, String, Vec<String>, Vec<String>)> = sqlx::query_as(
-        "SELECT u.id, u.username, u.display_name, o.name,
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT u.id, u.username, u.display_name, o.name AS organization,
                 ARRAY(SELECT r.name FROM user_role ur JOIN role r ON r.id = ur.role_id
-                       WHERE ur.user_id = u.id ORDER BY r.name),
+                       WHERE ur.user_id = u.id ORDER BY r.name) AS roles,
                 ARRAY(SELECT DISTINCT rs.scope_name FROM user_role ur
                         JOIN role_scope rs ON rs.role_id = ur.role_id
-                       WHERE ur.user_id = u.id ORDER BY 1)
+                       WHERE ur.user_id = u.id ORDER BY 1) AS scopes
            FROM app_user u JOIN organization o ON o.id = u.organization_id
           WHERE u.id = $1 AND NOT u.locked AND o.enabled",
     )
     .bind(user_id)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, username, display_name, organization, roles, scopes)| CurrentUser {
-        id: id.to_string(),
-        username,
-        display_name,
-        organization,
-        roles,
-        scopes,
+    Ok(row.map(|r| CurrentUser {
+        id: r.id.to_string(),
+        username: r.username,
+        display_name: r.display_name,
+        organization: r.organization,
+        roles: r.roles,
+        scopes: r.scopes,
     }))
 }
 

@@ -20,7 +20,10 @@ pub struct Caller {
 impl Caller {
     /// Passes when the caller holds any of `scopes` (WSO2 lists alternatives the same way).
     pub fn require(&self, scopes: &[&str]) -> Result<(), ApiError> {
-        if scopes.iter().any(|s| self.scopes.iter().any(|have| have == s)) {
+        if scopes
+            .iter()
+            .any(|s| self.scopes.iter().any(|have| have == s))
+        {
             Ok(())
         } else {
             Err(ApiError::Forbidden(format!(
@@ -53,7 +56,11 @@ impl FromRequestParts<AppState> for Caller {
                 scopes: claims.scopes().map(str::to_string).collect(),
             });
         }
-        match parts.extensions.get::<Viewer>().and_then(|v| v.user.clone()) {
+        match parts
+            .extensions
+            .get::<Viewer>()
+            .and_then(|v| v.user.clone())
+        {
             Some(user) => Ok(Caller {
                 username: user.username,
                 organization: user.organization,

@@ -28,7 +28,9 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         ),
         Ok(v) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "NOT_READY", "database": "UP", "migration": v, "expected": latest })),
+            Json(
+                json!({ "status": "NOT_READY", "database": "UP", "migration": v, "expected": latest }),
+            ),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database check failed");

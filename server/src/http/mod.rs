@@ -40,8 +40,13 @@ pub fn app(state: AppState) -> Router {
             },
             move || app::shell(leptos_state.leptos.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), viewer::middleware))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            viewer::middleware,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

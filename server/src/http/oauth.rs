@@ -24,13 +24,18 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/client-registration/v0.17/register", post(register))
         .route("/oauth2/token", post(token))
-        .route("/oauth2/jwks", get(|State(s): State<AppState>| async move { Json(s.keys.jwks().clone()) }))
+        .route(
+            "/oauth2/jwks",
+            get(|State(s): State<AppState>| async move { Json(s.keys.jwks().clone()) }),
+        )
 }
 
 /// `user:password` from a Basic Authorization header.
 fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (user, pass) = decoded.split_once(':')?;
     Some((user.to_string(), pass.to_string()))
@@ -38,13 +43,24 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
 
 /// The user behind `username`/`password` in the default organization, if the password is right
 /// and the account unlocked.
-async fn authenticate(state: &AppState, username: &str, pw: &str) -> Result<Option<(Uuid, Uuid)>, ApiError> {
-    let creds = users::credentials(&state.db, &state.settings.auth.default_organization, username).await?;
+async fn authenticate(
+    state: &AppState,
+    username: &str,
+    pw: &str,
+) -> Result<Option<(Uuid, Uuid)>, ApiError> {
+    let creds = users::credentials(
+        &state.db,
+        &state.settings.auth.default_organization,
+        username,
+    )
+    .await?;
     let phc = creds.as_ref().map(|c| c.password_hash.clone());
     if !password::verify(pw.to_string(), phc).await {
         return Ok(None);
     }
-    Ok(creds.filter(|c| !c.locked).map(|c| (c.id, c.organization_id)))
+    Ok(creds
+        .filter(|c| !c.locked)
+        .map(|c| (c.id, c.organization_id)))
 }
 
 #[derive(Deserialize)]
@@ -86,12 +102,20 @@ async fn register(
     let (username, pw) = basic_auth(&headers).ok_or_else(|| {
         ApiError::Unauthorized("Send the user's credentials as HTTP Basic authentication".into())
     })?;
-    let name = req.client_name.as_deref().map(str::trim).unwrap_or_default().to_string();
+    let name = req
+        .client_name
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
     if name.is_empty() {
         return Err(ApiError::field("clientName", "is required"));
     }
     if name.len() > 200 {
-        return Err(ApiError::field("clientName", "must be at most 200 characters"));
+        return Err(ApiError::field(
+            "clientName",
+            "must be at most 200 characters",
+        ));
     }
     let grants: Vec<String> = req
         .grant_type
@@ -107,7 +131,9 @@ async fn register(
         ));
     }
     let Some((user_id, org)) = authenticate(&state, &username, &pw).await? else {
-        return Err(ApiError::Unauthorized("Invalid user name or password".into()));
+        return Err(ApiError::Unauthorized(
+            "Invalid user name or password".into(),
+        ));
     };
     if let Some(owner) = &req.owner
         && owner != &username
@@ -136,7 +162,17 @@ async fn register(
     .bind(req.saas_app)
     .fetch_one(&mut *tx)
     .await?;
-    crate::audit::record_tx(&mut tx, Some(org), Some(user_id), &username, "oauth_client.register", "oauth_client", &client_id, json!({ "clientName": name })).await?;
+    crate::audit::record_tx(
+        &mut tx,
+        Some(org),
+        Some(user_id),
+        &username,
+        "oauth_client.register",
+        "oauth_client",
+        &client_id,
+        json!({ "clientName": name }),
+    )
+    .await?;
     tx.commit().await?;
     let json_string = json!({
         "grant_types": grants.join(" "),
@@ -168,7 +204,11 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into() }
+        Self {
+            status,
+            error,
+            description: description.into(),
+        }
     }
 }
 
@@ -184,10 +224,13 @@ impl IntoResponse for OAuthError {
             "error_list": [],
         });
         let mut resp = (self.status, Json(body)).into_response();
-        resp.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Basic realm=\"gatehouse\"".parse().expect("static"));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"gatehouse\"".parse().expect("static"),
+            );
         }
         resp
     }
@@ -233,20 +276,25 @@ async fn token(
     form: Result<AppForm<TokenRequest>, ApiError>,
 ) -> Result<Response, OAuthError> {
     let AppForm(req) = form?;
-    let (client_id, client_secret) = match (basic_auth(&headers), &req.client_id, &req.client_secret) {
-        (Some(pair), _, _) => pair,
-        (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
-        _ => {
-            return Err(OAuthError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "Client authentication is required (HTTP Basic with client id and secret)",
-            ));
-        }
-    };
+    let (client_id, client_secret) =
+        match (basic_auth(&headers), &req.client_id, &req.client_secret) {
+            (Some(pair), _, _) => pair,
+            (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
+            _ => {
+                return Err(OAuthError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "Client authentication is required (HTTP Basic with client id and secret)",
+                ));
+            }
+        };
     let grant = req.grant_type.as_deref().unwrap_or_default();
     if grant.is_empty() {
-        return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", "`grant_type` is required"));
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "`grant_type` is required",
+        ));
     }
     let client: Option<(Uuid, Vec<u8>, Uuid, Vec<String>)> = sqlx::query_as(
         "SELECT organization_id, secret_hash, owner_id, grant_types FROM oauth_client WHERE client_id = $1",
@@ -256,8 +304,13 @@ async fn token(
     .await
     .map_err(ApiError::from)?;
     let presented = secrets::keyed_hash(&state.hash_key, &client_secret);
-    let Some((org, _, owner_id, grants)) = client.filter(|c| secrets::ct_eq(&c.1, &presented)) else {
-        return Err(OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", "Unknown client or wrong client secret"));
+    let Some((org, _, owner_id, grants)) = client.filter(|c| secrets::ct_eq(&c.1, &presented))
+    else {
+        return Err(OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Unknown client or wrong client secret",
+        ));
     };
     if !GRANTS.contains(&grant) || grant == "refresh_token" {
         return Err(OAuthError::new(
@@ -284,7 +337,11 @@ async fn token(
         match authenticate(&state, username, pw).await? {
             Some((id, user_org)) if user_org == org => id,
             _ => {
-                return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid user name or password"));
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Invalid user name or password",
+                ));
             }
         }
     } else {
@@ -293,7 +350,13 @@ async fn token(
     let user = users::current_user(&state.db, user_id)
         .await
         .map_err(ApiError::from)?
-        .ok_or_else(|| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", "The user is locked or gone"))?;
+        .ok_or_else(|| {
+            OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "The user is locked or gone",
+            )
+        })?;
     // Grant what was asked for and the user holds; WSO2 does the same.
     let granted: Vec<&str> = req
         .scope
@@ -323,6 +386,7 @@ async fn token(
         expires_in: ttl,
     })
     .into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
     Ok(resp)
 }

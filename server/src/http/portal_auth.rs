@@ -86,7 +86,9 @@ impl<T> Input<T> {
     }
 
     fn user_agent(&self) -> Option<&str> {
-        self.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
     }
 }
 
@@ -118,23 +120,56 @@ pub struct SignInForm {
 
 async fn sign_in(State(state): State<AppState>, input: Input<SignInForm>) -> Response {
     let f = &input.body;
-    let keep = [("username", f.username.as_str()), ("next", f.next.as_deref().unwrap_or(""))];
+    let keep = [
+        ("username", f.username.as_str()),
+        ("next", f.next.as_deref().unwrap_or("")),
+    ];
     if !input.csrf_ok(f.csrf.as_deref()) {
-        return input.fail("/sign-in", "csrf", ApiError::Forbidden("Missing or stale CSRF token".into()), &keep);
+        return input.fail(
+            "/sign-in",
+            "csrf",
+            ApiError::Forbidden("Missing or stale CSRF token".into()),
+            &keep,
+        );
     }
     let username = f.username.trim();
     if username.is_empty() || f.password.is_empty() {
-        let field = if username.is_empty() { "username" } else { "password" };
-        return input.fail("/sign-in", "missing_field", ApiError::field(field, "is required"), &keep);
+        let field = if username.is_empty() {
+            "username"
+        } else {
+            "password"
+        };
+        return input.fail(
+            "/sign-in",
+            "missing_field",
+            ApiError::field(field, "is required"),
+            &keep,
+        );
     }
     match try_sign_in(&state, username, &f.password).await {
         Ok(Ok((user_id, org))) => {
-            let token = match session::create(&state.db, user_id, state.settings.auth.session_ttl_minutes, input.user_agent()).await {
+            let token = match session::create(
+                &state.db,
+                user_id,
+                state.settings.auth.session_ttl_minutes,
+                input.user_agent(),
+            )
+            .await
+            {
                 Ok(t) => t,
                 Err(e) => return ApiError::from(e).into_response(),
             };
             let ip = client_ip(&input.headers);
-            if let Err(e) = crate::audit::record(&state.db, Some(org), Some(user_id), username, "user.sign_in", ip.as_deref()).await {
+            if let Err(e) = crate::audit::record(
+                &state.db,
+                Some(org),
+                Some(user_id),
+                username,
+                "user.sign_in",
+                ip.as_deref(),
+            )
+            .await
+            {
                 tracing::warn!(error = %e, "audit write failed");
             }
             let cookie = session::set_cookie(
@@ -146,14 +181,24 @@ async fn sign_in(State(state): State<AppState>, input: Input<SignInForm>) -> Res
             let mut resp = if input.browser && input.form {
                 Redirect::to(safe_next(f.next.as_deref())).into_response()
             } else {
-                Json(json!({ "username": username, "redirect": safe_next(f.next.as_deref()) })).into_response()
+                Json(json!({ "username": username, "redirect": safe_next(f.next.as_deref()) }))
+                    .into_response()
             };
             resp.headers_mut().append(header::SET_COOKIE, cookie);
             resp
         }
         Ok(Err(code)) => {
             let ip = client_ip(&input.headers);
-            if let Err(e) = crate::audit::record(&state.db, None, None, username, "user.sign_in_failed", ip.as_deref()).await {
+            if let Err(e) = crate::audit::record(
+                &state.db,
+                None,
+                None,
+                username,
+                "user.sign_in_failed",
+                ip.as_deref(),
+            )
+            .await
+            {
                 tracing::warn!(error = %e, "audit write failed");
             }
             let err = if code == "locked" {
@@ -173,7 +218,12 @@ async fn try_sign_in(
     username: &str,
     pw: &str,
 ) -> Result<Result<(uuid::Uuid, uuid::Uuid), &'static str>, ApiError> {
-    let creds = users::credentials(&state.db, &state.settings.auth.default_organization, username).await?;
+    let creds = users::credentials(
+        &state.db,
+        &state.settings.auth.default_organization,
+        username,
+    )
+    .await?;
     let phc = creds.as_ref().map(|c| c.password_hash.clone());
     if !password::verify(pw.to_string(), phc).await {
         return Ok(Err("invalid_credentials"));
@@ -205,7 +255,9 @@ fn validate_sign_up(f: &SignUpForm) -> Result<(), (&'static str, &'static str, &
     if u.is_empty() {
         return Err(("missing_field", "username", "is required"));
     }
-    let valid_chars = u.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    let valid_chars = u
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
     if u.len() < 3 || u.len() > 64 || !valid_chars {
         return Err((
             "invalid_username",
@@ -216,7 +268,10 @@ fn validate_sign_up(f: &SignUpForm) -> Result<(), (&'static str, &'static str, &
     let e = f.email.trim();
     let email_ok = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !e.contains(char::is_whitespace);
     if e.is_empty() {
@@ -226,7 +281,11 @@ fn validate_sign_up(f: &SignUpForm) -> Result<(), (&'static str, &'static str, &
         return Err(("invalid_email", "email", "is not an e-mail address"));
     }
     if f.password.chars().count() < 8 {
-        return Err(("weak_password", "password", "must have at least 8 characters"));
+        return Err((
+            "weak_password",
+            "password",
+            "must have at least 8 characters",
+        ));
     }
     if f.password.len() > 1024 {
         return Err(("weak_password", "password", "must have at most 1024 bytes"));
@@ -234,7 +293,11 @@ fn validate_sign_up(f: &SignUpForm) -> Result<(), (&'static str, &'static str, &
     if let Some(confirm) = &f.password_confirm
         && confirm != &f.password
     {
-        return Err(("password_mismatch", "password_confirm", "does not match password"));
+        return Err((
+            "password_mismatch",
+            "password_confirm",
+            "does not match password",
+        ));
     }
     Ok(())
 }
@@ -247,10 +310,20 @@ async fn sign_up(State(state): State<AppState>, input: Input<SignUpForm>) -> Res
         ("email", f.email.as_str()),
     ];
     if !input.csrf_ok(f.csrf.as_deref()) {
-        return input.fail("/sign-up", "csrf", ApiError::Forbidden("Missing or stale CSRF token".into()), &keep);
+        return input.fail(
+            "/sign-up",
+            "csrf",
+            ApiError::Forbidden("Missing or stale CSRF token".into()),
+            &keep,
+        );
     }
     if !state.settings.auth.self_signup {
-        return input.fail("/sign-up", "signup_disabled", ApiError::Forbidden("Self sign-up is disabled".into()), &keep);
+        return input.fail(
+            "/sign-up",
+            "signup_disabled",
+            ApiError::Forbidden("Self sign-up is disabled".into()),
+            &keep,
+        );
     }
     if let Err((code, field, message)) = validate_sign_up(f) {
         return input.fail("/sign-up", code, ApiError::field(field, message), &keep);
@@ -259,10 +332,26 @@ async fn sign_up(State(state): State<AppState>, input: Input<SignUpForm>) -> Res
         Ok((user_id, org)) => {
             let username = f.username.trim();
             let ip = client_ip(&input.headers);
-            if let Err(e) = crate::audit::record(&state.db, Some(org), Some(user_id), username, "user.sign_up", ip.as_deref()).await {
+            if let Err(e) = crate::audit::record(
+                &state.db,
+                Some(org),
+                Some(user_id),
+                username,
+                "user.sign_up",
+                ip.as_deref(),
+            )
+            .await
+            {
                 tracing::warn!(error = %e, "audit write failed");
             }
-            let token = match session::create(&state.db, user_id, state.settings.auth.session_ttl_minutes, input.user_agent()).await {
+            let token = match session::create(
+                &state.db,
+                user_id,
+                state.settings.auth.session_ttl_minutes,
+                input.user_agent(),
+            )
+            .await
+            {
                 Ok(t) => t,
                 Err(e) => return ApiError::from(e).into_response(),
             };
@@ -275,26 +364,46 @@ async fn sign_up(State(state): State<AppState>, input: Input<SignUpForm>) -> Res
             let mut resp = if input.browser && input.form {
                 Redirect::to("/devportal").into_response()
             } else {
-                (StatusCode::CREATED, Json(json!({ "username": username, "roles": ["subscriber"] }))).into_response()
+                (
+                    StatusCode::CREATED,
+                    Json(json!({ "username": username, "roles": ["subscriber"] })),
+                )
+                    .into_response()
             };
             resp.headers_mut().append(header::SET_COOKIE, cookie);
             resp
         }
         Err(ApiError::Conflict { message, errors }) => {
-            let code = if errors.iter().any(|e| e.code == "email") { "email_taken" } else { "username_taken" };
-            input.fail("/sign-up", code, ApiError::Conflict { message, errors }, &keep)
+            let code = if errors.iter().any(|e| e.code == "email") {
+                "email_taken"
+            } else {
+                "username_taken"
+            };
+            input.fail(
+                "/sign-up",
+                code,
+                ApiError::Conflict { message, errors },
+                &keep,
+            )
         }
         Err(e) => e.into_response(),
     }
 }
 
-async fn create_subscriber(state: &AppState, f: &SignUpForm) -> Result<(uuid::Uuid, uuid::Uuid), ApiError> {
+async fn create_subscriber(
+    state: &AppState,
+    f: &SignUpForm,
+) -> Result<(uuid::Uuid, uuid::Uuid), ApiError> {
     let org = users::organization_id(&state.db, &state.settings.auth.default_organization)
         .await?
         .ok_or_else(|| ApiError::NotFound("organization".into()))?;
     let hash = password::hash(f.password.clone()).await?;
     let username = f.username.trim();
-    let display = if f.display_name.trim().is_empty() { username } else { f.display_name.trim() };
+    let display = if f.display_name.trim().is_empty() {
+        username
+    } else {
+        f.display_name.trim()
+    };
     let email = f.email.trim();
     let mut tx = state.db.begin().await?;
     let id = users::insert(
@@ -310,7 +419,9 @@ async fn create_subscriber(state: &AppState, f: &SignUpForm) -> Result<(uuid::Uu
     )
     .await
     .on_constraint("app_user_username_key", || conflict("username", "is taken"))
-    .on_constraint("app_user_email_key", || conflict("email", "belongs to another account"))?;
+    .on_constraint("app_user_email_key", || {
+        conflict("email", "belongs to another account")
+    })?;
     tx.commit().await?;
     Ok((id, org))
 }
@@ -329,12 +440,17 @@ pub struct SignOutForm {
 
 async fn sign_out(State(state): State<AppState>, input: Input<SignOutForm>) -> Response {
     if !input.csrf_ok(input.body.csrf.as_deref()) {
-        return input.fail("/devportal", "csrf", ApiError::Forbidden("Missing or stale CSRF token".into()), &[]);
+        return input.fail(
+            "/devportal",
+            "csrf",
+            ApiError::Forbidden("Missing or stale CSRF token".into()),
+            &[],
+        );
     }
-    if let Some(token) = session::cookie(&input.headers, SESSION_COOKIE) {
-        if let Err(e) = session::delete(&state.db, token).await {
-            return ApiError::from(e).into_response();
-        }
+    if let Some(token) = session::cookie(&input.headers, SESSION_COOKIE)
+        && let Err(e) = session::delete(&state.db, token).await
+    {
+        return ApiError::from(e).into_response();
     }
     let mut resp = if input.browser {
         Redirect::to("/sign-in").into_response()
@@ -374,11 +490,44 @@ mod tests {
 
     #[test]
     fn sign_up_validation_names_the_field() {
-        assert!(validate_sign_up(&form("dev1", "dev1@example.com", "longenough", Some("longenough"))).is_ok());
-        assert_eq!(validate_sign_up(&form("", "a@b.c", "longenough", None)).unwrap_err().1, "username");
-        assert_eq!(validate_sign_up(&form("a b", "a@b.c", "longenough", None)).unwrap_err().0, "invalid_username");
-        assert_eq!(validate_sign_up(&form("dev1", "nope", "longenough", None)).unwrap_err().1, "email");
-        assert_eq!(validate_sign_up(&form("dev1", "a@b.c", "short", None)).unwrap_err().0, "weak_password");
-        assert_eq!(validate_sign_up(&form("dev1", "a@b.c", "longenough", Some("other"))).unwrap_err().1, "password_confirm");
+        assert!(
+            validate_sign_up(&form(
+                "dev1",
+                "dev1@example.com",
+                "longenough",
+                Some("longenough")
+            ))
+            .is_ok()
+        );
+        assert_eq!(
+            validate_sign_up(&form("", "a@b.c", "longenough", None))
+                .unwrap_err()
+                .1,
+            "username"
+        );
+        assert_eq!(
+            validate_sign_up(&form("a b", "a@b.c", "longenough", None))
+                .unwrap_err()
+                .0,
+            "invalid_username"
+        );
+        assert_eq!(
+            validate_sign_up(&form("dev1", "nope", "longenough", None))
+                .unwrap_err()
+                .1,
+            "email"
+        );
+        assert_eq!(
+            validate_sign_up(&form("dev1", "a@b.c", "short", None))
+                .unwrap_err()
+                .0,
+            "weak_password"
+        );
+        assert_eq!(
+            validate_sign_up(&form("dev1", "a@b.c", "longenough", Some("other")))
+                .unwrap_err()
+                .1,
+            "password_confirm"
+        );
     }
 }

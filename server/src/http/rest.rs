@@ -24,20 +24,31 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{DEVPORTAL}/settings"), get(devportal_settings))
         .route(&format!("{ADMIN}/settings"), get(admin_settings))
         .route(&format!("{ADMIN}/system-scopes"), get(system_scopes))
-        .route(&format!("{PUBLISHER}/{{*rest}}"), axum::routing::any(not_found))
-        .route(&format!("{DEVPORTAL}/{{*rest}}"), axum::routing::any(not_found))
+        .route(
+            &format!("{PUBLISHER}/{{*rest}}"),
+            axum::routing::any(not_found),
+        )
+        .route(
+            &format!("{DEVPORTAL}/{{*rest}}"),
+            axum::routing::any(not_found),
+        )
         .route(&format!("{ADMIN}/{{*rest}}"), axum::routing::any(not_found))
 }
 
 async fn scope_names(state: &AppState, tag: &str) -> Result<Vec<String>, ApiError> {
-    Ok(sqlx::query_scalar("SELECT name FROM scope WHERE tag = $1 ORDER BY name")
-        .bind(tag)
-        .fetch_all(&state.db)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT name FROM scope WHERE tag = $1 ORDER BY name")
+            .bind(tag)
+            .fetch_all(&state.db)
+            .await?,
+    )
 }
 
 /// `GET /api/am/publisher/v4/settings`.
-async fn publisher_settings(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn publisher_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
     caller.require(&[s::API_VIEW, s::PUBLISHER_SETTINGS, s::API_CREATE])?;
     Ok(Json(json!({
         "devportalUrl": format!("{}/devportal", state.settings.public_url()),
@@ -76,7 +87,10 @@ async fn devportal_settings(State(state): State<AppState>) -> Result<Json<Value>
 }
 
 /// `GET /api/am/admin/v4/settings`.
-async fn admin_settings(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn admin_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
     caller.require(&[s::ADMIN, s::ADMIN_SETTINGS])?;
     Ok(Json(json!({
         "scopes": scope_names(&state, "admin").await?,
@@ -97,7 +111,10 @@ struct ScopeRoles {
 
 /// `GET /api/am/admin/v4/system-scopes`: every scope with the roles that grant it in the
 /// caller's organization.
-async fn system_scopes(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn system_scopes(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
     caller.require(&[s::SCOPE_MANAGE, s::ADMIN])?;
     let rows: Vec<(String, String, String, Vec<String>)> = sqlx::query_as(
         "SELECT sc.tag, sc.name, sc.description,
@@ -112,7 +129,12 @@ async fn system_scopes(State(state): State<AppState>, caller: Caller) -> Result<
     .await?;
     let list: Vec<ScopeRoles> = rows
         .into_iter()
-        .map(|(tag, name, description, roles)| ScopeRoles { tag, name, description, roles })
+        .map(|(tag, name, description, roles)| ScopeRoles {
+            tag,
+            name,
+            description,
+            roles,
+        })
         .collect();
     Ok(Json(json!({ "count": list.len(), "list": list })))
 }

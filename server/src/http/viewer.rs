@@ -31,10 +31,12 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     }
     let user = match &session_token {
         Some(token) => match session::user_of(&state.db, token).await {
-            Ok(Some(id)) => users::current_user(&state.db, id).await.unwrap_or_else(|e| {
-                tracing::error!(error = %e, "failed to load the session's user");
-                None
-            }),
+            Ok(Some(id)) => users::current_user(&state.db, id)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "failed to load the session's user");
+                    None
+                }),
             Ok(None) => None,
             Err(e) => {
                 tracing::error!(error = %e, "failed to look up a session");
@@ -76,7 +78,12 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     if new_csrf {
         resp.headers_mut().append(
             header::SET_COOKIE,
-            session::set_cookie(CSRF_COOKIE, &csrf, 60 * 60 * 24 * 365, state.settings.secure_cookies()),
+            session::set_cookie(
+                CSRF_COOKIE,
+                &csrf,
+                60 * 60 * 24 * 365,
+                state.settings.secure_cookies(),
+            ),
         );
     }
     resp
@@ -113,9 +120,15 @@ mod tests {
         let mut h = HeaderMap::new();
         assert!(!is_cross_site(&h));
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:3000"));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:3000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:3000"),
+        );
         assert!(!is_cross_site(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
         assert!(is_cross_site(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         assert!(!is_cross_site(&h));

@@ -34,8 +34,13 @@ pub async fn spawn(db: PgPool) -> TestApp {
 }
 
 pub async fn spawn_with(db: PgPool, settings: Settings) -> TestApp {
-    let state = server::prepare(db.clone(), settings).await.expect("prepare");
-    TestApp { router: server::app(state), db }
+    let state = server::prepare(db.clone(), settings)
+        .await
+        .expect("prepare");
+    TestApp {
+        router: server::app(state),
+        db,
+    }
 }
 
 pub struct Resp {
@@ -65,7 +70,9 @@ impl Resp {
             })
     }
     pub fn location(&self) -> Option<String> {
-        self.headers.get(header::LOCATION).map(|v| v.to_str().unwrap().to_string())
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string())
     }
 }
 
@@ -74,12 +81,24 @@ impl TestApp {
         let resp = self.router.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.expect("body").to_bytes().to_vec();
-        Resp { status, headers, body }
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Resp {
-        let mut b = Request::builder().uri(path).header(header::ACCEPT, "text/html");
+        let mut b = Request::builder()
+            .uri(path)
+            .header(header::ACCEPT, "text/html");
         if let Some(c) = cookie {
             b = b.header(header::COOKIE, c);
         }
@@ -95,7 +114,12 @@ impl TestApp {
         self.send(req).await
     }
 
-    pub async fn post_json(&self, path: &str, body: serde_json::Value, headers: &[(&str, &str)]) -> Resp {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut b = Request::builder()
             .method(Method::POST)
             .uri(path)
@@ -103,10 +127,16 @@ impl TestApp {
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        self.send(b.body(Body::from(body.to_string())).unwrap()).await
+        self.send(b.body(Body::from(body.to_string())).unwrap())
+            .await
     }
 
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Resp {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut b = Request::builder()
             .method(Method::POST)
             .uri(path)
@@ -121,10 +151,17 @@ impl TestApp {
     /// Signs in through the JSON API; returns the `Cookie` header value for the session.
     pub async fn session(&self, username: &str, password: &str) -> String {
         let r = self
-            .post_json("/auth/sign-in", serde_json::json!({"username": username, "password": password}), &[])
+            .post_json(
+                "/auth/sign-in",
+                serde_json::json!({"username": username, "password": password}),
+                &[],
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-        format!("gh_session={}", r.set_cookie("gh_session").expect("session cookie"))
+        format!(
+            "gh_session={}",
+            r.set_cookie("gh_session").expect("session cookie")
+        )
     }
 
     /// Registers a REST client for `username` and returns (client id, secret).
@@ -138,7 +175,10 @@ impl TestApp {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         let j = r.json();
-        (j["clientId"].as_str().unwrap().into(), j["clientSecret"].as_str().unwrap().into())
+        (
+            j["clientId"].as_str().unwrap().into(),
+            j["clientSecret"].as_str().unwrap().into(),
+        )
     }
 
     /// A password-grant token for `username` asking for `scope`.
@@ -147,7 +187,12 @@ impl TestApp {
         let r = self
             .post_form(
                 "/oauth2/token",
-                &[("grant_type", "password"), ("username", username), ("password", password), ("scope", scope)],
+                &[
+                    ("grant_type", "password"),
+                    ("username", username),
+                    ("password", password),
+                    ("scope", scope),
+                ],
                 &[("authorization", &basic(&id, &secret))],
             )
             .await;
@@ -157,7 +202,10 @@ impl TestApp {
 }
 
 pub fn basic(user: &str, pass: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
 }
 
 /// Asserts WSO2's error body shape and returns it.
@@ -165,7 +213,10 @@ pub fn assert_wso2_error(r: &Resp, status: StatusCode) -> serde_json::Value {
     assert_eq!(r.status, status, "{}", r.text());
     let j = r.json();
     assert_eq!(j["code"].as_u64(), Some(status.as_u16() as u64), "{j}");
-    assert!(j["message"].is_string() && j["description"].is_string(), "{j}");
+    assert!(
+        j["message"].is_string() && j["description"].is_string(),
+        "{j}"
+    );
     assert!(j["error"].is_array() || j["error"].is_string(), "{j}");
     j
 }

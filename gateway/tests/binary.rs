@@ -1,0 +1,150 @@
+//! The gateway binary as an operator runs it: real sockets on 127.0.0.1 (port 0), settings
+//! from the environment, SIGTERM for a graceful stop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn gateway() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GATEHOUSE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("RUST_LOG", "info")
+        .env("GATEHOUSE_LOG__FORMAT", "json");
+    cmd
+}
+
+/// Sends one HTTP/1.1 request and returns (status, body).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status line");
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Waits for the start-up log line and returns the bound (traffic, admin) addresses.
+fn started(child: &mut Child) -> (String, String) {
+    let out = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(out).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if v["fields"]["message"] == "gateway started" {
+            let f = &v["fields"];
+            // Keep draining stdout so the child never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return (
+                f["listen"].as_str().unwrap().into(),
+                f["admin"].as_str().unwrap().into(),
+            );
+        }
+    }
+    panic!("gateway did not log its start");
+}
+
+#[test]
+fn serves_health_and_stops_gracefully_on_sigterm() {
+    let mut child = gateway()
+        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
+        .args(["--environment", "Production"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn gateway");
+    let (traffic, admin) = started(&mut child);
+
+    let (status, body) = http_get(&admin, "/health");
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""status":"UP""#), "{body}");
+    assert_eq!(http_get(&admin, "/ready").0, 200);
+    assert_eq!(http_get(&admin, "/nope").0, 404);
+
+    // Nothing is deployed yet: a JSON fault, not a hang or a reset.
+    let (status, body) = http_get(&traffic, "/pizzashack/1.0.0/menu");
+    assert_eq!(status, 404);
+    assert!(body.contains("No matching resource"), "{body}");
+
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gateway did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(TcpStream::connect(&admin).is_err(), "admin port closed");
+}
+
+#[test]
+fn invalid_settings_stop_start_up_naming_the_key() {
+    for (var, value, key) in [
+        (
+            "GATEHOUSE_GATEWAY__LISTEN",
+            "not-an-address",
+            "gateway.listen",
+        ),
+        (
+            "GATEHOUSE_GATEWAY__SHUTDOWN_GRACE_SECONDS",
+            "soon",
+            "gateway.shutdown_grace_seconds",
+        ),
+        (
+            "GATEHOUSE_GATEWAY__CONTROL_PLANE",
+            "ftp://x",
+            "gateway.control_plane",
+        ),
+        ("GATEHOUSE_GATEWAY__LISTN", "127.0.0.1:0", "listn"),
+    ] {
+        let out = gateway().env(var, value).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{var}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key), "{var}: {err}");
+    }
+    let out = gateway().arg("--bogus").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bogus"));
+    // A config file that does not parse is named too.
+    let dir = std::env::temp_dir().join(format!("gh-gw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gatehouse.toml");
+    std::fs::write(&file, "[gateway\n").unwrap();
+    let out = gateway()
+        .args(["--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gatehouse.toml"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
