@@ -8,7 +8,7 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   workers: 1,
   retries: 0,
-  reporter: [['list']],
+  reporter: [['list'], ['json', { outputFile: 'artifacts/results.json' }]],
   outputDir: 'test-results',
   globalSetup: './global-setup.ts',
   use: {

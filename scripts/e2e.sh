@@ -41,4 +41,11 @@ export GATEWAY_URL="http://127.0.0.1:$gw_port"
 export GATEWAY_ADMIN_URL="http://127.0.0.1:$gw_admin"
 export ADMIN_PASSWORD="$GATEHOUSE_ADMIN_PASSWORD"
 export DEMO_PASSWORD="$GATEHOUSE_DEMO__PASSWORD"
-(cd end2end && npx playwright test)
+status=0
+(cd end2end && npx playwright test) || status=$?
+# One closing line in the plain "N passed, N failed" form for CI logs.
+node -e '
+  const s = require(process.argv[1]).stats;
+  console.log(`browser tests: ${s.expected + s.flaky} passed, ${s.unexpected} failed, ${s.skipped} skipped`);
+' "$run_dir/results.json" || true
+exit "$status"

@@ -88,6 +88,8 @@ pub enum Access {
     SignIn,
     /// Signed in, but no role grants this page.
     Forbidden,
+    /// Inside a portal, but no such page (an unknown admin section).
+    NotFound,
 }
 
 /// Developer-portal pages that need a signed-in user (the catalogue itself is public).
@@ -116,10 +118,10 @@ pub fn page_access(path: &str, user: Option<&CurrentUser>) -> Access {
     }
     if let Some(rest) = path.strip_prefix("/admin/") {
         let key = rest.split('/').next().unwrap_or_default();
-        if let Some(section) = ADMIN_SECTIONS.iter().find(|s| s.key == key)
-            && !section.allows(u)
-        {
-            return Access::Forbidden;
+        match ADMIN_SECTIONS.iter().find(|s| s.key == key) {
+            Some(section) if !section.allows(u) => return Access::Forbidden,
+            None if !key.is_empty() => return Access::NotFound,
+            _ => {}
         }
     }
     Access::Allowed
@@ -290,6 +292,7 @@ mod tests {
             page_access("/admin/key-managers", Some(&wf)),
             Access::Forbidden
         );
+        assert_eq!(page_access("/admin/nope", Some(&wf)), Access::NotFound);
         assert_eq!(page_access("/sign-in", None), Access::Allowed);
     }
 }

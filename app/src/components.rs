@@ -34,7 +34,8 @@ pub fn PortalPage(portal: Portal, children: ChildrenFn) -> impl IntoView {
     with_viewer(move |viewer: Viewer| {
         let path = location.pathname.get_untracked();
         let body = match page_access(&path, viewer.user.as_ref()) {
-            Access::Allowed => children.with_value(|c| c()).into_any(),
+            // Unknown pages render their own "no such page" state; the server sets the 404.
+            Access::Allowed | Access::NotFound => children.with_value(|c| c()).into_any(),
             Access::Forbidden => view! { <Forbidden portal/> }.into_any(),
             Access::SignIn => view! { <SignInNeeded path/> }.into_any(),
         };

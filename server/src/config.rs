@@ -74,6 +74,8 @@ impl Default for DatabaseSection {
 pub struct AuthSection {
     pub session_ttl_minutes: i64,
     pub token_ttl_seconds: i64,
+    /// Lifetime of refresh tokens (password grant).
+    pub refresh_ttl_seconds: i64,
     /// Key for hashing client secrets (≥ 32 characters). Unset: generated once, kept in the
     /// database.
     pub hash_key: Option<SecretString>,
@@ -87,6 +89,7 @@ impl Default for AuthSection {
         Self {
             session_ttl_minutes: 12 * 60,
             token_ttl_seconds: 3600,
+            refresh_ttl_seconds: 24 * 3600,
             hash_key: None,
             self_signup: true,
             default_organization: "carbon.super".into(),
@@ -140,6 +143,9 @@ impl Settings {
         }
         if self.auth.token_ttl_seconds <= 0 {
             return Err(invalid("auth.token_ttl_seconds", "must be positive"));
+        }
+        if self.auth.refresh_ttl_seconds <= 0 {
+            return Err(invalid("auth.refresh_ttl_seconds", "must be positive"));
         }
         if let Some(k) = &self.auth.hash_key
             && k.expose_secret().len() < 32

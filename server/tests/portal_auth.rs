@@ -48,6 +48,10 @@ async fn portal_access_follows_roles(db: PgPool) {
     }
     let r = app.get("/admin/users", Some(&admin)).await;
     assert!(r.text().contains("Users"), "users page renders");
+    assert_eq!(
+        app.get("/admin/no-such-section", Some(&admin)).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     let sub = app.session("subscriber", DEMO_PASSWORD).await;
     assert_eq!(
@@ -157,11 +161,11 @@ async fn sign_in_refuses_bad_input_with_wso2_errors(db: PgPool) {
         .await;
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
 
-    let failures: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'user.sign_in_failed'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let failures = count(
+        &app.db,
+        "SELECT count(*) FROM audit_log WHERE action = 'user.sign_in_failed'",
+    )
+    .await;
     assert_eq!(failures, 3);
 }
 
@@ -328,10 +332,7 @@ async fn sign_out_ends_the_session(db: PgPool) {
         StatusCode::SEE_OTHER,
         "old cookie no longer works"
     );
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM session")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let left = count(&app.db, "SELECT count(*) FROM session").await;
     assert_eq!(left, 0);
 }
 
@@ -371,10 +372,11 @@ async fn self_sign_up_creates_a_subscriber(db: PgPool) {
         let j = assert_wso2_error(&r, status);
         assert_eq!(j["error"][0]["code"], field, "{j}");
     }
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM app_user WHERE username = 'dev.one'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let users = count(
+        &app.db,
+        "SELECT count(*) FROM app_user WHERE username = 'dev.one'",
+    )
+    .await;
     assert_eq!(users, 0, "nothing half-created");
 
     let r = app.post_json("/auth/sign-up", ok.clone(), &[]).await;
@@ -438,10 +440,11 @@ async fn first_start_creates_admin_once_and_keeps_its_password(db: PgPool) {
     s.admin_password = Some(secrecy::SecretString::from("another-password"));
     let again = spawn_with(db, s).await;
     again.session("admin", ADMIN_PASSWORD).await;
-    let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM app_user WHERE username = 'admin'")
-        .fetch_one(&again.db)
-        .await
-        .unwrap();
+    let admins = count(
+        &again.db,
+        "SELECT count(*) FROM app_user WHERE username = 'admin'",
+    )
+    .await;
     assert_eq!(admins, 1);
 }
 

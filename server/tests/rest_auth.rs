@@ -244,10 +244,7 @@ async fn tokens_carry_only_scopes_the_user_holds(db: PgPool) {
     assert!(jwks["keys"][0].get("d").is_none(), "no private part");
 
     // Issuing a token wrote nothing (ephemeral tokens).
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM session")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let sessions = count(&app.db, "SELECT count(*) FROM session").await;
     assert_eq!(sessions, 0);
 }
 
@@ -379,6 +376,7 @@ async fn expired_tokens_are_refused(db: PgPool) {
         scope: "apim:admin".into(),
         client_id: "c".into(),
         organization: "carbon.super".into(),
+        token_use: None,
     };
     let token = state.keys.sign(&claims).unwrap();
     let r = app.get_bearer("/api/am/admin/v4/settings", &token).await;
@@ -387,4 +385,123 @@ async fn expired_tokens_are_refused(db: PgPool) {
         j["description"].as_str().unwrap().contains("expired"),
         "{j}"
     );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn refresh_tokens_renew_access_without_widening_it(db: PgPool) {
+    let app = spawn(db).await;
+    let (id, secret) = app.register_client("admin", ADMIN_PASSWORD).await;
+    let client = basic(&id, &secret);
+    let r = app
+        .post_form(
+            "/oauth2/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("scope", "apim:admin apim:api_view"),
+            ],
+            &[("authorization", &client)],
+        )
+        .await;
+    let first = r.json();
+    let refresh = first["refresh_token"]
+        .as_str()
+        .expect("refresh token issued")
+        .to_string();
+    let access = first["access_token"].as_str().unwrap().to_string();
+
+    // A refresh token is not an access token, nor the other way round.
+    assert_wso2_error(
+        &app.get_bearer("/api/am/admin/v4/settings", &refresh).await,
+        StatusCode::UNAUTHORIZED,
+    );
+    let r = app
+        .post_form(
+            "/oauth2/token",
+            &[("grant_type", "refresh_token"), ("refresh_token", &access)],
+            &[("authorization", &client)],
+        )
+        .await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+
+    // Narrowing works; widening is ignored.
+    let r = app
+        .post_form(
+            "/oauth2/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("scope", "apim:api_view apim:tier_manage"),
+            ],
+            &[("authorization", &client)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["scope"], "apim:api_view");
+    let r = app
+        .post_form(
+            "/oauth2/token",
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            &[("authorization", &client)],
+        )
+        .await;
+    assert_eq!(r.json()["scope"], "apim:admin apim:api_view");
+    assert_eq!(
+        app.get_bearer(
+            "/api/am/admin/v4/settings",
+            r.json()["access_token"].as_str().unwrap()
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+
+    // Another client cannot use it; a missing or forged one is refused.
+    let (id2, secret2) = {
+        let r = app
+            .post_json(
+                "/client-registration/v0.17/register",
+                json!({"clientName": "other", "grantType": "password refresh_token"}),
+                &[("authorization", &basic("admin", ADMIN_PASSWORD))],
+            )
+            .await
+            .json();
+        (
+            r["clientId"].as_str().unwrap().to_string(),
+            r["clientSecret"].as_str().unwrap().to_string(),
+        )
+    };
+    let other = basic(&id2, &secret2);
+    for (form, error) in [
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+            ],
+            "invalid_grant",
+        ),
+        (vec![("grant_type", "refresh_token")], "invalid_request"),
+        (
+            vec![("grant_type", "refresh_token"), ("refresh_token", "forged")],
+            "invalid_grant",
+        ),
+    ] {
+        let r = app
+            .post_form("/oauth2/token", &form, &[("authorization", &other)])
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.json()["error"], error);
+    }
+
+    // Client credentials get no refresh token.
+    let r = app
+        .post_form(
+            "/oauth2/token",
+            &[("grant_type", "client_credentials")],
+            &[("authorization", &client)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.json().get("refresh_token").is_none());
 }

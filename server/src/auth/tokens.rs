@@ -26,7 +26,12 @@ pub struct Claims {
     pub scope: String,
     pub client_id: String,
     pub organization: String,
+    /// `refresh` on refresh tokens; absent on access tokens. Neither is accepted as the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_use: Option<String>,
 }
+
+pub const REFRESH: &str = "refresh";
 
 impl Claims {
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
@@ -50,6 +55,8 @@ pub enum TokenError {
     Expired,
     #[error("token was signed with an unknown key")]
     UnknownKey,
+    #[error("a refresh token is not an access token")]
+    WrongUse,
 }
 
 impl KeySet {
@@ -93,7 +100,25 @@ impl KeySet {
         jsonwebtoken::encode(&header, claims, &self.signing).context("Failed to sign a token")
     }
 
+    /// Verifies an access token.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims = self.verify_any(token)?;
+        if claims.token_use.is_some() {
+            return Err(TokenError::WrongUse);
+        }
+        Ok(claims)
+    }
+
+    /// Verifies a refresh token.
+    pub fn verify_refresh(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims = self.verify_any(token)?;
+        if claims.token_use.as_deref() != Some(REFRESH) {
+            return Err(TokenError::WrongUse);
+        }
+        Ok(claims)
+    }
+
+    fn verify_any(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let key = self.verifying.get(&kid).ok_or(TokenError::UnknownKey)?;

@@ -13,6 +13,41 @@ pub struct Credentials {
     pub locked: bool,
 }
 
+/// The outcome of checking a user name and password.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Authn {
+    Ok {
+        user: Uuid,
+        organization: Uuid,
+    },
+    Invalid,
+    /// Right password, locked account (only said after the password checked out).
+    Locked,
+}
+
+/// Checks `username`/`password` in `organization`, in constant time whether or not the user
+/// exists.
+pub async fn authenticate(
+    db: &PgPool,
+    organization: &str,
+    username: &str,
+    password: &str,
+) -> sqlx::Result<Authn> {
+    let creds = credentials(db, organization, username).await?;
+    let phc = creds.as_ref().map(|c| c.password_hash.clone());
+    if !super::password::verify(password.to_string(), phc).await {
+        return Ok(Authn::Invalid);
+    }
+    Ok(match creds {
+        Some(c) if c.locked => Authn::Locked,
+        Some(c) => Authn::Ok {
+            user: c.id,
+            organization: c.organization_id,
+        },
+        None => Authn::Invalid,
+    })
+}
+
 pub async fn credentials(
     db: &PgPool,
     organization: &str,

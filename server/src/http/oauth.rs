@@ -1,6 +1,6 @@
 //! WSO2-compatible REST authentication: dynamic client registration
 //! (`POST /client-registration/v0.17/register`, basic auth of a user) and the token endpoint
-//! (`POST /oauth2/token`, password and client-credentials grants), plus `/oauth2/jwks`.
+//! (`POST /oauth2/token`, password, client-credentials and refresh-token grants), plus `/oauth2/jwks`.
 //! Errors from the token endpoint carry RFC 6749's `error`/`error_description` and WSO2's
 //! `code`/`message`/`description`, so both kinds of client read them.
 
@@ -16,8 +16,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::tokens::Claims;
-use crate::auth::{password, secrets, users};
+use crate::auth::tokens::{Claims, REFRESH};
+use crate::auth::{secrets, users};
 use crate::error::{ApiError, AppForm, AppJson};
 
 pub fn router() -> Router<AppState> {
@@ -48,19 +48,13 @@ async fn authenticate(
     username: &str,
     pw: &str,
 ) -> Result<Option<(Uuid, Uuid)>, ApiError> {
-    let creds = users::credentials(
-        &state.db,
-        &state.settings.auth.default_organization,
-        username,
+    let org = &state.settings.auth.default_organization;
+    Ok(
+        match users::authenticate(&state.db, org, username, pw).await? {
+            users::Authn::Ok { user, organization } => Some((user, organization)),
+            _ => None,
+        },
     )
-    .await?;
-    let phc = creds.as_ref().map(|c| c.password_hash.clone());
-    if !password::verify(pw.to_string(), phc).await {
-        return Ok(None);
-    }
-    Ok(creds
-        .filter(|c| !c.locked)
-        .map(|c| (c.id, c.organization_id)))
 }
 
 #[derive(Deserialize)]
@@ -260,11 +254,14 @@ pub struct TokenRequest {
     scope: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    refresh_token: Option<String>,
 }
 
 #[derive(Serialize)]
 pub struct TokenResponse {
     access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
     scope: String,
     token_type: &'static str,
     expires_in: i64,
@@ -312,11 +309,11 @@ async fn token(
             "Unknown client or wrong client secret",
         ));
     };
-    if !GRANTS.contains(&grant) || grant == "refresh_token" {
+    if !GRANTS.contains(&grant) {
         return Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            format!("`{grant}` is not supported here; use password or client_credentials"),
+            format!("`{grant}` is not supported; use {}", GRANTS.join(", ")),
         ));
     }
     if !grants.iter().any(|g| g == grant) {
@@ -326,48 +323,70 @@ async fn token(
             format!("This client is not registered for the `{grant}` grant"),
         ));
     }
-    let user_id = if grant == "password" {
-        let (Some(username), Some(pw)) = (req.username.as_deref(), req.password.as_deref()) else {
-            return Err(OAuthError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "The password grant needs `username` and `password`",
-            ));
-        };
-        match authenticate(&state, username, pw).await? {
-            Some((id, user_org)) if user_org == org => id,
-            _ => {
+    let invalid_grant =
+        |msg: &str| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", msg.to_string());
+    // Who the token is for, and the scopes asked for.
+    let (user_id, requested): (Uuid, Vec<String>) = match grant {
+        "password" => {
+            let (Some(username), Some(pw)) = (req.username.as_deref(), req.password.as_deref())
+            else {
                 return Err(OAuthError::new(
                     StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "Invalid user name or password",
+                    "invalid_request",
+                    "The password grant needs `username` and `password`",
                 ));
+            };
+            match authenticate(&state, username, pw).await? {
+                Some((id, user_org)) if user_org == org => (id, split_scopes(req.scope.as_deref())),
+                _ => return Err(invalid_grant("Invalid user name or password")),
             }
         }
-    } else {
-        owner_id
+        "refresh_token" => {
+            let Some(rt) = req.refresh_token.as_deref() else {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "The refresh_token grant needs `refresh_token`",
+                ));
+            };
+            let old = state
+                .keys
+                .verify_refresh(rt)
+                .map_err(|_| invalid_grant("The refresh token is invalid or has expired"))?;
+            if old.client_id != client_id {
+                return Err(invalid_grant(
+                    "The refresh token was issued to another client",
+                ));
+            }
+            let creds = users::credentials(&state.db, &old.organization, &old.sub)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(|| invalid_grant("The user is gone"))?;
+            // A refresh may narrow the scopes, never widen them.
+            let original: Vec<String> = old.scopes().map(str::to_string).collect();
+            let requested = match req.scope.as_deref() {
+                Some(s) if !s.trim().is_empty() => split_scopes(Some(s))
+                    .into_iter()
+                    .filter(|s| original.contains(s))
+                    .collect(),
+                _ => original,
+            };
+            (creds.id, requested)
+        }
+        _ => (owner_id, split_scopes(req.scope.as_deref())),
     };
     let user = users::current_user(&state.db, user_id)
         .await
         .map_err(ApiError::from)?
-        .ok_or_else(|| {
-            OAuthError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "The user is locked or gone",
-            )
-        })?;
+        .ok_or_else(|| invalid_grant("The user is locked or gone"))?;
     // Grant what was asked for and the user holds; WSO2 does the same.
-    let granted: Vec<&str> = req
-        .scope
-        .as_deref()
-        .unwrap_or_default()
-        .split_whitespace()
+    let granted: Vec<String> = requested
+        .into_iter()
         .filter(|s| user.has_scope(s))
         .collect();
     let now = chrono::Utc::now().timestamp();
     let ttl = state.settings.auth.token_ttl_seconds;
-    let claims = Claims {
+    let mut claims = Claims {
         iss: state.keys.issuer().to_string(),
         sub: user.username.clone(),
         aud: client_id.clone(),
@@ -377,10 +396,22 @@ async fn token(
         scope: granted.join(" "),
         client_id,
         organization: user.organization.clone(),
+        token_use: None,
     };
     let access_token = state.keys.sign(&claims).map_err(ApiError::from)?;
+    // Users' grants get a refresh token when the client may use one; client credentials do not.
+    let refresh_token =
+        if grant != "client_credentials" && grants.iter().any(|g| g == "refresh_token") {
+            claims.exp = now + state.settings.auth.refresh_ttl_seconds;
+            claims.jti = Uuid::new_v4().to_string();
+            claims.token_use = Some(REFRESH.to_string());
+            Some(state.keys.sign(&claims).map_err(ApiError::from)?)
+        } else {
+            None
+        };
     let mut resp = Json(TokenResponse {
         access_token,
+        refresh_token,
         scope: claims.scope,
         token_type: "Bearer",
         expires_in: ttl,
@@ -389,4 +420,12 @@ async fn token(
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
     Ok(resp)
+}
+
+fn split_scopes(scope: Option<&str>) -> Vec<String> {
+    scope
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }

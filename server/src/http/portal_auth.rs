@@ -12,9 +12,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::session::{self, CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::users::Authn;
 use crate::auth::{password, secrets, users};
 use crate::error::{ApiError, AppForm, AppJson, ResultExt};
 
@@ -146,93 +148,84 @@ async fn sign_in(State(state): State<AppState>, input: Input<SignInForm>) -> Res
             &keep,
         );
     }
-    match try_sign_in(&state, username, &f.password).await {
-        Ok(Ok((user_id, org))) => {
-            let token = match session::create(
-                &state.db,
-                user_id,
-                state.settings.auth.session_ttl_minutes,
-                input.user_agent(),
-            )
-            .await
-            {
-                Ok(t) => t,
-                Err(e) => return ApiError::from(e).into_response(),
+    let org = &state.settings.auth.default_organization;
+    let outcome = match users::authenticate(&state.db, org, username, &f.password).await {
+        Ok(o) => o,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let (code, err) = match outcome {
+        Authn::Ok { user, organization } => {
+            let next = safe_next(f.next.as_deref());
+            let resp = if input.browser && input.form {
+                Redirect::to(next).into_response()
+            } else {
+                Json(json!({ "username": username, "redirect": next })).into_response()
             };
-            let ip = client_ip(&input.headers);
-            if let Err(e) = crate::audit::record(
-                &state.db,
-                Some(org),
-                Some(user_id),
+            return start_session(
+                &state,
+                &input,
+                user,
+                organization,
                 username,
                 "user.sign_in",
-                ip.as_deref(),
+                resp,
             )
-            .await
-            {
-                tracing::warn!(error = %e, "audit write failed");
-            }
-            let cookie = session::set_cookie(
-                SESSION_COOKIE,
-                &token,
-                state.settings.auth.session_ttl_minutes * 60,
-                state.settings.secure_cookies(),
-            );
-            let mut resp = if input.browser && input.form {
-                Redirect::to(safe_next(f.next.as_deref())).into_response()
-            } else {
-                Json(json!({ "username": username, "redirect": safe_next(f.next.as_deref()) }))
-                    .into_response()
-            };
-            resp.headers_mut().append(header::SET_COOKIE, cookie);
-            resp
+            .await;
         }
-        Ok(Err(code)) => {
-            let ip = client_ip(&input.headers);
-            if let Err(e) = crate::audit::record(
-                &state.db,
-                None,
-                None,
-                username,
-                "user.sign_in_failed",
-                ip.as_deref(),
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "audit write failed");
-            }
-            let err = if code == "locked" {
-                ApiError::Forbidden("This account is locked".into())
-            } else {
-                ApiError::Unauthorized("Invalid user name or password".into())
-            };
-            input.fail("/sign-in", code, err, &keep)
-        }
-        Err(e) => e.into_response(),
+        Authn::Locked => (
+            "locked",
+            ApiError::Forbidden("This account is locked".into()),
+        ),
+        Authn::Invalid => (
+            "invalid_credentials",
+            ApiError::Unauthorized("Invalid user name or password".into()),
+        ),
+    };
+    audit(&state, &input, None, None, username, "user.sign_in_failed").await;
+    input.fail("/sign-in", code, err, &keep)
+}
+
+/// Records an event; a failed audit write is logged, never fatal to the user's request.
+async fn audit<T>(
+    state: &AppState,
+    input: &Input<T>,
+    org: Option<Uuid>,
+    user: Option<Uuid>,
+    username: &str,
+    action: &str,
+) {
+    let ip = client_ip(&input.headers);
+    if let Err(e) =
+        crate::audit::record(&state.db, org, user, username, action, ip.as_deref()).await
+    {
+        tracing::warn!(error = %e, action, "audit write failed");
     }
 }
 
-/// `Ok(Ok(user, org))` on success, `Ok(Err(code))` for a refusal.
-async fn try_sign_in(
+/// Creates a session for `user`, records `action`, and adds the session cookie to `resp`.
+async fn start_session<T>(
     state: &AppState,
+    input: &Input<T>,
+    user: Uuid,
+    org: Uuid,
     username: &str,
-    pw: &str,
-) -> Result<Result<(uuid::Uuid, uuid::Uuid), &'static str>, ApiError> {
-    let creds = users::credentials(
-        &state.db,
-        &state.settings.auth.default_organization,
-        username,
-    )
-    .await?;
-    let phc = creds.as_ref().map(|c| c.password_hash.clone());
-    if !password::verify(pw.to_string(), phc).await {
-        return Ok(Err("invalid_credentials"));
-    }
-    let creds = creds.expect("verify fails without a user");
-    if creds.locked {
-        return Ok(Err("locked"));
-    }
-    Ok(Ok((creds.id, creds.organization_id)))
+    action: &str,
+    mut resp: Response,
+) -> Response {
+    let ttl = state.settings.auth.session_ttl_minutes;
+    let token = match session::create(&state.db, user, ttl, input.user_agent()).await {
+        Ok(t) => t,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    audit(state, input, Some(org), Some(user), username, action).await;
+    let cookie = session::set_cookie(
+        SESSION_COOKIE,
+        &token,
+        ttl * 60,
+        state.settings.secure_cookies(),
+    );
+    resp.headers_mut().append(header::SET_COOKIE, cookie);
+    resp
 }
 
 #[derive(Deserialize)]
@@ -331,37 +324,7 @@ async fn sign_up(State(state): State<AppState>, input: Input<SignUpForm>) -> Res
     match create_subscriber(&state, f).await {
         Ok((user_id, org)) => {
             let username = f.username.trim();
-            let ip = client_ip(&input.headers);
-            if let Err(e) = crate::audit::record(
-                &state.db,
-                Some(org),
-                Some(user_id),
-                username,
-                "user.sign_up",
-                ip.as_deref(),
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "audit write failed");
-            }
-            let token = match session::create(
-                &state.db,
-                user_id,
-                state.settings.auth.session_ttl_minutes,
-                input.user_agent(),
-            )
-            .await
-            {
-                Ok(t) => t,
-                Err(e) => return ApiError::from(e).into_response(),
-            };
-            let cookie = session::set_cookie(
-                SESSION_COOKIE,
-                &token,
-                state.settings.auth.session_ttl_minutes * 60,
-                state.settings.secure_cookies(),
-            );
-            let mut resp = if input.browser && input.form {
+            let resp = if input.browser && input.form {
                 Redirect::to("/devportal").into_response()
             } else {
                 (
@@ -370,8 +333,7 @@ async fn sign_up(State(state): State<AppState>, input: Input<SignUpForm>) -> Res
                 )
                     .into_response()
             };
-            resp.headers_mut().append(header::SET_COOKIE, cookie);
-            resp
+            start_session(&state, &input, user_id, org, username, "user.sign_up", resp).await
         }
         Err(ApiError::Conflict { message, errors }) => {
             let code = if errors.iter().any(|e| e.code == "email") {
@@ -390,10 +352,7 @@ async fn sign_up(State(state): State<AppState>, input: Input<SignUpForm>) -> Res
     }
 }
 
-async fn create_subscriber(
-    state: &AppState,
-    f: &SignUpForm,
-) -> Result<(uuid::Uuid, uuid::Uuid), ApiError> {
+async fn create_subscriber(state: &AppState, f: &SignUpForm) -> Result<(Uuid, Uuid), ApiError> {
     let org = users::organization_id(&state.db, &state.settings.auth.default_organization)
         .await?
         .ok_or_else(|| ApiError::NotFound("organization".into()))?;

@@ -1,6 +1,6 @@
 //! Per-request viewer: resolves the session cookie to a user, hands out the CSRF cookie,
 //! refuses cross-site writes that carry the session, and applies the page-access rule
-//! (`app::auth::page_access`) to portal pages: redirect to sign-in, or a 403 status.
+//! (`app::auth::page_access`) to portal pages: redirect to sign-in, or a 403 / 404 status.
 
 use app::auth::{Access, Viewer, page_access};
 use axum::extract::{Request, State};
@@ -72,8 +72,12 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         csrf: csrf.clone(),
     });
     let mut resp = next.run(req).await;
-    if access == Access::Forbidden && resp.status().is_success() {
-        *resp.status_mut() = StatusCode::FORBIDDEN;
+    if resp.status().is_success() {
+        match access {
+            Access::Forbidden => *resp.status_mut() = StatusCode::FORBIDDEN,
+            Access::NotFound => *resp.status_mut() = StatusCode::NOT_FOUND,
+            Access::Allowed | Access::SignIn => {}
+        }
     }
     if new_csrf {
         resp.headers_mut().append(

@@ -201,6 +201,11 @@ impl TestApp {
     }
 }
 
+/// `SELECT count(*) …` (or any single bigint) without parameters.
+pub async fn count(db: &PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(db).await.expect(sql)
+}
+
 pub fn basic(user: &str, pass: &str) -> String {
     format!(
         "Basic {}",
