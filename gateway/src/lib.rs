@@ -6,4 +6,6 @@
 pub mod config;
 #[cfg(feature = "process")]
 pub mod process;
+pub mod router;
 pub mod settings;
+pub mod snapshot;

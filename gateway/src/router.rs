@@ -1,0 +1,420 @@
+//! The routing table built from a snapshot: a segment trie over `context/version` (and
+//! `context` alone for default versions) finds the API by longest prefix, then each API's own
+//! trie over its operation templates finds the operation. No per-request scan over APIs, and
+//! no allocation for the lookup itself.
+
+use std::collections::HashMap;
+
+use crate::snapshot::{Api, Snapshot};
+
+/// Immutable once built; a new snapshot builds a new one.
+#[derive(Debug, Default)]
+pub struct Router {
+    apis: Vec<Api>,
+    prefixes: PrefixNode,
+    ops: Vec<OpNode>,
+    version: u64,
+}
+
+#[derive(Debug, Default)]
+struct PrefixNode {
+    children: HashMap<Box<str>, PrefixNode>,
+    api: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+struct OpNode {
+    literal: HashMap<Box<str>, OpNode>,
+    param: Option<Box<OpNode>>,
+    /// `*` at this level: matches the rest of the path, including nothing.
+    wildcard: Option<Methods>,
+    methods: Option<Methods>,
+}
+
+/// Operation indexes by method; `*` operations answer any method.
+#[derive(Debug, Default, Clone)]
+struct Methods {
+    by_method: Vec<(Box<str>, usize)>,
+    any: Option<usize>,
+}
+
+impl Methods {
+    fn add(&mut self, method: &str, op: usize) {
+        if method == "*" {
+            self.any = Some(op);
+        } else {
+            self.by_method.push((method.into(), op));
+        }
+    }
+
+    fn get(&self, method: &str) -> Option<usize> {
+        self.by_method
+            .iter()
+            .find(|(m, _)| &**m == method)
+            .map(|(_, op)| *op)
+            .or(self.any)
+            // HEAD is answered by GET, as HTTP allows.
+            .or_else(|| (method == "HEAD").then(|| self.get("GET")).flatten())
+    }
+
+    fn allowed(&self) -> Vec<String> {
+        if self.any.is_some() {
+            return vec!["*".into()];
+        }
+        self.by_method.iter().map(|(m, _)| m.to_string()).collect()
+    }
+}
+
+/// The outcome of a lookup.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Match<'a> {
+    Found {
+        api: &'a Api,
+        /// Index into `api.operations`.
+        operation: usize,
+        /// The path below context and version, starting with `/` (what the backend gets).
+        resource: &'a str,
+    },
+    /// No API has this context (and version).
+    NoApi,
+    /// The API exists but has no operation for this path.
+    NoResource,
+    /// The path exists with other methods.
+    MethodNotAllowed { allowed: Vec<String> },
+}
+
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
+impl Router {
+    /// Builds the table. The snapshot must be valid (`Snapshot::problems` empty).
+    pub fn build(snapshot: &Snapshot) -> Router {
+        let mut router = Router {
+            apis: snapshot.apis.clone(),
+            version: snapshot.version,
+            ..Router::default()
+        };
+        for (i, api) in snapshot.apis.iter().enumerate() {
+            let mut node = &mut router.prefixes;
+            for seg in segments(&api.context) {
+                node = node.children.entry(seg.into()).or_default();
+            }
+            if api.is_default_version {
+                node.api = Some(i);
+            }
+            node.children
+                .entry(api.version.as_str().into())
+                .or_default()
+                .api = Some(i);
+
+            let mut root = OpNode::default();
+            for (j, op) in api.operations.iter().enumerate() {
+                let mut n = &mut root;
+                let mut wildcard = false;
+                for seg in segments(&op.target) {
+                    if seg == "*" {
+                        wildcard = true;
+                        break;
+                    }
+                    n = if seg.starts_with('{') {
+                        n.param.get_or_insert_with(Default::default)
+                    } else {
+                        n.literal.entry(seg.into()).or_default()
+                    };
+                }
+                let slot = if wildcard {
+                    &mut n.wildcard
+                } else {
+                    &mut n.methods
+                };
+                slot.get_or_insert_with(Default::default).add(&op.method, j);
+            }
+            router.ops.push(root);
+        }
+        router
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn api_count(&self) -> usize {
+        self.apis.len()
+    }
+
+    /// Finds the API and operation for `method` and `path` (no query string).
+    pub fn route<'a>(&'a self, method: &str, path: &'a str) -> Match<'a> {
+        // Longest prefix of whole segments that names an API.
+        let mut node = &self.prefixes;
+        let mut found: Option<(usize, usize)> = None; // (api, byte offset of the rest)
+        let mut offset = 0;
+        for seg in path.split('/') {
+            let end = offset + seg.len();
+            if !seg.is_empty() {
+                match node.children.get(seg) {
+                    Some(next) => {
+                        node = next;
+                        if let Some(api) = node.api {
+                            found = Some((api, end));
+                        }
+                    }
+                    None => break,
+                }
+            }
+            offset = end + 1;
+        }
+        let Some((api_idx, rest_at)) = found else {
+            return Match::NoApi;
+        };
+        let resource = match &path[rest_at.min(path.len())..] {
+            "" => "/",
+            r if r.starts_with('/') => r,
+            // The prefix ended inside a segment: not a match (cannot happen with whole segments).
+            _ => return Match::NoApi,
+        };
+        let mut allowed = None;
+        match find_op(
+            &self.ops[api_idx],
+            resource
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .collect::<SegVec>()
+                .as_slice(),
+            method,
+            &mut allowed,
+        ) {
+            Some(operation) => Match::Found {
+                api: &self.apis[api_idx],
+                operation,
+                resource,
+            },
+            None => match allowed {
+                Some(allowed) => Match::MethodNotAllowed { allowed },
+                None => Match::NoResource,
+            },
+        }
+    }
+}
+
+/// Path segments on the stack for typical paths.
+type SegVec<'a> = smallvec_lite::SmallVec<'a>;
+
+/// Literal beats parameter beats wildcard; backtracks when a branch fails. `allowed` collects
+/// the methods of a path that matched with the wrong method (for 405).
+fn find_op(
+    node: &OpNode,
+    segs: &[&str],
+    method: &str,
+    allowed: &mut Option<Vec<String>>,
+) -> Option<usize> {
+    let Some((first, rest)) = segs.split_first() else {
+        if let Some(m) = &node.methods {
+            match m.get(method) {
+                Some(op) => return Some(op),
+                None => allowed.get_or_insert_with(Vec::new).extend(m.allowed()),
+            }
+        }
+        return wildcard(node, method, allowed);
+    };
+    if let Some(child) = node.literal.get(*first)
+        && let Some(op) = find_op(child, rest, method, allowed)
+    {
+        return Some(op);
+    }
+    if let Some(child) = &node.param
+        && let Some(op) = find_op(child, rest, method, allowed)
+    {
+        return Some(op);
+    }
+    wildcard(node, method, allowed)
+}
+
+fn wildcard(node: &OpNode, method: &str, allowed: &mut Option<Vec<String>>) -> Option<usize> {
+    let m = node.wildcard.as_ref()?;
+    let op = m.get(method);
+    if op.is_none() {
+        allowed.get_or_insert_with(Vec::new).extend(m.allowed());
+    }
+    op
+}
+
+mod smallvec_lite {
+    //! A fixed-capacity segment list that spills to the heap only for very deep paths.
+    pub enum SmallVec<'a> {
+        Inline([&'a str; 16], usize),
+        Heap(Vec<&'a str>),
+    }
+
+    impl<'a> FromIterator<&'a str> for SmallVec<'a> {
+        fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
+            let mut buf = [""; 16];
+            let mut n = 0;
+            let mut it = iter.into_iter();
+            for s in it.by_ref() {
+                if n == 16 {
+                    let mut v = buf.to_vec();
+                    v.push(s);
+                    v.extend(it);
+                    return SmallVec::Heap(v);
+                }
+                buf[n] = s;
+                n += 1;
+            }
+            SmallVec::Inline(buf, n)
+        }
+    }
+
+    impl<'a> SmallVec<'a> {
+        pub fn as_slice(&self) -> &[&'a str] {
+            match self {
+                SmallVec::Inline(buf, n) => &buf[..*n],
+                SmallVec::Heap(v) => v,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{EndpointGroup, EndpointKind, Endpoints, Operation};
+
+    fn api(context: &str, version: &str, default: bool, ops: &[(&str, &str)]) -> Api {
+        Api {
+            id: format!("{context}:{version}"),
+            name: context.trim_start_matches('/').into(),
+            context: context.into(),
+            version: version.into(),
+            is_default_version: default,
+            endpoints: Endpoints {
+                production: EndpointGroup {
+                    kind: EndpointKind::Single,
+                    urls: vec!["http://127.0.0.1:1".into()],
+                    timeout_ms: 1000,
+                    suspend_seconds: 1,
+                },
+                sandbox: None,
+            },
+            operations: ops
+                .iter()
+                .map(|(m, t)| Operation {
+                    method: m.to_string(),
+                    target: t.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn router() -> Router {
+        let s = Snapshot {
+            version: 9,
+            environment: "Default".into(),
+            apis: vec![
+                api(
+                    "/pets",
+                    "1.0.0",
+                    true,
+                    &[
+                        ("GET", "/pets"),
+                        ("POST", "/pets"),
+                        ("GET", "/pets/{id}"),
+                        ("GET", "/pets/mine"),
+                        ("GET", "/files/*"),
+                        ("*", "/any"),
+                    ],
+                ),
+                api("/pets", "2.0.0", false, &[("GET", "/pets")]),
+                api("/shop/eu", "v1", false, &[("GET", "/")]),
+            ],
+        };
+        assert!(s.problems().is_empty(), "{:?}", s.problems());
+        Router::build(&s)
+    }
+
+    fn found(m: Match<'_>) -> (String, usize, String) {
+        match m {
+            Match::Found {
+                api,
+                operation,
+                resource,
+            } => (api.version.clone(), operation, resource.to_string()),
+            other => panic!("expected a match, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn routes_by_context_version_template_and_method() {
+        let r = router();
+        assert_eq!(r.version(), 9);
+        assert_eq!(
+            found(r.route("GET", "/pets/1.0.0/pets")),
+            ("1.0.0".into(), 0, "/pets".into())
+        );
+        assert_eq!(found(r.route("POST", "/pets/1.0.0/pets")).1, 1);
+        assert_eq!(found(r.route("GET", "/pets/1.0.0/pets/42")).1, 2);
+        // Literal beats parameter.
+        assert_eq!(found(r.route("GET", "/pets/1.0.0/pets/mine")).1, 3);
+        assert_eq!(found(r.route("GET", "/pets/1.0.0/files/a/b/c.txt")).1, 4);
+        assert_eq!(found(r.route("GET", "/pets/1.0.0/files")).1, 4);
+        assert_eq!(found(r.route("DELETE", "/pets/1.0.0/any")).1, 5);
+        assert_eq!(found(r.route("HEAD", "/pets/1.0.0/pets")).1, 0);
+        assert_eq!(found(r.route("GET", "/pets/2.0.0/pets")).0, "2.0.0");
+        // Default version without the version segment.
+        assert_eq!(
+            found(r.route("GET", "/pets/pets/7")),
+            ("1.0.0".into(), 2, "/pets/7".into())
+        );
+        // Multi-segment context; empty resource is "/".
+        assert_eq!(found(r.route("GET", "/shop/eu/v1")).2, "/");
+        assert_eq!(found(r.route("GET", "/shop/eu/v1/")).2, "/");
+    }
+
+    #[test]
+    fn misses_are_told_apart() {
+        let r = router();
+        assert_eq!(r.route("GET", "/nothing/1.0.0/pets"), Match::NoApi);
+        assert_eq!(r.route("GET", "/petsx/1.0.0/pets"), Match::NoApi);
+        assert_eq!(r.route("GET", "/shop/v1"), Match::NoApi);
+        assert_eq!(r.route("GET", "/pets/2.0.0/cats"), Match::NoResource);
+        assert_eq!(
+            r.route("DELETE", "/pets/1.0.0/pets"),
+            Match::MethodNotAllowed {
+                allowed: vec!["GET".into(), "POST".into()]
+            }
+        );
+        assert_eq!(
+            r.route("POST", "/pets/2.0.0/pets"),
+            Match::MethodNotAllowed {
+                allowed: vec!["GET".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn ten_thousand_apis_route_by_prefix() {
+        let apis: Vec<Api> = (0..10_000)
+            .map(|i| {
+                api(
+                    &format!("/api{i}"),
+                    "1.0.0",
+                    i % 2 == 0,
+                    &[("GET", "/items/{id}")],
+                )
+            })
+            .collect();
+        let s = Snapshot {
+            version: 1,
+            environment: "Default".into(),
+            apis,
+        };
+        let r = Router::build(&s);
+        assert_eq!(r.api_count(), 10_000);
+        assert_eq!(
+            found(r.route("GET", "/api9999/1.0.0/items/1")).2,
+            "/items/1"
+        );
+        assert_eq!(found(r.route("GET", "/api4242/items/1")).2, "/items/1");
+        assert_eq!(r.route("GET", "/api4243/items/1"), Match::NoApi);
+    }
+}

@@ -1,0 +1,387 @@
+//! The runtime snapshot: everything a gateway needs to serve one environment, as one versioned
+//! document. The control plane produces it; `gateway --config FILE` reads the same format from
+//! a file (JSON or YAML). Defined here once and compiled by both binaries.
+//!
+//! ```yaml
+//! version: 3
+//! environment: Default
+//! apis:
+//!   - id: pizzashack-1.0.0
+//!     name: PizzaShack
+//!     context: /pizzashack
+//!     version: 1.0.0
+//!     isDefaultVersion: true
+//!     endpoints:
+//!       production:
+//!         type: load_balance        # single | load_balance | failover
+//!         urls: [http://127.0.0.1:9000, http://127.0.0.1:9001]
+//!         timeoutMs: 30000
+//!         suspendSeconds: 30
+//!     operations:
+//!       - { method: GET, target: /menu }
+//!       - { method: GET, target: "/order/{orderId}" }
+//!       - { method: POST, target: /order }
+//!       - { method: GET, target: "/files/*" }
+//! ```
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Snapshot {
+    /// Increases with every change the control plane makes to the environment.
+    pub version: u64,
+    #[serde(default = "default_environment")]
+    pub environment: String,
+    #[serde(default)]
+    pub apis: Vec<Api>,
+}
+
+fn default_environment() -> String {
+    "Default".into()
+}
+
+/// One deployed API revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Api {
+    pub id: String,
+    pub name: String,
+    /// Starts with `/`, e.g. `/pizzashack`; may have several segments.
+    pub context: String,
+    pub version: String,
+    /// Also reachable without the version segment.
+    #[serde(default)]
+    pub is_default_version: bool,
+    pub endpoints: Endpoints,
+    pub operations: Vec<Operation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Endpoints {
+    pub production: EndpointGroup,
+    /// Used for sandbox keys; production is used when absent.
+    #[serde(default)]
+    pub sandbox: Option<EndpointGroup>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointKind {
+    #[default]
+    Single,
+    LoadBalance,
+    Failover,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointGroup {
+    #[serde(default, rename = "type")]
+    pub kind: EndpointKind,
+    pub urls: Vec<String>,
+    /// Time allowed for the backend's response head.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// How long an endpoint that failed stays out of rotation.
+    #[serde(default = "default_suspend")]
+    pub suspend_seconds: u64,
+}
+
+fn default_timeout() -> u64 {
+    30_000
+}
+
+fn default_suspend() -> u64 {
+    30
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Operation {
+    /// GET, POST, … or `*` for any method.
+    pub method: String,
+    /// Path template below the API's context and version: `/order/{orderId}`, `/files/*`.
+    pub target: String,
+}
+
+/// A problem found in a snapshot, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub at: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.at, self.message)
+    }
+}
+
+const METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*",
+];
+
+impl Snapshot {
+    /// Parses JSON or YAML (JSON is tried first: it is also YAML, but faster to read).
+    pub fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
+        match serde_json::from_slice(bytes) {
+            Ok(s) => Ok(s),
+            Err(json_err) if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => {
+                Err(format!("invalid JSON snapshot: {json_err}"))
+            }
+            Err(_) => parse_yaml(bytes),
+        }
+    }
+
+    /// Every problem that would make the snapshot unsafe to serve; empty means valid.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut seen_routes = HashSet::new();
+        let mut seen_defaults = HashSet::new();
+        for (i, api) in self.apis.iter().enumerate() {
+            let at = |field: &str| format!("apis[{i}].{field}");
+            let mut bad = |field: &str, message: String| {
+                out.push(Problem {
+                    at: at(field),
+                    message,
+                })
+            };
+            if !api.context.starts_with('/') || api.context.len() < 2 || api.context.ends_with('/')
+            {
+                bad("context", format!("`{}` must look like /name", api.context));
+            }
+            if api.context.contains(['{', '}', '*', '?', '#', ' ']) {
+                bad(
+                    "context",
+                    "must not contain templates, spaces, ? or #".into(),
+                );
+            }
+            if api.version.is_empty() || api.version.contains(['/', ' ', '?', '#']) {
+                bad("version", format!("`{}` is not a version", api.version));
+            }
+            if !seen_routes.insert((api.context.clone(), api.version.clone())) {
+                bad(
+                    "context",
+                    format!("{} {} is deployed twice", api.context, api.version),
+                );
+            }
+            if api.is_default_version && !seen_defaults.insert(api.context.clone()) {
+                bad(
+                    "isDefaultVersion",
+                    format!("{} has two default versions", api.context),
+                );
+            }
+            let groups = std::iter::once(("endpoints.production", &api.endpoints.production))
+                .chain(
+                    api.endpoints
+                        .sandbox
+                        .as_ref()
+                        .map(|g| ("endpoints.sandbox", g)),
+                );
+            for (name, group) in groups {
+                if group.urls.is_empty() {
+                    bad(name, "needs at least one URL".into());
+                }
+                for url in &group.urls {
+                    if !(url.starts_with("http://") || url.starts_with("https://"))
+                        || url.parse::<http_uri::Uri>().is_err()
+                    {
+                        bad(name, format!("`{url}` is not an http(s) URL"));
+                    }
+                }
+                if group.timeout_ms == 0 {
+                    bad(name, "timeoutMs must be positive".into());
+                }
+            }
+            if api.operations.is_empty() {
+                bad("operations", "an API needs at least one operation".into());
+            }
+            let mut seen_ops = HashSet::new();
+            for (j, op) in api.operations.iter().enumerate() {
+                let field = format!("operations[{j}]");
+                if !METHODS.contains(&op.method.as_str()) {
+                    bad(&field, format!("unknown method `{}`", op.method));
+                }
+                if let Err(e) = check_template(&op.target) {
+                    bad(&field, e);
+                }
+                if !seen_ops.insert((op.method.clone(), normalize(&op.target))) {
+                    bad(
+                        &field,
+                        format!("{} {} is defined twice", op.method, op.target),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `/a/{x}/*` → `/a/{}/*`, so two templates differing only in parameter names compare equal.
+fn normalize(target: &str) -> String {
+    target
+        .split('/')
+        .map(|s| if s.starts_with('{') { "{}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn check_template(target: &str) -> Result<(), String> {
+    if !target.starts_with('/') {
+        return Err(format!("target `{target}` must start with /"));
+    }
+    let segs: Vec<&str> = target.split('/').skip(1).collect();
+    for (k, seg) in segs.iter().enumerate() {
+        let is_last = k + 1 == segs.len();
+        if *seg == "*" && !is_last {
+            return Err(format!("target `{target}`: * is only allowed at the end"));
+        }
+        if seg.contains('{') || seg.contains('}') {
+            let inner = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+            if !inner.is_some_and(|n| !n.is_empty() && !n.contains(['{', '}'])) {
+                return Err(format!(
+                    "target `{target}`: a parameter is a whole segment like {{id}}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "yaml")]
+fn parse_yaml(bytes: &[u8]) -> Result<Snapshot, String> {
+    serde_norway::from_slice(bytes).map_err(|e| format!("invalid YAML snapshot: {e}"))
+}
+
+#[cfg(not(feature = "yaml"))]
+fn parse_yaml(_: &[u8]) -> Result<Snapshot, String> {
+    Err("not a JSON snapshot (YAML needs the `yaml` feature)".into())
+}
+
+/// URI parsing without pulling `http` into the wire-types-only build.
+mod http_uri {
+    pub struct Uri;
+    impl std::str::FromStr for Uri {
+        type Err = ();
+        fn from_str(s: &str) -> Result<Self, ()> {
+            let rest = s
+                .strip_prefix("http://")
+                .or_else(|| s.strip_prefix("https://"))
+                .ok_or(())?;
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let valid = !authority.is_empty()
+                && !authority.contains(char::is_whitespace)
+                && !authority.contains('@');
+            if valid { Ok(Uri) } else { Err(()) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(context: &str, version: &str) -> Api {
+        Api {
+            id: format!("{context}-{version}"),
+            name: "Pets".into(),
+            context: context.into(),
+            version: version.into(),
+            is_default_version: false,
+            endpoints: Endpoints {
+                production: EndpointGroup {
+                    kind: EndpointKind::Single,
+                    urls: vec!["http://127.0.0.1:9000".into()],
+                    timeout_ms: 1000,
+                    suspend_seconds: 30,
+                },
+                sandbox: None,
+            },
+            operations: vec![Operation {
+                method: "GET".into(),
+                target: "/pets/{id}".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn valid_snapshot_has_no_problems() {
+        let s = Snapshot {
+            version: 1,
+            environment: "Default".into(),
+            apis: vec![api("/pets", "1.0.0"), api("/pets", "2.0.0")],
+        };
+        assert_eq!(s.problems(), vec![]);
+    }
+
+    #[test]
+    fn problems_name_the_place() {
+        let mut a = api("pets", "1.0.0");
+        a.operations.push(Operation {
+            method: "FETCH".into(),
+            target: "/a/*/b".into(),
+        });
+        a.operations.push(Operation {
+            method: "GET".into(),
+            target: "/pets/{other}".into(),
+        });
+        a.endpoints.production.urls = vec!["ftp://x".into()];
+        let s = Snapshot {
+            version: 1,
+            environment: "Default".into(),
+            apis: vec![a, api("/dup", "1"), api("/dup", "1")],
+        };
+        let p: Vec<String> = s.problems().iter().map(|p| p.to_string()).collect();
+        let has = |needle: &str| p.iter().any(|x| x.contains(needle));
+        assert!(has("apis[0].context: `pets`"), "{p:?}");
+        assert!(
+            has("apis[0].operations[1]: unknown method `FETCH`"),
+            "{p:?}"
+        );
+        assert!(has("only allowed at the end"), "{p:?}");
+        assert!(
+            has("apis[0].operations[2]: GET /pets/{other} is defined twice"),
+            "{p:?}"
+        );
+        assert!(has("apis[0].endpoints.production: `ftp://x`"), "{p:?}");
+        assert!(has("apis[2].context: /dup 1 is deployed twice"), "{p:?}");
+    }
+
+    #[test]
+    fn parses_json_and_reports_json_errors() {
+        let s = Snapshot {
+            version: 7,
+            environment: "Default".into(),
+            apis: vec![api("/pets", "1.0.0")],
+        };
+        let json = serde_json::to_vec(&s).unwrap();
+        assert_eq!(Snapshot::parse(&json).unwrap(), s);
+        let err = Snapshot::parse(b"{\"version\": \"x\"}").unwrap_err();
+        assert!(err.contains("invalid JSON"), "{err}");
+    }
+
+    #[cfg(feature = "yaml")]
+    #[test]
+    fn parses_the_documented_yaml() {
+        let doc = include_str!("snapshot.rs")
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```yaml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.strip_prefix("//! ").unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let s = Snapshot::parse(doc.as_bytes()).unwrap();
+        assert_eq!(s.version, 3);
+        assert_eq!(
+            s.apis[0].endpoints.production.kind,
+            EndpointKind::LoadBalance
+        );
+        assert_eq!(s.apis[0].operations.len(), 4);
+        assert_eq!(s.problems(), vec![]);
+    }
+}
