@@ -197,9 +197,6 @@ impl Router {
     }
 }
 
-/// Path segments on the stack for typical paths.
-type SegVec<'a> = smallvec_lite::SmallVec<'a>;
-
 /// Literal beats parameter beats wildcard; backtracks when a branch fails. `allowed` collects
 /// the methods of a path that matched with the wrong method (for 405).
 fn find_op(
@@ -217,13 +214,13 @@ fn find_op(
         }
         return wildcard(node, method, allowed);
     };
-    if let Some(child) = node.literal.get(*first)
-        && let Some(op) = find_op(child, rest, method, allowed)
+    if let Some(child) = node.literal.get(first)
+        && let Some(op) = find_op(child, segs.clone(), method, allowed)
     {
         return Some(op);
     }
     if let Some(child) = &node.param
-        && let Some(op) = find_op(child, rest, method, allowed)
+        && let Some(op) = find_op(child, segs, method, allowed)
     {
         return Some(op);
     }
@@ -237,42 +234,6 @@ fn wildcard(node: &OpNode, method: &str, allowed: &mut Option<Vec<String>>) -> O
         allowed.get_or_insert_with(Vec::new).extend(m.allowed());
     }
     op
-}
-
-mod smallvec_lite {
-    //! A fixed-capacity segment list that spills to the heap only for very deep paths.
-    pub enum SmallVec<'a> {
-        Inline([&'a str; 16], usize),
-        Heap(Vec<&'a str>),
-    }
-
-    impl<'a> FromIterator<&'a str> for SmallVec<'a> {
-        fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
-            let mut buf = [""; 16];
-            let mut n = 0;
-            let mut it = iter.into_iter();
-            for s in it.by_ref() {
-                if n == 16 {
-                    let mut v = buf.to_vec();
-                    v.push(s);
-                    v.extend(it);
-                    return SmallVec::Heap(v);
-                }
-                buf[n] = s;
-                n += 1;
-            }
-            SmallVec::Inline(buf, n)
-        }
-    }
-
-    impl<'a> SmallVec<'a> {
-        pub fn as_slice(&self) -> &[&'a str] {
-            match self {
-                SmallVec::Inline(buf, n) => &buf[..*n],
-                SmallVec::Heap(v) => v,
-            }
-        }
-    }
 }
 
 #[cfg(test)]
