@@ -83,7 +83,7 @@ pub enum Match<'a> {
     MethodNotAllowed { allowed: Vec<String> },
 }
 
-fn segments(path: &str) -> impl Iterator<Item = &str> {
+fn segments(path: &str) -> impl Iterator<Item = &str> + Clone {
     path.split('/').filter(|s| !s.is_empty())
 }
 
@@ -174,16 +174,7 @@ impl Router {
             _ => return Match::NoApi,
         };
         let mut allowed = None;
-        match find_op(
-            &self.ops[api_idx],
-            resource
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .collect::<SegVec>()
-                .as_slice(),
-            method,
-            &mut allowed,
-        ) {
+        match find_op(&self.ops[api_idx], segments(resource), method, &mut allowed) {
             Some(operation) => Match::Found {
                 api: &self.apis[api_idx],
                 operation,
@@ -199,13 +190,13 @@ impl Router {
 
 /// Literal beats parameter beats wildcard; backtracks when a branch fails. `allowed` collects
 /// the methods of a path that matched with the wrong method (for 405).
-fn find_op(
+fn find_op<'p>(
     node: &OpNode,
-    segs: &[&str],
+    mut segs: impl Iterator<Item = &'p str> + Clone,
     method: &str,
     allowed: &mut Option<Vec<String>>,
 ) -> Option<usize> {
-    let Some((first, rest)) = segs.split_first() else {
+    let Some(first) = segs.next() else {
         if let Some(m) = &node.methods {
             match m.get(method) {
                 Some(op) => return Some(op),
