@@ -6,6 +6,8 @@
 pub mod config;
 #[cfg(feature = "process")]
 pub mod process;
+#[cfg(feature = "runtime")]
+pub mod proxy;
 pub mod router;
 pub mod settings;
 pub mod snapshot;

@@ -1,36 +1,46 @@
-//! `gateway` binary: reads settings like the server does, serves API traffic on `gateway.listen`
-//! and health on `gateway.admin_listen`, and drains connections on SIGTERM / Ctrl-C.
+//! `gateway` binary: reads settings like the server does (`gatehouse.toml`, `GATEHOUSE_…`,
+//! or `--settings FILE`), serves API traffic on `gateway.listen` and health on
+//! `gateway.admin_listen`, and drains connections on SIGTERM / Ctrl-C.
+//!
+//! Standalone mode, `--config FILE`: the runtime snapshot comes from a JSON or YAML file
+//! (format in `gateway::snapshot`), re-read when it changes; an invalid file is refused and the
+//! previous snapshot kept.
 #![forbid(unsafe_code)]
 
 use std::convert::Infallible;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use gateway::config::GatewayConfig;
+use gateway::proxy::{Body, Gateway, Table};
 use gateway::settings::Sources;
-use http_body_util::Full;
+use gateway::snapshot::Snapshot;
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-const USAGE: &str = "usage: gateway [--config FILE] [--control-plane URL] [--environment NAME]";
+const USAGE: &str = "usage: gateway [--config SNAPSHOT_FILE] [--settings FILE] [--control-plane URL] [--environment NAME]";
 
 struct Args {
-    config: Option<PathBuf>,
+    snapshot: Option<PathBuf>,
+    settings: Option<PathBuf>,
     control_plane: Option<String>,
     environment: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
-        config: None,
+        snapshot: None,
+        settings: None,
         control_plane: None,
         environment: None,
     };
@@ -41,7 +51,8 @@ fn parse_args() -> anyhow::Result<Args> {
                 .with_context(|| format!("{flag} needs a value\n{USAGE}"))
         };
         match flag.as_str() {
-            "--config" => args.config = Some(PathBuf::from(value()?)),
+            "--config" => args.snapshot = Some(PathBuf::from(value()?)),
+            "--settings" => args.settings = Some(PathBuf::from(value()?)),
             "--control-plane" => args.control_plane = Some(value()?),
             "--environment" => args.environment = Some(value()?),
             "-h" | "--help" => {
@@ -64,7 +75,7 @@ async fn main() {
 
 async fn run() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let mut sources = Sources::from_process(args.config);
+    let mut sources = Sources::from_process(args.settings);
     // Command-line flags win over the file and the environment.
     if let Some(cp) = args.control_plane {
         sources
@@ -79,6 +90,17 @@ async fn run() -> anyhow::Result<()> {
     let cfg = GatewayConfig::load(&sources)?;
     gateway::process::init_logging(cfg.log.format, "info");
     let shutdown = gateway::process::shutdown_signal();
+
+    let gw = Arc::new(Gateway::new());
+    if let Some(file) = &args.snapshot {
+        let (snapshot, stamp) = read_snapshot(file)?;
+        apply(&gw, &snapshot);
+        tokio::spawn(watch_file(gw.clone(), file.clone(), stamp));
+    } else if cfg.gateway.control_plane.is_some() {
+        tracing::warn!(
+            "the control-plane snapshot feed is not built yet; run with --config FILE to serve APIs"
+        );
+    }
 
     let traffic = TcpListener::bind(cfg.gateway.listen)
         .await
@@ -99,72 +121,151 @@ async fn run() -> anyhow::Result<()> {
         "gateway started"
     );
 
-    let ready = Arc::new(AtomicBool::new(true));
+    let stopping = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = watch::channel(false);
     let grace = Duration::from_secs(cfg.gateway.shutdown_grace_seconds);
-    let t = tokio::spawn(serve(traffic, stop_rx.clone(), grace, |_req| {
-        // Routing arrives with the runtime snapshot; until then nothing is deployed here.
-        json(
-            StatusCode::NOT_FOUND,
-            r#"{"code":"404","type":"Status report","message":"Runtime Error","description":"No matching resource found for the API in the given request"}"#,
-        )
+    let traffic_gw = gw.clone();
+    let t = tokio::spawn(serve(traffic, stop_rx.clone(), grace, move |req, peer| {
+        let gw = traffic_gw.clone();
+        async move { gw.handle(req, peer).await }
     }));
-    let ready_admin = ready.clone();
-    let a = tokio::spawn(serve(admin, stop_rx, grace, move |req| {
-        match req.uri().path() {
-            "/health" => json(StatusCode::OK, r#"{"status":"UP"}"#),
-            "/ready" if ready_admin.load(Ordering::Relaxed) => {
-                json(StatusCode::OK, r#"{"status":"READY"}"#)
-            }
-            "/ready" => json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                r#"{"status":"SHUTTING_DOWN"}"#,
-            ),
-            _ => json(
-                StatusCode::NOT_FOUND,
-                r#"{"code":"404","message":"Not Found"}"#,
-            ),
-        }
+    let admin_gw = gw.clone();
+    let admin_stopping = stopping.clone();
+    let a = tokio::spawn(serve(admin, stop_rx, grace, move |req, _| {
+        let resp = admin_response(&req, &admin_gw, &admin_stopping);
+        async move { resp }
     }));
 
     shutdown.await;
     tracing::info!("shutdown requested; draining connections");
-    ready.store(false, Ordering::Relaxed);
+    stopping.store(true, Ordering::Relaxed);
     let _ = stop_tx.send(true);
     let _ = tokio::join!(t, a);
     tracing::info!("gateway stopped");
     Ok(())
 }
 
-fn json(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+fn admin_response(req: &Request<Incoming>, gw: &Gateway, stopping: &AtomicBool) -> Response<Body> {
+    match req.uri().path() {
+        "/health" => json(StatusCode::OK, r#"{"status":"UP"}"#.into()),
+        "/ready" => match (gw.table(), stopping.load(Ordering::Relaxed)) {
+            (_, true) => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"status":"SHUTTING_DOWN"}"#.into(),
+            ),
+            (None, false) => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"status":"NO_SNAPSHOT"}"#.into(),
+            ),
+            (Some(t), false) => json(
+                StatusCode::OK,
+                format!(
+                    r#"{{"status":"READY","snapshotVersion":{},"apis":{}}}"#,
+                    t.router.version(),
+                    t.router.api_count()
+                ),
+            ),
+        },
+        _ => json(
+            StatusCode::NOT_FOUND,
+            r#"{"code":"404","message":"Not Found"}"#.into(),
+        ),
+    }
+}
+
+fn json(status: StatusCode, body: String) -> Response<Body> {
+    let mut resp = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
-/// Accepts connections until `stop` flips, then gives open connections `grace` to finish.
-async fn serve<F>(
+/// File identity for change detection: modification time and length.
+type Stamp = (Option<SystemTime>, u64);
+
+fn stamp(path: &Path) -> std::io::Result<Stamp> {
+    let m = std::fs::metadata(path)?;
+    Ok((m.modified().ok(), m.len()))
+}
+
+/// Reads and validates a snapshot file; every problem is listed in the error.
+fn read_snapshot(path: &Path) -> anyhow::Result<(Snapshot, Stamp)> {
+    let st = stamp(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let snapshot =
+        Snapshot::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let problems = snapshot.problems();
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+        anyhow::bail!(
+            "{} is not a valid snapshot:\n{}",
+            path.display(),
+            list.join("\n")
+        );
+    }
+    Ok((snapshot, st))
+}
+
+fn apply(gw: &Gateway, snapshot: &Snapshot) {
+    gw.install(Table::build(snapshot));
+    tracing::info!(
+        version = snapshot.version,
+        apis = snapshot.apis.len(),
+        "snapshot applied"
+    );
+}
+
+/// Polls the file (cheap `stat`) and applies each valid new version.
+async fn watch_file(gw: Arc<Gateway>, path: PathBuf, mut last: Stamp) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let Ok(now) = stamp(&path) else { continue };
+        if now == last {
+            continue;
+        }
+        last = now;
+        match read_snapshot(&path) {
+            Ok((snapshot, st)) => {
+                last = st;
+                apply(&gw, &snapshot);
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "snapshot refused; keeping the previous one")
+            }
+        }
+    }
+}
+
+/// Accepts connections (HTTP/1.1 and h2c) until `stop` flips, then gives open connections
+/// `grace` to finish.
+async fn serve<F, Fut>(
     listener: TcpListener,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
     handler: F,
 ) where
-    F: Fn(Request<Incoming>) -> Response<Full<Bytes>> + Clone + Send + Sync + 'static,
+    F: Fn(Request<Incoming>, std::net::SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Body>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
     loop {
         tokio::select! {
             conn = listener.accept() => {
-                let Ok((stream, _peer)) = conn else { continue };
+                let Ok((stream, peer)) = conn else { continue };
+                let _ = stream.set_nodelay(true);
                 let handler = handler.clone();
                 let svc = hyper::service::service_fn(move |req| {
-                    let resp = handler(req);
-                    async move { Ok::<_, Infallible>(resp) }
+                    let fut = handler(req, peer);
+                    async move { Ok::<_, Infallible>(fut.await) }
                 });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc);
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(err) = conn.await {

@@ -69,6 +69,8 @@ impl Methods {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Match<'a> {
     Found {
+        /// Index of the API in the snapshot (and in anything built beside the router).
+        index: usize,
         api: &'a Api,
         /// Index into `api.operations`.
         operation: usize,
@@ -176,6 +178,7 @@ impl Router {
         let mut allowed = None;
         match find_op(&self.ops[api_idx], segments(resource), method, &mut allowed) {
             Some(operation) => Match::Found {
+                index: api_idx,
                 api: &self.apis[api_idx],
                 operation,
                 resource,
@@ -290,6 +293,7 @@ mod tests {
                 api,
                 operation,
                 resource,
+                ..
             } => (api.version.clone(), operation, resource.to_string()),
             other => panic!("expected a match, got {other:?}"),
         }

@@ -79,13 +79,13 @@ fn serves_health_and_stops_gracefully_on_sigterm() {
     let (status, body) = http_get(&admin, "/health");
     assert_eq!(status, 200);
     assert!(body.contains(r#""status":"UP""#), "{body}");
-    assert_eq!(http_get(&admin, "/ready").0, 200);
     assert_eq!(http_get(&admin, "/nope").0, 404);
 
-    // Nothing is deployed yet: a JSON fault, not a hang or a reset.
+    // No snapshot yet: not ready, and traffic gets a JSON fault, not a hang or a reset.
+    assert_eq!(http_get(&admin, "/ready").0, 503);
     let (status, body) = http_get(&traffic, "/pizzashack/1.0.0/menu");
-    assert_eq!(status, 404);
-    assert!(body.contains("No matching resource"), "{body}");
+    assert_eq!(status, 503);
+    assert!(body.contains("no runtime snapshot"), "{body}");
 
     let ok = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -146,5 +146,22 @@ fn invalid_settings_stop_start_up_naming_the_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("gatehouse.toml"));
+    // So is an invalid snapshot file, with every problem listed.
+    let snap = dir.join("snapshot.yaml");
+    std::fs::write(
+        &snap,
+        "version: 1\napis:\n  - {id: a, name: A, context: nope, version: '1', endpoints: {production: {urls: ['ftp://x']}}, operations: [{method: GET, target: /x}]}\n",
+    )
+    .unwrap();
+    let out = gateway()
+        .args(["--config", snap.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("apis[0].context") && err.contains("apis[0].endpoints.production"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,0 +1,490 @@
+//! The data plane's request path: route against the current table (one atomic load), pick an
+//! endpoint (round robin or failover, skipping suspended ones), forward with pooled keep-alive
+//! connections and streaming bodies, and turn every refusal into a JSON fault in one place.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwapOption;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::router::{Match, Router};
+use crate::snapshot::{EndpointGroup, EndpointKind, Snapshot};
+
+pub type Body = BoxBody<Bytes, hyper::Error>;
+
+/// A routing table and the endpoint state for each of its APIs.
+pub struct Table {
+    pub router: Router,
+    groups: Vec<Group>,
+}
+
+impl Table {
+    pub fn build(snapshot: &Snapshot) -> Table {
+        Table {
+            router: Router::build(snapshot),
+            groups: snapshot
+                .apis
+                .iter()
+                .map(|a| Group::new(&a.endpoints.production))
+                .collect(),
+        }
+    }
+}
+
+struct Backend {
+    scheme: String,
+    authority: String,
+    base_path: String,
+    /// Unix milliseconds until which the endpoint is out of rotation.
+    down_until: AtomicU64,
+}
+
+struct Group {
+    kind: EndpointKind,
+    backends: Vec<Backend>,
+    timeout: Duration,
+    suspend: Duration,
+    next: AtomicUsize,
+}
+
+impl Group {
+    fn new(g: &EndpointGroup) -> Group {
+        let backends = g
+            .urls
+            .iter()
+            .map(|u| {
+                // Validated by `Snapshot::problems`.
+                let uri: Uri = u
+                    .parse()
+                    .unwrap_or_else(|_| Uri::from_static("http://invalid"));
+                Backend {
+                    scheme: uri.scheme_str().unwrap_or("http").to_string(),
+                    authority: uri.authority().map(|a| a.to_string()).unwrap_or_default(),
+                    base_path: uri.path().trim_end_matches('/').to_string(),
+                    down_until: AtomicU64::new(0),
+                }
+            })
+            .collect();
+        Group {
+            kind: g.kind,
+            backends,
+            timeout: Duration::from_millis(g.timeout_ms),
+            suspend: Duration::from_secs(g.suspend_seconds),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Endpoints in the order to try them, suspended ones left out.
+    fn candidates(&self, now_ms: u64) -> impl Iterator<Item = &Backend> {
+        let n = self.backends.len();
+        let start = match self.kind {
+            EndpointKind::LoadBalance => self.next.fetch_add(1, Ordering::Relaxed) % n,
+            EndpointKind::Single | EndpointKind::Failover => 0,
+        };
+        let take = if self.kind == EndpointKind::Single {
+            1
+        } else {
+            n
+        };
+        (0..take)
+            .map(move |k| &self.backends[(start + k) % n])
+            .filter(move |b| b.down_until.load(Ordering::Relaxed) <= now_ms)
+    }
+
+    fn suspend(&self, b: &Backend, now_ms: u64) {
+        let until = now_ms + self.suspend.as_millis() as u64;
+        b.down_until.store(until, Ordering::Relaxed);
+    }
+}
+
+/// Shared by every connection.
+pub struct Gateway {
+    table: ArcSwapOption<Table>,
+    client: Client<HttpConnector, Body>,
+}
+
+impl Default for Gateway {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Gateway {
+    pub fn new() -> Gateway {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector);
+        Gateway {
+            table: ArcSwapOption::empty(),
+            client,
+        }
+    }
+
+    /// Swaps in a new table; requests in flight keep the one they loaded.
+    pub fn install(&self, table: Table) {
+        self.table.store(Some(Arc::new(table)));
+    }
+
+    pub fn table(&self) -> Option<Arc<Table>> {
+        self.table.load_full()
+    }
+
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        match self.forward(req, peer).await {
+            Ok(resp) => resp,
+            Err(fault) => fault.into_response(),
+        }
+    }
+
+    async fn forward(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Result<Response<Body>, Fault> {
+        let guard = self.table.load();
+        let Some(table) = guard.as_ref() else {
+            return Err(Fault::NoSnapshot);
+        };
+        let path = req.uri().path();
+        let (index, api_label, resource) = match table.router.route(req.method().as_str(), path) {
+            Match::Found {
+                index,
+                api,
+                resource,
+                ..
+            } => (
+                index,
+                format!("{}:{}", api.name, api.version),
+                resource.to_string(),
+            ),
+            Match::NoApi | Match::NoResource => return Err(Fault::NotFound),
+            Match::MethodNotAllowed { allowed } => return Err(Fault::MethodNotAllowed(allowed)),
+        };
+        let group = &table.groups[index];
+        let query = req
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        let (mut parts, body) = req.into_parts();
+        let has_body = !body_is_empty(&parts.headers);
+        let original_host = parts.headers.get(header::HOST).cloned();
+        strip_hop_by_hop(&mut parts.headers);
+        parts.headers.remove(header::HOST);
+        add_forwarded(&mut parts.headers, peer, original_host);
+        if !parts.headers.contains_key(TRACEPARENT) {
+            parts.headers.insert(TRACEPARENT, new_traceparent());
+        }
+        parts.version = hyper::Version::HTTP_11;
+
+        let now = now_ms();
+        let mut body = Some(body.boxed());
+        let mut tried = 0;
+        for backend in group.candidates(now) {
+            tried += 1;
+            let uri: Uri = format!(
+                "{}://{}{}{}{}",
+                backend.scheme, backend.authority, backend.base_path, resource, query
+            )
+            .parse()
+            .map_err(|_| Fault::BadGateway(api_label.clone()))?;
+            let mut p = parts.clone();
+            p.uri = uri;
+            // A request body can be sent once; body-less requests may move on to the next endpoint.
+            let b = match body.take() {
+                Some(b) => b,
+                None if !has_body => Empty::new().map_err(|never| match never {}).boxed(),
+                None => break,
+            };
+            match tokio::time::timeout(
+                group.timeout,
+                self.client.request(Request::from_parts(p, b)),
+            )
+            .await
+            {
+                Ok(Ok(resp)) => {
+                    let (mut rp, rb) = resp.into_parts();
+                    strip_hop_by_hop(&mut rp.headers);
+                    return Ok(Response::from_parts(rp, rb.boxed()));
+                }
+                Ok(Err(e)) if e.is_connect() => {
+                    tracing::warn!(api = %api_label, endpoint = %backend.authority, error = %e, "endpoint unreachable; suspended");
+                    group.suspend(backend, now);
+                    if has_body {
+                        return Err(Fault::BadGateway(api_label));
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(api = %api_label, endpoint = %backend.authority, error = %e, "backend request failed");
+                    return Err(Fault::BadGateway(api_label));
+                }
+                Err(_) => {
+                    group.suspend(backend, now);
+                    return Err(Fault::Timeout(api_label, group.timeout));
+                }
+            }
+        }
+        if tried == 0 {
+            Err(Fault::Suspended(api_label))
+        } else {
+            Err(Fault::BadGateway(api_label))
+        }
+    }
+}
+
+/// Every reason the gateway answers itself, rendered in one place.
+#[derive(Debug)]
+pub enum Fault {
+    NoSnapshot,
+    NotFound,
+    MethodNotAllowed(Vec<String>),
+    BadGateway(String),
+    Suspended(String),
+    Timeout(String, Duration),
+}
+
+impl Fault {
+    pub fn into_response(self) -> Response<Body> {
+        let (status, code, message, description) = match &self {
+            Fault::NoSnapshot => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "101503",
+                "Gateway not ready",
+                "The gateway has no runtime snapshot yet".to_string(),
+            ),
+            Fault::NotFound => (
+                StatusCode::NOT_FOUND,
+                "900906",
+                "No matching resource found for given API Request",
+                "No deployed API has this context, version and resource".to_string(),
+            ),
+            Fault::MethodNotAllowed(allowed) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "900907",
+                "Method not allowed for given API resource",
+                format!("Allowed: {}", allowed.join(", ")),
+            ),
+            Fault::BadGateway(api) => (
+                StatusCode::BAD_GATEWAY,
+                "101503",
+                "Error connecting to the back end",
+                format!("The backend of {api} could not be reached or failed"),
+            ),
+            Fault::Suspended(api) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "303001",
+                "Endpoint suspended",
+                format!("Every endpoint of {api} is suspended after failures"),
+            ),
+            Fault::Timeout(api, t) => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "101504",
+                "Connection timed out",
+                format!(
+                    "The backend of {api} did not answer within {} ms",
+                    t.as_millis()
+                ),
+            ),
+        };
+        let body = serde_json::json!({
+            "code": code,
+            "type": status.canonical_reason().unwrap_or("Error"),
+            "message": message,
+            "description": description,
+        })
+        .to_string();
+        let mut resp = Response::new(
+            Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed(),
+        );
+        *resp.status_mut() = status;
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Fault::MethodNotAllowed(allowed) = &self
+            && let Ok(v) = HeaderValue::from_str(&allowed.join(", "))
+        {
+            resp.headers_mut().insert(header::ALLOW, v);
+        }
+        resp
+    }
+}
+
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// RFC 9110 §7.6.1: connection-specific headers, plus any the Connection header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        header::PROXY_AUTHENTICATE,
+        header::PROXY_AUTHORIZATION,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+    ] {
+        headers.remove(name);
+    }
+    headers.remove("keep-alive");
+}
+
+fn add_forwarded(headers: &mut HeaderMap, peer: SocketAddr, host: Option<HeaderValue>) {
+    let ip = peer.ip().to_string();
+    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {ip}"),
+        None => ip,
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert(X_FORWARDED_FOR, v);
+    }
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    if let Some(h) = host {
+        headers.insert(X_FORWARDED_HOST, h);
+    }
+}
+
+fn body_is_empty(headers: &HeaderMap) -> bool {
+    let chunked = headers.contains_key(header::TRANSFER_ENCODING);
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    !chunked && matches!(length, None | Some(0))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A W3C trace context for requests that arrive without one.
+fn new_traceparent() -> HeaderValue {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut words = [0u64; 3];
+    for (i, w) in words.iter_mut().enumerate() {
+        // RandomState is seeded per process from the OS; mixing in a counter makes each id new.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_usize(i);
+        h.write_u64(now_ms());
+        *w = h.finish() | 1;
+    }
+    let v = format!("00-{:016x}{:016x}-{:016x}-01", words[0], words[1], words[2]);
+    HeaderValue::from_str(&v).expect("hex is a valid header value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_go() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret-hop"),
+        );
+        h.insert("x-secret-hop", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+        h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key(header::ACCEPT));
+    }
+
+    #[test]
+    fn forwarded_headers_append() {
+        let mut h = HeaderMap::new();
+        h.insert(X_FORWARDED_FOR, HeaderValue::from_static("10.0.0.1"));
+        add_forwarded(
+            &mut h,
+            "127.0.0.1:5000".parse().unwrap(),
+            Some(HeaderValue::from_static("api.example.com")),
+        );
+        assert_eq!(h[&X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");
+        assert_eq!(h[&X_FORWARDED_HOST], "api.example.com");
+        assert_eq!(h[&X_FORWARDED_PROTO], "http");
+    }
+
+    #[test]
+    fn traceparents_are_well_formed_and_distinct() {
+        let a = new_traceparent();
+        let b = new_traceparent();
+        assert_ne!(a, b);
+        let s = a.to_str().unwrap();
+        assert_eq!(s.len(), 55);
+        assert!(s.starts_with("00-") && s.ends_with("-01"));
+    }
+
+    #[test]
+    fn load_balancing_rotates_and_skips_suspended() {
+        let g = Group::new(&EndpointGroup {
+            kind: EndpointKind::LoadBalance,
+            urls: vec![
+                "http://a:1".into(),
+                "http://b:1".into(),
+                "http://c:1".into(),
+            ],
+            timeout_ms: 10,
+            suspend_seconds: 30,
+        });
+        let firsts: Vec<String> = (0..3)
+            .map(|_| g.candidates(0).next().unwrap().authority.clone())
+            .collect();
+        assert_eq!(firsts, ["a:1", "b:1", "c:1"]);
+        g.suspend(&g.backends[1], 1_000);
+        let order: Vec<String> = g.candidates(2_000).map(|b| b.authority.clone()).collect();
+        assert_eq!(order, ["a:1", "c:1"]);
+        // After the suspension it is back.
+        assert_eq!(g.candidates(40_000).count(), 3);
+    }
+
+    #[test]
+    fn failover_keeps_order_and_single_tries_one() {
+        let mut eg = EndpointGroup {
+            kind: EndpointKind::Failover,
+            urls: vec!["http://a:1".into(), "http://b:1".into()],
+            timeout_ms: 10,
+            suspend_seconds: 1,
+        };
+        let g = Group::new(&eg);
+        for _ in 0..2 {
+            let order: Vec<String> = g.candidates(0).map(|b| b.authority.clone()).collect();
+            assert_eq!(order, ["a:1", "b:1"]);
+        }
+        eg.kind = EndpointKind::Single;
+        assert_eq!(Group::new(&eg).candidates(0).count(), 1);
+    }
+}

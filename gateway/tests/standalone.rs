@@ -1,0 +1,357 @@
+//! The gateway binary in standalone mode (`--config FILE`) in front of real backends on
+//! 127.0.0.1 port 0: routing, forwarding, load balancing, failover, faults, live reload.
+
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+/// A backend that answers with what it received, as JSON, tagged with `name`.
+/// Paths ending in /slow wait 3 s first.
+async fn backend(name: &'static str) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    move |req: Request<hyper::body::Incoming>| async move {
+                        let (parts, body) = req.into_parts();
+                        if parts.uri.path().ends_with("/slow") {
+                            tokio::time::sleep(Duration::from_secs(3)).await;
+                        }
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let headers: serde_json::Map<String, serde_json::Value> = parts
+                            .headers
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").into()))
+                            .collect();
+                        let echo = serde_json::json!({
+                            "backend": name,
+                            "method": parts.method.as_str(),
+                            "uri": parts.uri.to_string(),
+                            "headers": headers,
+                            "body": String::from_utf8_lossy(&body),
+                        });
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(echo.to_string()))))
+                    },
+                );
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// An address nothing listens on.
+fn closed_port() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+struct Gw {
+    child: Child,
+    traffic: String,
+    admin: String,
+    file: PathBuf,
+}
+
+impl Drop for Gw {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
+fn start(name: &str, snapshot: &str) -> Gw {
+    let file = std::env::temp_dir().join(format!("gh-snap-{}-{name}.yaml", std::process::id()));
+    std::fs::write(&file, snapshot).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GATEHOUSE_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .env("RUST_LOG", "info")
+        .env("GATEHOUSE_LOG__FORMAT", "json")
+        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
+        .args(["--config", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if v["fields"]["message"] == "gateway started" {
+            let f = v["fields"].clone();
+            std::thread::spawn(move || for _ in lines {});
+            return Gw {
+                child,
+                traffic: f["listen"].as_str().unwrap().into(),
+                admin: f["admin"].as_str().unwrap().into(),
+                file,
+            };
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("gateway did not start");
+}
+
+/// One request over a fresh connection; returns (status, headers, body).
+fn call(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("Connection: close\r\n\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, head.to_string(), body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+fn echo(addr: &str, path: &str) -> serde_json::Value {
+    let (status, _, body) = call(addr, "GET", path, &[], "");
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn snapshot(version: u64, apis: &str) -> String {
+    format!("version: {version}\napis:\n{apis}")
+}
+
+fn pets_api(urls: &[SocketAddr], kind: &str, timeout_ms: u64) -> String {
+    let urls: Vec<String> = urls.iter().map(|a| format!("http://{a}/v1")).collect();
+    format!(
+        "  - id: pets-1
+    name: Pets
+    context: /pets
+    version: 1.0.0
+    isDefaultVersion: true
+    endpoints:
+      production: {{type: {kind}, urls: [{}], timeoutMs: {timeout_ms}, suspendSeconds: 30}}
+    operations:
+      - {{method: GET, target: /pets}}
+      - {{method: POST, target: /pets}}
+      - {{method: GET, target: \"/pets/{{id}}\"}}
+      - {{method: GET, target: /slow}}
+",
+        urls.join(", ")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_and_forwards_to_the_backend() {
+    let a = backend("a").await;
+    let gw = start("forward", &snapshot(1, &pets_api(&[a], "single", 2000)));
+    let (status, _, body) = call(&gw.admin, "GET", "/ready", &[], "");
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""snapshotVersion":1"#), "{body}");
+
+    let e = echo(&gw.traffic, "/pets/1.0.0/pets/42?verbose=true");
+    assert_eq!(
+        e["uri"], "/v1/pets/42?verbose=true",
+        "endpoint base path + resource + query"
+    );
+    let h = &e["headers"];
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(h["x-forwarded-host"], "api.example.com");
+    assert_eq!(h["host"], a.to_string());
+    assert!(h["traceparent"].as_str().unwrap().starts_with("00-"));
+
+    // The default version answers without the version segment.
+    assert_eq!(echo(&gw.traffic, "/pets/pets")["uri"], "/v1/pets");
+
+    // Incoming trace context is kept; hop-by-hop headers are not forwarded.
+    let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let (_, _, body) = call(
+        &gw.traffic,
+        "GET",
+        "/pets/1.0.0/pets",
+        &[
+            ("traceparent", tp),
+            ("x-hop", "1"),
+            ("Connection", "close, x-hop"),
+            ("te", "trailers"),
+        ],
+        "",
+    );
+    let e: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(e["headers"]["traceparent"], tp);
+    assert!(e["headers"].get("x-hop").is_none(), "{e}");
+    assert!(e["headers"].get("te").is_none(), "{e}");
+
+    // Bodies reach the backend.
+    let (status, _, body) = call(
+        &gw.traffic,
+        "POST",
+        "/pets/1.0.0/pets",
+        &[("Content-Type", "application/json")],
+        r#"{"name":"Rex"}"#,
+    );
+    assert_eq!(status, 200);
+    let e: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(e["method"], "POST");
+    assert_eq!(e["body"], r#"{"name":"Rex"}"#);
+
+    // Misses are JSON faults that say which.
+    let (status, _, body) = call(&gw.traffic, "GET", "/cats/1.0.0/cats", &[], "");
+    assert_eq!(status, 404);
+    assert!(body.contains("900906"), "{body}");
+    let (status, head, body) = call(&gw.traffic, "DELETE", "/pets/1.0.0/pets", &[], "");
+    assert_eq!(status, 405, "{body}");
+    assert!(
+        head.to_ascii_lowercase().contains("allow: get, post"),
+        "{head}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balances_fails_over_and_reports_backend_faults() {
+    let a = backend("a").await;
+    let b = backend("b").await;
+    let dead = closed_port();
+
+    // Round robin over two live endpoints.
+    let gw = start("lb", &snapshot(1, &pets_api(&[a, b], "load_balance", 2000)));
+    let seen: Vec<String> = (0..4)
+        .map(|_| {
+            echo(&gw.traffic, "/pets/1.0.0/pets")["backend"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(seen, ["a", "b", "a", "b"]);
+    drop(gw);
+
+    // Failover: the first endpoint is down, the second answers, every time.
+    let gw = start(
+        "failover",
+        &snapshot(1, &pets_api(&[dead, b], "failover", 2000)),
+    );
+    for _ in 0..3 {
+        assert_eq!(echo(&gw.traffic, "/pets/1.0.0/pets")["backend"], "b");
+    }
+    drop(gw);
+
+    // Nothing reachable: 502 first, then 503 while the endpoint is suspended.
+    let gw = start("down", &snapshot(1, &pets_api(&[dead], "single", 2000)));
+    let (status, _, body) = call(&gw.traffic, "GET", "/pets/1.0.0/pets", &[], "");
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("Pets:1.0.0"), "{body}");
+    let (status, _, body) = call(&gw.traffic, "GET", "/pets/1.0.0/pets", &[], "");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("suspended"), "{body}");
+    drop(gw);
+
+    // A slow backend: 504 after the endpoint's timeout.
+    let gw = start("slow", &snapshot(1, &pets_api(&[a], "single", 300)));
+    let started = Instant::now();
+    let (status, _, body) = call(&gw.traffic, "GET", "/pets/1.0.0/slow", &[], "");
+    assert_eq!(status, 504, "{body}");
+    assert!(body.contains("300 ms"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applies_file_changes_live_and_refuses_bad_ones() {
+    let a = backend("a").await;
+    let b = backend("b").await;
+    let gw = start("reload", &snapshot(1, &pets_api(&[a], "single", 2000)));
+    assert_eq!(echo(&gw.traffic, "/pets/1.0.0/pets")["backend"], "a");
+
+    let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !f() {
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not happen within a second"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    // A new revision pointing elsewhere.
+    std::fs::write(&gw.file, snapshot(2, &pets_api(&[b], "single", 2000))).unwrap();
+    wait_for("switch to backend b", &|| {
+        let (s, _, body) = call(&gw.traffic, "GET", "/pets/1.0.0/pets", &[], "");
+        s == 200 && body.contains(r#""backend":"b""#)
+    });
+
+    // An invalid file is refused; version 2 keeps serving.
+    std::fs::write(&gw.file, "version: 3\napis:\n  - {id: x, name: X, context: bad, version: '1', endpoints: {production: {urls: []}}, operations: []}\n").unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(echo(&gw.traffic, "/pets/1.0.0/pets")["backend"], "b");
+    let (_, _, ready) = call(&gw.admin, "GET", "/ready", &[], "");
+    assert!(ready.contains(r#""snapshotVersion":2"#), "{ready}");
+
+    // Undeploy: 404 within a second.
+    std::fs::write(
+        &gw.file,
+        snapshot(4, "  []\n").replace("apis:\n  []", "apis: []"),
+    )
+    .unwrap();
+    wait_for("undeploy", &|| {
+        call(&gw.traffic, "GET", "/pets/1.0.0/pets", &[], "").0 == 404
+    });
+}
