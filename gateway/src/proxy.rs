@@ -42,9 +42,9 @@ impl Table {
 }
 
 struct Backend {
-    scheme: String,
     authority: String,
-    base_path: String,
+    /// `scheme://authority/base/path` without a trailing slash: the resource is appended.
+    prefix: String,
     /// Unix milliseconds until which the endpoint is out of rotation.
     down_until: AtomicU64,
 }
@@ -67,10 +67,16 @@ impl Group {
                 let uri: Uri = u
                     .parse()
                     .unwrap_or_else(|_| Uri::from_static("http://invalid"));
+                let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+                let prefix = format!(
+                    "{}://{}{}",
+                    uri.scheme_str().unwrap_or("http"),
+                    authority,
+                    uri.path().trim_end_matches('/')
+                );
                 Backend {
-                    scheme: uri.scheme_str().unwrap_or("http").to_string(),
-                    authority: uri.authority().map(|a| a.to_string()).unwrap_or_default(),
-                    base_path: uri.path().trim_end_matches('/').to_string(),
+                    authority,
+                    prefix,
                     down_until: AtomicU64::new(0),
                 }
             })
@@ -158,90 +164,88 @@ impl Gateway {
         let Some(table) = guard.as_ref() else {
             return Err(Fault::NoSnapshot);
         };
-        let path = req.uri().path();
-        let (index, api_label, resource) = match table.router.route(req.method().as_str(), path) {
+        let (mut parts, body) = req.into_parts();
+        // A `Uri` clone shares its bytes; it keeps the path readable while `parts` changes.
+        let uri = parts.uri.clone();
+        let (index, resource) = match table.router.route(parts.method.as_str(), uri.path()) {
             Match::Found {
-                index,
-                api,
-                resource,
-                ..
-            } => (
-                index,
-                format!("{}:{}", api.name, api.version),
-                resource.to_string(),
-            ),
+                index, resource, ..
+            } => (index, resource),
             Match::NoApi | Match::NoResource => return Err(Fault::NotFound),
             Match::MethodNotAllowed { allowed } => return Err(Fault::MethodNotAllowed(allowed)),
         };
+        // Only error paths need the API's name.
+        let label = || {
+            let api = table.router.api(index);
+            format!("{}:{}", api.name, api.version)
+        };
         let group = &table.groups[index];
-        let query = req
-            .uri()
-            .query()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default();
-        let (mut parts, body) = req.into_parts();
+        let query = uri.query();
+        // Backend path: endpoint prefix + resource + query, built once per attempt.
+        let target = |backend: &Backend| {
+            let mut t = String::with_capacity(
+                backend.prefix.len() + resource.len() + query.map_or(0, |q| q.len() + 1),
+            );
+            t.push_str(&backend.prefix);
+            t.push_str(resource);
+            if let Some(q) = query {
+                t.push('?');
+                t.push_str(q);
+            }
+            t
+        };
+        let now = now_ms();
+        let mut candidates = group.candidates(now).peekable();
+        let Some(first) = candidates.next() else {
+            return Err(Fault::Suspended(label()));
+        };
+        let first_uri: Uri = target(first)
+            .parse()
+            .map_err(|_| Fault::BadGateway(label()))?;
+
         let has_body = !body_is_empty(&parts.headers);
-        let original_host = parts.headers.get(header::HOST).cloned();
+        let original_host = parts.headers.remove(header::HOST);
         strip_hop_by_hop(&mut parts.headers);
-        parts.headers.remove(header::HOST);
         add_forwarded(&mut parts.headers, peer, original_host);
         if !parts.headers.contains_key(TRACEPARENT) {
             parts.headers.insert(TRACEPARENT, new_traceparent());
         }
         parts.version = hyper::Version::HTTP_11;
+        // Keep a copy for another endpoint only when one could be tried: no body, more left.
+        let spare = (!has_body && candidates.peek().is_some()).then(|| parts.clone());
+        parts.uri = first_uri;
 
-        let now = now_ms();
-        let mut body = Some(body.boxed());
-        let mut tried = 0;
-        for backend in group.candidates(now) {
-            tried += 1;
-            let uri: Uri = format!(
-                "{}://{}{}{}{}",
-                backend.scheme, backend.authority, backend.base_path, resource, query
-            )
-            .parse()
-            .map_err(|_| Fault::BadGateway(api_label.clone()))?;
-            let mut p = parts.clone();
-            p.uri = uri;
-            // A request body can be sent once; body-less requests may move on to the next endpoint.
-            let b = match body.take() {
-                Some(b) => b,
-                None if !has_body => Empty::new().map_err(|never| match never {}).boxed(),
-                None => break,
-            };
-            match tokio::time::timeout(
-                group.timeout,
-                self.client.request(Request::from_parts(p, b)),
-            )
-            .await
-            {
+        let mut attempt = Some((first, Request::from_parts(parts, body.boxed())));
+        while let Some((backend, request)) = attempt.take() {
+            match tokio::time::timeout(group.timeout, self.client.request(request)).await {
                 Ok(Ok(resp)) => {
                     let (mut rp, rb) = resp.into_parts();
                     strip_hop_by_hop(&mut rp.headers);
                     return Ok(Response::from_parts(rp, rb.boxed()));
                 }
                 Ok(Err(e)) if e.is_connect() => {
-                    tracing::warn!(api = %api_label, endpoint = %backend.authority, error = %e, "endpoint unreachable; suspended");
+                    tracing::warn!(api = %label(), endpoint = %backend.authority, error = %e, "endpoint unreachable; suspended");
                     group.suspend(backend, now);
-                    if has_body {
-                        return Err(Fault::BadGateway(api_label));
+                    if let (Some(spare), Some(next)) = (&spare, candidates.next()) {
+                        let mut p = spare.clone();
+                        p.uri = target(next)
+                            .parse()
+                            .map_err(|_| Fault::BadGateway(label()))?;
+                        let empty = Empty::new().map_err(|never| match never {}).boxed();
+                        attempt = Some((next, Request::from_parts(p, empty)));
                     }
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!(api = %api_label, endpoint = %backend.authority, error = %e, "backend request failed");
-                    return Err(Fault::BadGateway(api_label));
+                    tracing::warn!(api = %label(), endpoint = %backend.authority, error = %e, "backend request failed");
+                    return Err(Fault::BadGateway(label()));
                 }
                 Err(_) => {
                     group.suspend(backend, now);
-                    return Err(Fault::Timeout(api_label, group.timeout));
+                    return Err(Fault::Timeout(label(), group.timeout));
                 }
             }
         }
-        if tried == 0 {
-            Err(Fault::Suspended(api_label))
-        } else {
-            Err(Fault::BadGateway(api_label))
-        }
+        Err(Fault::BadGateway(label()))
     }
 }
 
@@ -387,21 +391,34 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A W3C trace context for requests that arrive without one.
+/// A W3C trace context for requests that arrive without one: a per-thread xorshift
+/// generator seeded from the OS-seeded `RandomState`, written as hex without allocating.
 fn new_traceparent() -> HeaderValue {
-    use std::hash::{BuildHasher, Hasher};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut words = [0u64; 3];
-    for (i, w) in words.iter_mut().enumerate() {
-        // RandomState is seeded per process from the OS; mixing in a counter makes each id new.
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_usize(i);
-        h.write_u64(now_ms());
-        *w = h.finish() | 1;
+    use std::cell::Cell;
+    use std::hash::BuildHasher;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            std::collections::hash_map::RandomState::new().hash_one(now_ms()) | 1,
+        );
     }
-    let v = format!("00-{:016x}{:016x}-{:016x}-01", words[0], words[1], words[2]);
-    HeaderValue::from_str(&v).expect("hex is a valid header value")
+    let next = || {
+        STATE.with(|s| {
+            let mut x = s.get();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s.set(x);
+            x
+        })
+    };
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = *b"00-00000000000000000000000000000000-0000000000000000-01";
+    for (word, start) in [(next(), 3), (next(), 19), (next() | 1, 36)] {
+        for k in 0..16 {
+            buf[start + k] = HEX[((word >> (60 - 4 * k)) & 0xf) as usize];
+        }
+    }
+    HeaderValue::from_bytes(&buf).expect("hex is a valid header value")
 }
 
 #[cfg(test)]

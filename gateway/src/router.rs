@@ -141,6 +141,11 @@ impl Router {
         self.version
     }
 
+    /// The API at `index` (as given by `Match::Found`).
+    pub fn api(&self, index: usize) -> &Api {
+        &self.apis[index]
+    }
+
     pub fn api_count(&self) -> usize {
         self.apis.len()
     }

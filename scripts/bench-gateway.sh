@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Gateway load benchmark: wrk through the gateway (release build, standalone snapshot) to a
+# local nginx backend, and the same through nginx as a reverse proxy, for comparison.
+# The proxy under test is pinned to CPU 0 with one worker; wrk and the backend share CPU 1.
+# Reports requests/s, p50/p99 latency and the proxy's CPU microseconds per request.
+#   DURATION=10 CONNECTIONS=32 scripts/bench-gateway.sh
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-32}"
+export DEBIAN_FRONTEND=noninteractive
+have wrk || { as_root apt-get update -qq; as_root apt-get install -y -qq wrk >/dev/null; }
+have nginx || [ -x /usr/sbin/nginx ] || { as_root apt-get update -qq; as_root apt-get install -y -qq nginx-light >/dev/null; }
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+say "building the gateway (release)"
+cargo build --release -p gateway >/dev/null 2>&1 || cargo build --release -p gateway
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+backend_port=$(free_port); nginx_proxy_port=$(free_port); gw_port=$(free_port); gw_admin=$(free_port)
+mkdir -p "$work/logs"
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
+  upstream backend { server 127.0.0.1:$backend_port; keepalive 64; }
+  server { listen 127.0.0.1:$backend_port; location / { return 200 '{"ok":true}'; } }
+  server {
+    listen 127.0.0.1:$nginx_proxy_port;
+    location /bench/1.0.0/ {
+      proxy_pass http://backend/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+}
+CONF
+# One nginx process holds both the backend and the comparison proxy; the backend work is the
+# same in both runs, so the comparison is of the proxy CPU only (measured per process below).
+taskset -c 1 "$NGINX" -c "$work/nginx.conf" -p "$work" &
+pids+=($!)
+
+cat >"$work/snapshot.yaml" <<SNAP
+version: 1
+apis:
+  - id: bench
+    name: Bench
+    context: /bench
+    version: 1.0.0
+    endpoints:
+      production: {urls: ["http://127.0.0.1:$backend_port"], timeoutMs: 5000}
+    operations:
+      - {method: GET, target: "/*"}
+SNAP
+TOKIO_WORKER_THREADS=1 GATEHOUSE_GATEWAY__LISTEN="127.0.0.1:$gw_port" GATEHOUSE_GATEWAY__ADMIN_LISTEN="127.0.0.1:$gw_admin" RUST_LOG=warn \
+  taskset -c 0 "$CARGO_TARGET_DIR/release/gateway" --config "$work/snapshot.yaml" &
+gw_pid=$!
+pids+=($gw_pid)
+wait_http "http://127.0.0.1:$gw_admin/ready" 20 || die "gateway not ready"
+wait_http "http://127.0.0.1:$nginx_proxy_port/bench/1.0.0/x" 20 || die "nginx not up"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# nginx's worker (the child of the master) does the proxying.
+nginx_worker() { pgrep -P "$(cat "$work/nginx.pid")" | head -1; }
+
+run() { # name url pid
+  local name=$1 url=$2 pid=$3 before after out
+  wrk -t1 -c"$CONNECTIONS" -d2s "$url" >/dev/null 2>&1 # warm-up
+  before=$(cpu_ticks "$pid")
+  out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url")
+  after=$(cpu_ticks "$pid")
+  local reqs rps p50 p99 errors
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+  local tck; tck=$(getconf CLK_TCK)
+  local us; us=$(awk -v d=$((after - before)) -v t="$tck" -v r="$reqs" 'BEGIN { printf "%.1f", d * 1e6 / t / r }')
+  printf '%-22s %10s req/s   p50 %8s   p99 %8s   proxy CPU %6s us/req  %s\n' "$name" "$rps" "$p50" "$p99" "$us" "$errors"
+}
+
+say "wrk: ${DURATION}s, $CONNECTIONS connections, proxy pinned to CPU 0"
+# The nginx comparison uses the same worker that also serves the backend; its backend share is
+# measured separately (direct run) and subtracted.
+direct=$(run "nginx backend direct" "http://127.0.0.1:$backend_port/x" "$(nginx_worker)")
+echo "$direct"
+run "gateway (plain proxy)" "http://127.0.0.1:$gw_port/bench/1.0.0/x" "$gw_pid"
+run "nginx proxy+backend" "http://127.0.0.1:$nginx_proxy_port/bench/1.0.0/x" "$(nginx_worker)"
+echo "(nginx proxy CPU per request = 'nginx proxy+backend' minus 'nginx backend direct')"
