@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+#[cfg(feature = "runtime")]
+pub mod metrics;
 #[cfg(feature = "process")]
 pub mod process;
 #[cfg(feature = "runtime")]

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use gateway::config::GatewayConfig;
-use gateway::proxy::{Body, Gateway, Table};
+use gateway::proxy::{Body, Gateway};
 use gateway::settings::Sources;
 use gateway::snapshot::Snapshot;
 use http_body_util::{BodyExt, Full};
@@ -166,6 +166,14 @@ fn admin_response(req: &Request<Incoming>, gw: &Gateway, stopping: &AtomicBool) 
                 ),
             ),
         },
+        "/metrics" => {
+            let mut resp = json(StatusCode::OK, gw.metrics.render());
+            resp.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4"),
+            );
+            resp
+        }
         _ => json(
             StatusCode::NOT_FOUND,
             r#"{"code":"404","message":"Not Found"}"#.into(),
@@ -212,7 +220,7 @@ fn read_snapshot(path: &Path) -> anyhow::Result<(Snapshot, Stamp)> {
 }
 
 fn apply(gw: &Gateway, snapshot: &Snapshot) {
-    gw.install(Table::build(snapshot));
+    gw.install(snapshot);
     tracing::info!(
         version = snapshot.version,
         apis = snapshot.apis.len(),

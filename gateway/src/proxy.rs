@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
 use http_body_util::combinators::BoxBody;
@@ -17,6 +17,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::metrics::{ApiMetrics, Metrics, UpstreamError};
 use crate::router::{Match, Router};
 use crate::snapshot::{EndpointGroup, EndpointKind, Snapshot};
 
@@ -29,13 +30,18 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn build(snapshot: &Snapshot) -> Table {
+    /// Builds the table; each API's counters come from `metrics`, so they carry over.
+    pub fn build(snapshot: &Snapshot, metrics: &Metrics) -> Table {
         Table {
             router: Router::build(snapshot),
             groups: snapshot
                 .apis
                 .iter()
-                .map(|a| Group::new(&a.endpoints.production))
+                .map(|a| {
+                    let mut g = Group::new(&a.endpoints.production);
+                    g.metrics = metrics.api(&a.id, &a.name, &a.version);
+                    g
+                })
                 .collect(),
         }
     }
@@ -55,6 +61,7 @@ struct Group {
     timeout: Duration,
     suspend: Duration,
     next: AtomicUsize,
+    metrics: Arc<ApiMetrics>,
 }
 
 impl Group {
@@ -87,6 +94,7 @@ impl Group {
             timeout: Duration::from_millis(g.timeout_ms),
             suspend: Duration::from_secs(g.suspend_seconds),
             next: AtomicUsize::new(0),
+            metrics: Arc::default(),
         }
     }
 
@@ -117,6 +125,7 @@ impl Group {
 pub struct Gateway {
     table: ArcSwapOption<Table>,
     client: Client<HttpConnector, Body>,
+    pub metrics: Metrics,
 }
 
 impl Default for Gateway {
@@ -136,12 +145,16 @@ impl Gateway {
         Gateway {
             table: ArcSwapOption::empty(),
             client,
+            metrics: Metrics::default(),
         }
     }
 
-    /// Swaps in a new table; requests in flight keep the one they loaded.
-    pub fn install(&self, table: Table) {
+    /// Builds the table for a valid snapshot and swaps it in; requests in flight keep the
+    /// one they loaded.
+    pub fn install(&self, snapshot: &Snapshot) {
+        let table = Table::build(snapshot, &self.metrics);
         self.table.store(Some(Arc::new(table)));
+        self.metrics.snapshot_applied(snapshot.version);
     }
 
     pub fn table(&self) -> Option<Arc<Table>> {
@@ -149,20 +162,32 @@ impl Gateway {
     }
 
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-        match self.forward(req, peer).await {
-            Ok(resp) => resp,
-            Err(fault) => fault.into_response(),
+        let started = Instant::now();
+        let method = req.method().clone();
+        let (resp, api) = match self.forward(req, peer).await {
+            Ok((resp, api)) => (resp, Some(api)),
+            Err((fault, api)) => {
+                if let (Some(api), Some(kind)) = (&api, fault.upstream_kind()) {
+                    api.upstream_error(kind);
+                }
+                (fault.into_response(), api)
+            }
+        };
+        match api {
+            Some(api) => api.observe(method.as_str(), resp.status().as_u16(), started.elapsed()),
+            None => self.metrics.unmatched(),
         }
+        resp
     }
 
     async fn forward(
         &self,
         req: Request<Incoming>,
         peer: SocketAddr,
-    ) -> Result<Response<Body>, Fault> {
+    ) -> Result<(Response<Body>, Arc<ApiMetrics>), (Fault, Option<Arc<ApiMetrics>>)> {
         let guard = self.table.load();
         let Some(table) = guard.as_ref() else {
-            return Err(Fault::NoSnapshot);
+            return Err((Fault::NoSnapshot, None));
         };
         let (mut parts, body) = req.into_parts();
         // A `Uri` clone shares its bytes; it keeps the path readable while `parts` changes.
@@ -171,8 +196,10 @@ impl Gateway {
             Match::Found {
                 index, resource, ..
             } => (index, resource),
-            Match::NoApi | Match::NoResource => return Err(Fault::NotFound),
-            Match::MethodNotAllowed { allowed } => return Err(Fault::MethodNotAllowed(allowed)),
+            Match::NoApi | Match::NoResource => return Err((Fault::NotFound, None)),
+            Match::MethodNotAllowed { allowed } => {
+                return Err((Fault::MethodNotAllowed(allowed), None));
+            }
         };
         // Only error paths need the API's name.
         let label = || {
@@ -180,6 +207,7 @@ impl Gateway {
             format!("{}:{}", api.name, api.version)
         };
         let group = &table.groups[index];
+        let m = || Some(group.metrics.clone());
         let query = uri.query();
         // Backend path: endpoint prefix + resource + query, built once per attempt.
         let target = |backend: &Backend| {
@@ -197,11 +225,11 @@ impl Gateway {
         let now = now_ms();
         let mut candidates = group.candidates(now).peekable();
         let Some(first) = candidates.next() else {
-            return Err(Fault::Suspended(label()));
+            return Err((Fault::Suspended(label()), m()));
         };
         let first_uri: Uri = target(first)
             .parse()
-            .map_err(|_| Fault::BadGateway(label()))?;
+            .map_err(|_| (Fault::BadGateway(label()), m()))?;
 
         let has_body = !body_is_empty(&parts.headers);
         let original_host = parts.headers.remove(header::HOST);
@@ -221,31 +249,33 @@ impl Gateway {
                 Ok(Ok(resp)) => {
                     let (mut rp, rb) = resp.into_parts();
                     strip_hop_by_hop(&mut rp.headers);
-                    return Ok(Response::from_parts(rp, rb.boxed()));
+                    return Ok((Response::from_parts(rp, rb.boxed()), group.metrics.clone()));
                 }
                 Ok(Err(e)) if e.is_connect() => {
                     tracing::warn!(api = %label(), endpoint = %backend.authority, error = %e, "endpoint unreachable; suspended");
                     group.suspend(backend, now);
+                    group.metrics.upstream_error(UpstreamError::Connect);
                     if let (Some(spare), Some(next)) = (&spare, candidates.next()) {
                         let mut p = spare.clone();
                         p.uri = target(next)
                             .parse()
-                            .map_err(|_| Fault::BadGateway(label()))?;
+                            .map_err(|_| (Fault::BadGateway(label()), m()))?;
                         let empty = Empty::new().map_err(|never| match never {}).boxed();
                         attempt = Some((next, Request::from_parts(p, empty)));
                     }
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(api = %label(), endpoint = %backend.authority, error = %e, "backend request failed");
-                    return Err(Fault::BadGateway(label()));
+                    return Err((Fault::BadGateway(label()), m()));
                 }
                 Err(_) => {
                     group.suspend(backend, now);
-                    return Err(Fault::Timeout(label(), group.timeout));
+                    return Err((Fault::Timeout(label(), group.timeout), m()));
                 }
             }
         }
-        Err(Fault::BadGateway(label()))
+        // Connect failures were counted as they happened.
+        Err((Fault::Unreachable(label()), m()))
     }
 }
 
@@ -256,11 +286,24 @@ pub enum Fault {
     NotFound,
     MethodNotAllowed(Vec<String>),
     BadGateway(String),
+    /// Every endpoint tried refused the connection.
+    Unreachable(String),
     Suspended(String),
     Timeout(String, Duration),
 }
 
 impl Fault {
+    /// The upstream failure this fault counts as, if any (connect failures are counted per
+    /// attempt where they happen).
+    fn upstream_kind(&self) -> Option<UpstreamError> {
+        match self {
+            Fault::BadGateway(_) => Some(UpstreamError::Other),
+            Fault::Timeout(..) => Some(UpstreamError::Timeout),
+            Fault::Suspended(_) => Some(UpstreamError::Suspended),
+            _ => None,
+        }
+    }
+
     pub fn into_response(self) -> Response<Body> {
         let (status, code, message, description) = match &self {
             Fault::NoSnapshot => (
@@ -281,7 +324,7 @@ impl Fault {
                 "Method not allowed for given API resource",
                 format!("Allowed: {}", allowed.join(", ")),
             ),
-            Fault::BadGateway(api) => (
+            Fault::BadGateway(api) | Fault::Unreachable(api) => (
                 StatusCode::BAD_GATEWAY,
                 "101503",
                 "Error connecting to the back end",

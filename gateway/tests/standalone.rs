@@ -302,6 +302,13 @@ async fn balances_fails_over_and_reports_backend_faults() {
     let (status, _, body) = call(&gw.traffic, "GET", "/pets/1.0.0/pets", &[], "");
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("suspended"), "{body}");
+    let (_, _, metrics) = call(&gw.admin, "GET", "/metrics", &[], "");
+    assert!(metrics.contains(r#"kind="connect"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"kind="suspended"} 1"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"method="GET",status="5xx"} 2"#),
+        "{metrics}"
+    );
     drop(gw);
 
     // A slow backend: 504 after the endpoint's timeout.
