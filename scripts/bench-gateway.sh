@@ -24,32 +24,39 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 backend_port=$(free_port); nginx_proxy_port=$(free_port); gw_port=$(free_port); gw_admin=$(free_port)
-mkdir -p "$work/logs"
-cat >"$work/nginx.conf" <<CONF
+mkdir -p "$work/logs" "$work/backend" "$work/proxy"
+# nginx_conf DIR SERVER_BLOCKS: a one-worker nginx living in DIR.
+nginx_conf() {
+  cat <<CONF
 worker_processes 1;
 daemon off;
-pid $work/nginx.pid;
-error_log $work/logs/error.log warn;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
+  client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1; uwsgi_temp_path $1; scgi_temp_path $1;
+  $2
+}
+CONF
+}
+# The backend: a fixed small JSON answer, on CPU 1 with wrk.
+nginx_conf "$work/backend" "server { listen 127.0.0.1:$backend_port; location / { return 200 '{\"ok\":true}'; } }" >"$work/backend/nginx.conf"
+taskset -c 1 "$NGINX" -c "$work/backend/nginx.conf" -p "$work/backend" &
+pids+=($!)
+# The comparison: nginx as a reverse proxy, on CPU 0 like the gateway.
+nginx_conf "$work/proxy" "
   upstream backend { server 127.0.0.1:$backend_port; keepalive 64; }
-  server { listen 127.0.0.1:$backend_port; location / { return 200 '{"ok":true}'; } }
   server {
     listen 127.0.0.1:$nginx_proxy_port;
     location /bench/1.0.0/ {
       proxy_pass http://backend/;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
     }
-  }
-}
-CONF
-# One nginx process holds both the backend and the comparison proxy; the backend work is the
-# same in both runs, so the comparison is of the proxy CPU only (measured per process below).
-taskset -c 1 "$NGINX" -c "$work/nginx.conf" -p "$work" &
+  }" >"$work/proxy/nginx.conf"
+taskset -c 0 "$NGINX" -c "$work/proxy/nginx.conf" -p "$work/proxy" &
 pids+=($!)
 
 cat >"$work/snapshot.yaml" <<SNAP
@@ -72,8 +79,8 @@ wait_http "http://127.0.0.1:$gw_admin/ready" 20 || die "gateway not ready"
 wait_http "http://127.0.0.1:$nginx_proxy_port/bench/1.0.0/x" 20 || die "nginx not up"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# nginx's worker (the child of the master) does the proxying.
-nginx_worker() { pgrep -P "$(cat "$work/nginx.pid")" | head -1; }
+# nginx's worker (the child of the master) does the work.
+nginx_worker() { pgrep -P "$(cat "$work/$1/nginx.pid")" | head -1; }
 
 run() { # name url pid
   local name=$1 url=$2 pid=$3 before after out
@@ -92,11 +99,7 @@ run() { # name url pid
   printf '%-22s %10s req/s   p50 %8s   p99 %8s   proxy CPU %6s us/req  %s\n' "$name" "$rps" "$p50" "$p99" "$us" "$errors"
 }
 
-say "wrk: ${DURATION}s, $CONNECTIONS connections, proxy pinned to CPU 0"
-# The nginx comparison uses the same worker that also serves the backend; its backend share is
-# measured separately (direct run) and subtracted.
-direct=$(run "nginx backend direct" "http://127.0.0.1:$backend_port/x" "$(nginx_worker)")
-echo "$direct"
+say "wrk: ${DURATION}s, $CONNECTIONS connections; proxies pinned to CPU 0, wrk and backend on CPU 1"
+run "backend direct" "http://127.0.0.1:$backend_port/x" "$(nginx_worker backend)"
 run "gateway (plain proxy)" "http://127.0.0.1:$gw_port/bench/1.0.0/x" "$gw_pid"
-run "nginx proxy+backend" "http://127.0.0.1:$nginx_proxy_port/bench/1.0.0/x" "$(nginx_worker)"
-echo "(nginx proxy CPU per request = 'nginx proxy+backend' minus 'nginx backend direct')"
+run "nginx (reverse proxy)" "http://127.0.0.1:$nginx_proxy_port/bench/1.0.0/x" "$(nginx_worker proxy)"
