@@ -71,7 +71,7 @@ apis:
     operations:
       - {method: GET, target: "/*"}
 SNAP
-TOKIO_WORKER_THREADS=1 GATEHOUSE_GATEWAY__LISTEN="127.0.0.1:$gw_port" GATEHOUSE_GATEWAY__ADMIN_LISTEN="127.0.0.1:$gw_admin" RUST_LOG=warn \
+GATEHOUSE_GATEWAY__WORKERS=1 GATEHOUSE_GATEWAY__LISTEN="127.0.0.1:$gw_port" GATEHOUSE_GATEWAY__ADMIN_LISTEN="127.0.0.1:$gw_admin" RUST_LOG=warn \
   taskset -c 0 "$CARGO_TARGET_DIR/release/gateway" --config "$work/snapshot.yaml" &
 gw_pid=$!
 pids+=($gw_pid)

@@ -33,6 +33,9 @@ pub struct GatewaySection {
     pub environment: String,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace_seconds: u64,
+    /// Threads serving traffic, each with its own listener (SO_REUSEPORT) and backend pool;
+    /// 0 means one per CPU.
+    pub workers: usize,
 }
 
 impl Default for GatewaySection {
@@ -43,6 +46,7 @@ impl Default for GatewaySection {
             control_plane: None,
             environment: "Default".into(),
             shutdown_grace_seconds: 10,
+            workers: 0,
         }
     }
 }

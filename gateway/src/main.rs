@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use gateway::config::GatewayConfig;
-use gateway::proxy::{Body, Gateway};
+use gateway::proxy::{self, Body, Gateway};
 use gateway::settings::Sources;
 use gateway::snapshot::Snapshot;
 use http_body_util::{BodyExt, Full};
@@ -25,7 +26,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
 const USAGE: &str = "usage: gateway [--config SNAPSHOT_FILE] [--settings FILE] [--control-plane URL] [--environment NAME]";
@@ -65,9 +66,14 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(args)
 }
 
-#[tokio::main]
-async fn main() {
-    if let Err(err) = run().await {
+fn main() {
+    // The main thread runs the admin port and the snapshot watcher; traffic runs on worker
+    // threads, each a single-threaded runtime (a request never changes threads).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if let Err(err) = rt.block_on(run()) {
         eprintln!("gateway: {err:#}");
         std::process::exit(1);
     }
@@ -102,9 +108,6 @@ async fn run() -> anyhow::Result<()> {
         );
     }
 
-    let traffic = TcpListener::bind(cfg.gateway.listen)
-        .await
-        .with_context(|| format!("cannot listen on gateway.listen {}", cfg.gateway.listen))?;
     let admin = TcpListener::bind(cfg.gateway.admin_listen)
         .await
         .with_context(|| {
@@ -113,22 +116,23 @@ async fn run() -> anyhow::Result<()> {
                 cfg.gateway.admin_listen
             )
         })?;
+    let stopping = Arc::new(AtomicBool::new(false));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let grace = Duration::from_secs(cfg.gateway.shutdown_grace_seconds);
+    let workers = match cfg.gateway.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let (listen, threads) = start_workers(cfg.gateway.listen, workers, &gw, &stop_rx, grace)?;
     tracing::info!(
-        listen = %traffic.local_addr()?,
+        listen = %listen,
         admin = %admin.local_addr()?,
+        workers,
         environment = %cfg.gateway.environment,
         control_plane = cfg.gateway.control_plane.as_deref().unwrap_or("(standalone)"),
         "gateway started"
     );
 
-    let stopping = Arc::new(AtomicBool::new(false));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let grace = Duration::from_secs(cfg.gateway.shutdown_grace_seconds);
-    let traffic_gw = gw.clone();
-    let t = tokio::spawn(serve(traffic, stop_rx.clone(), grace, move |req, peer| {
-        let gw = traffic_gw.clone();
-        async move { gw.handle(req, peer).await }
-    }));
     let admin_gw = gw.clone();
     let admin_stopping = stopping.clone();
     let a = tokio::spawn(serve(admin, stop_rx, grace, move |req, _| {
@@ -140,9 +144,86 @@ async fn run() -> anyhow::Result<()> {
     tracing::info!("shutdown requested; draining connections");
     stopping.store(true, Ordering::Relaxed);
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(t, a);
+    let _ = a.await;
+    let _ = tokio::task::spawn_blocking(move || {
+        for t in threads {
+            let _ = t.join();
+        }
+    })
+    .await;
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// Starts `n` traffic threads, each with its own listener on the same address
+/// (SO_REUSEPORT: the kernel spreads connections) and its own backend pool. Returns the
+/// bound address (port 0 resolves to the first worker's port) and the threads.
+fn start_workers(
+    addr: SocketAddr,
+    n: usize,
+    gw: &Arc<Gateway>,
+    stop: &watch::Receiver<bool>,
+    grace: Duration,
+) -> anyhow::Result<(SocketAddr, Vec<std::thread::JoinHandle<()>>)> {
+    let mut bound = addr;
+    let mut threads = Vec::with_capacity(n);
+    for i in 0..n {
+        let (tx, rx) = std::sync::mpsc::channel::<std::io::Result<SocketAddr>>();
+        let gw = gw.clone();
+        let stop = stop.clone();
+        let at = bound;
+        let thread = std::thread::Builder::new()
+            .name(format!("gateway-worker-{i}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let listener = match reuseport_listener(at) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = tx.send(listener.local_addr());
+                    let upstream = proxy::upstream();
+                    serve(listener, stop, grace, move |req, peer| {
+                        let gw = gw.clone();
+                        let upstream = upstream.clone();
+                        async move { gw.handle(&upstream, req, peer).await }
+                    })
+                    .await;
+                });
+            })
+            .context("cannot start a worker thread")?;
+        let local = rx
+            .recv()
+            .context("worker thread ended early")?
+            .with_context(|| format!("cannot listen on gateway.listen {addr}"))?;
+        bound = local;
+        threads.push(thread);
+    }
+    Ok((bound, threads))
+}
+
+fn reuseport_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 fn admin_response(req: &Request<Incoming>, gw: &Gateway, stopping: &AtomicBool) -> Response<Body> {

@@ -121,32 +121,30 @@ impl Group {
     }
 }
 
-/// Shared by every connection.
+/// Shared by every worker thread: the current table and the metrics.
+#[derive(Default)]
 pub struct Gateway {
     table: ArcSwapOption<Table>,
-    client: Client<HttpConnector, Body>,
     pub metrics: Metrics,
 }
 
-impl Default for Gateway {
-    fn default() -> Self {
-        Self::new()
-    }
+/// A worker's pool of backend connections. Each worker thread has its own, so a request and
+/// its backend connection stay on one thread.
+pub type Upstream = Client<HttpConnector, Body>;
+
+/// A connection pool for the calling worker's runtime.
+pub fn upstream() -> Upstream {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build(connector)
 }
 
 impl Gateway {
     pub fn new() -> Gateway {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
-        Gateway {
-            table: ArcSwapOption::empty(),
-            client,
-            metrics: Metrics::default(),
-        }
+        Gateway::default()
     }
 
     /// Builds the table for a valid snapshot and swaps it in; requests in flight keep the
@@ -161,10 +159,15 @@ impl Gateway {
         self.table.load_full()
     }
 
-    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    pub async fn handle(
+        &self,
+        upstream: &Upstream,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Body> {
         let started = Instant::now();
         let method = req.method().clone();
-        let (resp, api) = match self.forward(req, peer).await {
+        let (resp, api) = match self.forward(upstream, req, peer).await {
             Ok((resp, api)) => (resp, Some(api)),
             Err((fault, api)) => {
                 if let (Some(api), Some(kind)) = (&api, fault.upstream_kind()) {
@@ -182,6 +185,7 @@ impl Gateway {
 
     async fn forward(
         &self,
+        upstream: &Upstream,
         req: Request<Incoming>,
         peer: SocketAddr,
     ) -> Result<(Response<Body>, Arc<ApiMetrics>), (Fault, Option<Arc<ApiMetrics>>)> {
@@ -245,7 +249,7 @@ impl Gateway {
 
         let mut attempt = Some((first, Request::from_parts(parts, body.boxed())));
         while let Some((backend, request)) = attempt.take() {
-            match tokio::time::timeout(group.timeout, self.client.request(request)).await {
+            match tokio::time::timeout(group.timeout, upstream.request(request)).await {
                 Ok(Ok(resp)) => {
                     let (mut rp, rb) = resp.into_parts();
                     strip_hop_by_hop(&mut rp.headers);
