@@ -18,6 +18,33 @@ pub const DEMO_PASSWORD: &str = "demo-test-password";
 pub struct TestApp {
     pub router: Router,
     pub db: PgPool,
+    _serial: Option<Serial>,
+}
+
+// Tests in one binary run on parallel threads, each with its own single-threaded runtime.
+// Leptos' SSR spawns its tasks on whatever runtime is current where the reactive graph wakes
+// them, so a page rendered while another test's runtime shuts down could wait forever (seen:
+// about one run in six hung). The server itself has one runtime; tests that render pages take
+// turns. Re-entrant per thread, so a test may start a second app.
+static SERIAL: std::sync::LazyLock<std::sync::Arc<tokio::sync::Mutex<()>>> =
+    std::sync::LazyLock::new(Default::default);
+thread_local!(static HOLDS_SERIAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+
+struct Serial(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>);
+
+impl Drop for Serial {
+    fn drop(&mut self) {
+        HOLDS_SERIAL.with(|h| h.set(false));
+    }
+}
+
+async fn serial() -> Option<Serial> {
+    if HOLDS_SERIAL.with(|h| h.get()) {
+        return None;
+    }
+    let guard = SERIAL.clone().lock_owned().await;
+    HOLDS_SERIAL.with(|h| h.set(true));
+    Some(Serial(guard))
 }
 
 pub fn settings() -> Settings {
@@ -34,12 +61,14 @@ pub async fn spawn(db: PgPool) -> TestApp {
 }
 
 pub async fn spawn_with(db: PgPool, settings: Settings) -> TestApp {
+    let serial = serial().await;
     let state = server::prepare(db.clone(), settings)
         .await
         .expect("prepare");
     TestApp {
         router: server::app(state),
         db,
+        _serial: serial,
     }
 }
 
