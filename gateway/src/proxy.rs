@@ -237,7 +237,22 @@ impl Gateway {
 
         let has_body = !body_is_empty(&parts.headers);
         let original_host = parts.headers.remove(header::HOST);
+        // A protocol upgrade (WebSocket and the like) keeps its Upgrade headers end to end.
+        let upgrade = parts
+            .headers
+            .get(header::UPGRADE)
+            .cloned()
+            .filter(|_| connection_has(&parts.headers, "upgrade"));
+        let client_upgrade = upgrade
+            .as_ref()
+            .and_then(|_| parts.extensions.remove::<hyper::upgrade::OnUpgrade>());
         strip_hop_by_hop(&mut parts.headers);
+        if let Some(proto) = &upgrade {
+            parts.headers.insert(header::UPGRADE, proto.clone());
+            parts
+                .headers
+                .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        }
         add_forwarded(&mut parts.headers, peer, original_host);
         if !parts.headers.contains_key(TRACEPARENT) {
             parts.headers.insert(TRACEPARENT, new_traceparent());
@@ -250,7 +265,15 @@ impl Gateway {
         let mut attempt = Some((first, Request::from_parts(parts, body.boxed())));
         while let Some((backend, request)) = attempt.take() {
             match tokio::time::timeout(group.timeout, upstream.request(request)).await {
-                Ok(Ok(resp)) => {
+                Ok(Ok(mut resp)) => {
+                    if resp.status() == StatusCode::SWITCHING_PROTOCOLS
+                        && let Some(client_side) = client_upgrade
+                    {
+                        let backend_side = hyper::upgrade::on(&mut resp);
+                        tokio::spawn(tunnel(client_side, backend_side));
+                        let (rp, rb) = resp.into_parts();
+                        return Ok((Response::from_parts(rp, rb.boxed()), group.metrics.clone()));
+                    }
                     let (mut rp, rb) = resp.into_parts();
                     strip_hop_by_hop(&mut rp.headers);
                     return Ok((Response::from_parts(rp, rb.boxed()), group.metrics.clone()));
@@ -405,6 +428,33 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         headers.remove(name);
     }
     headers.remove("keep-alive");
+}
+
+/// Whether the Connection header lists `token`.
+fn connection_has(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Copies bytes both ways between an upgraded client connection and the backend's until
+/// either side closes.
+async fn tunnel(client: hyper::upgrade::OnUpgrade, backend: hyper::upgrade::OnUpgrade) {
+    let (client, backend) = match tokio::try_join!(client, backend) {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::debug!(error = %e, "upgrade did not complete");
+            return;
+        }
+    };
+    let mut client = hyper_util::rt::TokioIo::new(client);
+    let mut backend = hyper_util::rt::TokioIo::new(backend);
+    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut backend).await {
+        tracing::debug!(error = %e, "upgraded connection closed with an error");
+    }
 }
 
 fn add_forwarded(headers: &mut HeaderMap, peer: SocketAddr, host: Option<HeaderValue>) {

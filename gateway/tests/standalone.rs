@@ -23,7 +23,24 @@ async fn backend(name: &'static str) -> SocketAddr {
             let (stream, _) = listener.accept().await.unwrap();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(
-                    move |req: Request<hyper::body::Incoming>| async move {
+                    move |mut req: Request<hyper::body::Incoming>| async move {
+                        // `Upgrade: echo`: switch protocols, then echo every byte back.
+                        if req.headers().get("upgrade").is_some_and(|v| v == "echo") {
+                            let on = hyper::upgrade::on(&mut req);
+                            tokio::spawn(async move {
+                                if let Ok(up) = on.await {
+                                    let (mut r, mut w) = tokio::io::split(TokioIo::new(up));
+                                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                                }
+                            });
+                            let mut resp = Response::new(Full::new(Bytes::new()));
+                            *resp.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
+                            resp.headers_mut()
+                                .insert("upgrade", "echo".parse().unwrap());
+                            resp.headers_mut()
+                                .insert("connection", "upgrade".parse().unwrap());
+                            return Ok::<_, Infallible>(resp);
+                        }
                         let (parts, body) = req.into_parts();
                         if parts.uri.path().ends_with("/slow") {
                             tokio::time::sleep(Duration::from_secs(3)).await;
@@ -49,7 +66,7 @@ async fn backend(name: &'static str) -> SocketAddr {
                     },
                 );
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), svc)
+                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
                     .await;
             });
         }
@@ -361,4 +378,31 @@ async fn applies_file_changes_live_and_refuses_bad_ones() {
     wait_for("undeploy", &|| {
         call(&gw.traffic, "GET", "/pets/1.0.0/pets", &[], "").0 == 404
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_upgrades_pass_through() {
+    let a = backend("a").await;
+    let gw = start("upgrade", &snapshot(1, &pets_api(&[a], "single", 2000)));
+    let mut s = TcpStream::connect(&gw.traffic).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(
+        b"GET /pets/1.0.0/pets HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("upgrade: echo"), "{head}");
+    for msg in [&b"hello through the gateway"[..], b"and again"] {
+        s.write_all(msg).unwrap();
+        let mut back = vec![0u8; msg.len()];
+        s.read_exact(&mut back).unwrap();
+        assert_eq!(back, msg);
+    }
 }
