@@ -1,67 +1,17 @@
 //! The gateway binary as an operator runs it: real sockets on 127.0.0.1 (port 0), settings
 //! from the environment, SIGTERM for a graceful stop.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common::{call, gateway, started};
 use std::time::{Duration, Instant};
 
-fn gateway() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GATEHOUSE_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("RUST_LOG", "info")
-        .env("GATEHOUSE_LOG__FORMAT", "json");
-    cmd
-}
-
-/// Sends one HTTP/1.1 request and returns (status, body).
 fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status = raw
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status line");
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (status, _, body) = call(addr, "GET", path, &[], "");
     (status, body)
-}
-
-/// Waits for the start-up log line and returns the bound (traffic, admin) addresses.
-fn started(child: &mut Child) -> (String, String) {
-    let out = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(out).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if v["fields"]["message"] == "gateway started" {
-            let f = &v["fields"];
-            // Keep draining stdout so the child never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return (
-                f["listen"].as_str().unwrap().into(),
-                f["admin"].as_str().unwrap().into(),
-            );
-        }
-    }
-    panic!("gateway did not log its start");
 }
 
 #[test]

@@ -1,13 +1,16 @@
 //! The gateway binary in standalone mode (`--config FILE`) in front of real backends on
 //! 127.0.0.1 port 0: routing, forwarding, load balancing, failover, faults, live reload.
 
+mod common;
+
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{call, gateway, started};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Request, Response};
@@ -98,15 +101,7 @@ impl Drop for Gw {
 fn start(name: &str, snapshot: &str) -> Gw {
     let file = std::env::temp_dir().join(format!("gh-snap-{}-{name}.yaml", std::process::id()));
     std::fs::write(&file, snapshot).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GATEHOUSE_") {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd
-        .env("RUST_LOG", "info")
-        .env("GATEHOUSE_LOG__FORMAT", "json")
+    let mut child = gateway()
         .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
         .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
         .args(["--config", file.to_str().unwrap()])
@@ -114,76 +109,13 @@ fn start(name: &str, snapshot: &str) -> Gw {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if v["fields"]["message"] == "gateway started" {
-            let f = v["fields"].clone();
-            std::thread::spawn(move || for _ in lines {});
-            return Gw {
-                child,
-                traffic: f["listen"].as_str().unwrap().into(),
-                admin: f["admin"].as_str().unwrap().into(),
-                file,
-            };
-        }
+    let (traffic, admin) = started(&mut child);
+    Gw {
+        child,
+        traffic,
+        admin,
+        file,
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("gateway did not start");
-}
-
-/// One request over a fresh connection; returns (status, headers, body).
-fn call(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("Connection: close\r\n\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let raw = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, head.to_string(), body)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
 }
 
 fn echo(addr: &str, path: &str) -> serde_json::Value {
