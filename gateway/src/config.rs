@@ -36,6 +36,8 @@ pub struct GatewaySection {
     /// Threads serving traffic, each with its own listener (SO_REUSEPORT) and backend pool;
     /// 0 means one per CPU.
     pub workers: usize,
+    /// PEM file of extra CA certificates trusted for HTTPS backends (besides the system's).
+    pub backend_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for GatewaySection {
@@ -47,6 +49,7 @@ impl Default for GatewaySection {
             environment: "Default".into(),
             shutdown_grace_seconds: 10,
             workers: 0,
+            backend_ca_file: None,
         }
     }
 }

@@ -123,7 +123,9 @@ async fn run() -> anyhow::Result<()> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let (listen, threads) = start_workers(cfg.gateway.listen, workers, &gw, &stop_rx, grace)?;
+    let tls = proxy::backend_tls(cfg.gateway.backend_ca_file.as_deref())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let (listen, threads) = start_workers(cfg.gateway.listen, workers, &gw, &tls, &stop_rx, grace)?;
     tracing::info!(
         listen = %listen,
         admin = %admin.local_addr()?,
@@ -162,6 +164,7 @@ fn start_workers(
     addr: SocketAddr,
     n: usize,
     gw: &Arc<Gateway>,
+    tls: &Arc<rustls::ClientConfig>,
     stop: &watch::Receiver<bool>,
     grace: Duration,
 ) -> anyhow::Result<(SocketAddr, Vec<std::thread::JoinHandle<()>>)> {
@@ -170,6 +173,7 @@ fn start_workers(
     for i in 0..n {
         let (tx, rx) = std::sync::mpsc::channel::<std::io::Result<SocketAddr>>();
         let gw = gw.clone();
+        let tls = tls.clone();
         let stop = stop.clone();
         let at = bound;
         let thread = std::thread::Builder::new()
@@ -194,7 +198,7 @@ fn start_workers(
                         }
                     };
                     let _ = tx.send(listener.local_addr());
-                    let upstream = proxy::upstream();
+                    let upstream = proxy::upstream(tls);
                     serve(listener, stop, grace, move |req, peer| {
                         let gw = gw.clone();
                         let upstream = upstream.clone();

@@ -24,57 +24,88 @@ async fn backend(name: &'static str) -> SocketAddr {
     tokio::spawn(async move {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(
-                    move |mut req: Request<hyper::body::Incoming>| async move {
-                        // `Upgrade: echo`: switch protocols, then echo every byte back.
-                        if req.headers().get("upgrade").is_some_and(|v| v == "echo") {
-                            let on = hyper::upgrade::on(&mut req);
-                            tokio::spawn(async move {
-                                if let Ok(up) = on.await {
-                                    let (mut r, mut w) = tokio::io::split(TokioIo::new(up));
-                                    let _ = tokio::io::copy(&mut r, &mut w).await;
-                                }
-                            });
-                            let mut resp = Response::new(Full::new(Bytes::new()));
-                            *resp.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
-                            resp.headers_mut()
-                                .insert("upgrade", "echo".parse().unwrap());
-                            resp.headers_mut()
-                                .insert("connection", "upgrade".parse().unwrap());
-                            return Ok::<_, Infallible>(resp);
-                        }
-                        let (parts, body) = req.into_parts();
-                        if parts.uri.path().ends_with("/slow") {
-                            tokio::time::sleep(Duration::from_secs(3)).await;
-                        }
-                        let body = body
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes())
-                            .unwrap_or_default();
-                        let headers: serde_json::Map<String, serde_json::Value> = parts
-                            .headers
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").into()))
-                            .collect();
-                        let echo = serde_json::json!({
-                            "backend": name,
-                            "method": parts.method.as_str(),
-                            "uri": parts.uri.to_string(),
-                            "headers": headers,
-                            "body": String::from_utf8_lossy(&body),
-                        });
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(echo.to_string()))))
-                    },
-                );
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                    .await;
-            });
+            tokio::spawn(serve_echo(stream, name));
         }
     });
     addr
+}
+
+/// The same backend over TLS with a fresh self-signed certificate for 127.0.0.1; returns its
+/// address and the certificate (PEM) to trust.
+async fn tls_backend(name: &'static str) -> (SocketAddr, String) {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let pem = certified.cert.pem();
+    let key = rustls_pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    serve_echo(tls, name).await;
+                }
+            });
+        }
+    });
+    (addr, pem)
+}
+
+async fn serve_echo<S>(stream: S, name: &'static str)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc =
+        hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| async move {
+            // `Upgrade: echo`: switch protocols, then echo every byte back.
+            if req.headers().get("upgrade").is_some_and(|v| v == "echo") {
+                let on = hyper::upgrade::on(&mut req);
+                tokio::spawn(async move {
+                    if let Ok(up) = on.await {
+                        let (mut r, mut w) = tokio::io::split(TokioIo::new(up));
+                        let _ = tokio::io::copy(&mut r, &mut w).await;
+                    }
+                });
+                let mut resp = Response::new(Full::new(Bytes::new()));
+                *resp.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
+                resp.headers_mut()
+                    .insert("upgrade", "echo".parse().unwrap());
+                resp.headers_mut()
+                    .insert("connection", "upgrade".parse().unwrap());
+                return Ok::<_, Infallible>(resp);
+            }
+            let (parts, body) = req.into_parts();
+            if parts.uri.path().ends_with("/slow") {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+            let body = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let headers: serde_json::Map<String, serde_json::Value> = parts
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").into()))
+                .collect();
+            let echo = serde_json::json!({
+                "backend": name,
+                "method": parts.method.as_str(),
+                "uri": parts.uri.to_string(),
+                "headers": headers,
+                "body": String::from_utf8_lossy(&body),
+            });
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(echo.to_string()))))
+        });
+    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+        .await;
 }
 
 /// An address nothing listens on.
@@ -337,4 +368,49 @@ async fn protocol_upgrades_pass_through() {
         s.read_exact(&mut back).unwrap();
         assert_eq!(back, msg);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_backends_are_verified_against_the_configured_ca() {
+    let (addr, ca_pem) = tls_backend("tls").await;
+    let snap = snapshot(1, &pets_api(&[addr], "single", 2000)).replace("http://", "https://");
+    let ca = std::env::temp_dir().join(format!("gh-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, &ca_pem).unwrap();
+
+    // Trusted: the call goes through over TLS.
+    let file = std::env::temp_dir().join(format!("gh-snap-{}-tls.yaml", std::process::id()));
+    std::fs::write(&file, &snap).unwrap();
+    let mut child = gateway()
+        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__BACKEND_CA_FILE", &ca)
+        .args(["--config", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (traffic, _) = started(&mut child);
+    let e = echo(&traffic, "/pets/1.0.0/pets");
+    assert_eq!(e["backend"], "tls");
+    assert_eq!(e["uri"], "/v1/pets");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Not trusted: a 502, not a silent plain-text fallback.
+    let untrusted = start("tls-untrusted", &snap);
+    let (status, _, body) = call(&untrusted.traffic, "GET", "/pets/1.0.0/pets", &[], "");
+    assert_eq!(status, 502, "{body}");
+
+    // A CA file that is not PEM stops start-up, naming the setting.
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let out = gateway()
+        .env("GATEHOUSE_GATEWAY__BACKEND_CA_FILE", &ca)
+        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
+        .args(["--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gateway.backend_ca_file"));
+    let _ = std::fs::remove_file(&ca);
+    let _ = std::fs::remove_file(&file);
 }
