@@ -81,6 +81,13 @@ impl Metrics {
             .clone()
     }
 
+    /// Forgets the counters of APIs that are no longer deployed, so the registry does not
+    /// grow with every API ever served.
+    pub fn retain(&self, deployed: &std::collections::HashSet<&str>) {
+        let mut apis = self.apis.lock().expect("metrics registry poisoned");
+        apis.retain(|id, _| deployed.contains(id.as_str()));
+    }
+
     pub fn unmatched(&self) {
         self.unmatched.fetch_add(1, Ordering::Relaxed);
     }
@@ -244,6 +251,9 @@ mod tests {
         m.snapshot_applied(7);
         // A new table asks for the same id and gets the same counters.
         assert!(Arc::ptr_eq(&a, &m.api("pets-1", "Pets", "1.0.0")));
+        m.api("gone", "Gone", "1");
+        m.retain(&["pets-1"].into_iter().collect());
+        assert!(!m.render().contains("api_id=\"gone\""));
         let text = m.render();
         let l = r#"api_id="pets-1",api="Pets \"v\"",version="1.0.0""#;
         for line in [

@@ -194,6 +194,8 @@ impl Gateway {
     pub fn install(&self, snapshot: &Snapshot) {
         let table = Table::build(snapshot, &self.metrics);
         self.table.store(Some(Arc::new(table)));
+        let deployed = snapshot.apis.iter().map(|a| a.id.as_str()).collect();
+        self.metrics.retain(&deployed);
         self.metrics.snapshot_applied(snapshot.version);
     }
 
