@@ -236,11 +236,15 @@ impl From<ApiError> for OAuthError {
             ApiError::UnsupportedMediaType(d) | ApiError::BadRequest { message: d, .. } => {
                 OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", d)
             }
+            // Only storage and signing failures reach here: log the cause, tell the client
+            // nothing more.
             other => {
-                let status = other.status();
-                // Logs 5xx causes; the client gets no detail.
-                let _ = other.into_response();
-                OAuthError::new(status, "server_error", "The server could not issue a token")
+                tracing::error!(error = ?other, "token endpoint failed");
+                OAuthError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "The server could not issue a token",
+                )
             }
         }
     }
