@@ -8,7 +8,8 @@ cd "$ROOT"
 
 say "cargo leptos build"
 cargo leptos build
-cargo build -p gateway
+# Workspace-wide feature resolution, so the dependencies built for the tests are reused.
+cargo build --workspace --bin gateway
 
 DB_NAME=gatehouse_e2e
 fresh_db "$DB_NAME"

@@ -19,7 +19,7 @@ GATEWAY_ADDR="${GATEHOUSE_GATEWAY__LISTEN:-127.0.0.1:8280}"
 
 say "building (release)"
 cargo leptos build --release
-cargo build --release -p gateway
+cargo build --release --workspace --bin gateway
 
 "$CARGO_TARGET_DIR/release/gateway" --control-plane "http://$SERVER_ADDR" &
 gateway_pid=$!
