@@ -16,11 +16,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use gateway::config::GatewayConfig;
-use gateway::proxy::{self, Body, Gateway};
+use gateway::proxy::{self, Body, Gateway, json_response};
 use gateway::settings::Sources;
 use gateway::snapshot::Snapshot;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -232,17 +231,17 @@ fn reuseport_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 fn admin_response(req: &Request<Incoming>, gw: &Gateway, stopping: &AtomicBool) -> Response<Body> {
     match req.uri().path() {
-        "/health" => json(StatusCode::OK, r#"{"status":"UP"}"#.into()),
+        "/health" => json_response(StatusCode::OK, r#"{"status":"UP"}"#.into()),
         "/ready" => match (gw.table(), stopping.load(Ordering::Relaxed)) {
-            (_, true) => json(
+            (_, true) => json_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 r#"{"status":"SHUTTING_DOWN"}"#.into(),
             ),
-            (None, false) => json(
+            (None, false) => json_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 r#"{"status":"NO_SNAPSHOT"}"#.into(),
             ),
-            (Some(t), false) => json(
+            (Some(t), false) => json_response(
                 StatusCode::OK,
                 format!(
                     r#"{{"status":"READY","snapshotVersion":{},"apis":{}}}"#,
@@ -252,30 +251,18 @@ fn admin_response(req: &Request<Incoming>, gw: &Gateway, stopping: &AtomicBool) 
             ),
         },
         "/metrics" => {
-            let mut resp = json(StatusCode::OK, gw.metrics.render());
+            let mut resp = json_response(StatusCode::OK, gw.metrics.render());
             resp.headers_mut().insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4"),
             );
             resp
         }
-        _ => json(
+        _ => json_response(
             StatusCode::NOT_FOUND,
             r#"{"code":"404","message":"Not Found"}"#.into(),
         ),
     }
-}
-
-fn json(status: StatusCode, body: String) -> Response<Body> {
-    let mut resp = Response::new(
-        Full::new(Bytes::from(body))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
 }
 
 /// File identity for change detection: modification time and length.

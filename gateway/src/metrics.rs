@@ -228,7 +228,8 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn now_ms() -> u64 {
+/// Wall-clock milliseconds since the Unix epoch (suspensions and snapshot age).
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

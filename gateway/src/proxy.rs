@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use http_body_util::combinators::BoxBody;
@@ -18,7 +18,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::metrics::{ApiMetrics, Metrics, UpstreamError};
+use crate::metrics::{ApiMetrics, Metrics, UpstreamError, now_ms};
 use crate::router::{Match, Router};
 use crate::snapshot::{EndpointGroup, EndpointKind, Snapshot};
 
@@ -350,6 +350,21 @@ impl Gateway {
     }
 }
 
+/// A JSON answer the gateway makes itself (faults, admin port).
+pub fn json_response(status: StatusCode, body: String) -> Response<Body> {
+    let mut resp = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
 /// Every reason the gateway answers itself, rendered in one place.
 #[derive(Debug)]
 pub enum Fault {
@@ -424,16 +439,7 @@ impl Fault {
             "description": description,
         })
         .to_string();
-        let mut resp = Response::new(
-            Full::new(Bytes::from(body))
-                .map_err(|never| match never {})
-                .boxed(),
-        );
-        *resp.status_mut() = status;
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        let mut resp = json_response(status, body);
         if let Fault::MethodNotAllowed(allowed) = &self
             && let Ok(v) = HeaderValue::from_str(&allowed.join(", "))
         {
@@ -450,12 +456,8 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 
 /// RFC 9110 §7.6.1: connection-specific headers, plus any the Connection header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+    let named: Vec<HeaderName> = connection_tokens(headers)
+        .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
         .collect();
     for name in named {
         headers.remove(name);
@@ -476,12 +478,17 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 
 /// Whether the Connection header lists `token`.
 fn connection_has(headers: &HeaderMap, token: &str) -> bool {
+    connection_tokens(headers).any(|t| t.eq_ignore_ascii_case(token))
+}
+
+/// The comma-separated tokens of every Connection header, trimmed.
+fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
+        .map(str::trim)
 }
 
 /// Copies bytes both ways between an upgraded client connection and the backend's until
@@ -523,13 +530,6 @@ fn body_is_empty(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     !chunked && matches!(length, None | Some(0))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// A W3C trace context for requests that arrive without one: a per-thread xorshift
