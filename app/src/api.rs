@@ -32,10 +32,41 @@ pub struct RoleSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceError {
     Unauthorized,
-    Forbidden { scope: String },
+    Forbidden {
+        scope: String,
+    },
     NotFound(String),
-    Invalid { field: String, message: String },
+    Invalid {
+        field: String,
+        message: String,
+    },
+    /// Several fields at fault (400 or 409): each problem names its field or JSON pointer.
+    Fields {
+        message: String,
+        problems: Vec<FieldProblem>,
+    },
     Internal,
+}
+
+/// One field's problem, shown next to the field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+impl ServiceError {
+    /// The problem reported for `field`, if any.
+    pub fn for_field(&self, field: &str) -> Option<String> {
+        match self {
+            ServiceError::Invalid { field: f, message } if f == field => Some(message.clone()),
+            ServiceError::Fields { problems, .. } => problems
+                .iter()
+                .find(|p| p.field == field)
+                .map(|p| p.message.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for ServiceError {
@@ -45,6 +76,7 @@ impl std::fmt::Display for ServiceError {
             ServiceError::Forbidden { scope } => write!(f, "this needs the scope {scope}"),
             ServiceError::NotFound(what) => write!(f, "{what} not found"),
             ServiceError::Invalid { field, message } => write!(f, "{field}: {message}"),
+            ServiceError::Fields { message, .. } => write!(f, "{message}"),
             ServiceError::Internal => write!(f, "internal error; see the server log"),
         }
     }
@@ -59,6 +91,7 @@ pub mod ssr {
 
     use super::{RoleSummary, ServiceError, UserSummary};
     use crate::auth::{CurrentUser, Viewer};
+    use crate::publisher::{PublisherCall, PublisherReply};
 
     pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -72,6 +105,12 @@ pub mod ssr {
             &'a self,
             caller: &'a CurrentUser,
         ) -> BoxFuture<'a, Result<Vec<RoleSummary>, ServiceError>>;
+        /// Every Publisher operation the portal uses, through the same service as the REST API.
+        fn publisher<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+            call: PublisherCall,
+        ) -> BoxFuture<'a, Result<PublisherReply, ServiceError>>;
     }
 
     pub type Services = Arc<dyn PortalServices>;
@@ -101,7 +140,9 @@ pub mod ssr {
                 ServiceError::Unauthorized => http::StatusCode::UNAUTHORIZED,
                 ServiceError::Forbidden { .. } => http::StatusCode::FORBIDDEN,
                 ServiceError::NotFound(_) => http::StatusCode::NOT_FOUND,
-                ServiceError::Invalid { .. } => http::StatusCode::BAD_REQUEST,
+                ServiceError::Invalid { .. } | ServiceError::Fields { .. } => {
+                    http::StatusCode::BAD_REQUEST
+                }
                 ServiceError::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
             };
             if let Some(opts) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
@@ -128,4 +169,18 @@ pub async fn list_users() -> Result<Vec<UserSummary>, ServerFnError> {
 #[server]
 pub async fn list_roles() -> Result<Vec<RoleSummary>, ServerFnError> {
     ssr::call(|s, u| s.list_roles(u)).await
+}
+
+/// One Publisher operation for the portal. Refusals come back as `Ok(Err(…))` so pages can
+/// show each problem next to its field.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn publisher_call(
+    call: crate::publisher::PublisherCall,
+) -> Result<Result<crate::publisher::PublisherReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let Some(user) = ssr::viewer().user else {
+        return Ok(Err(ServiceError::Unauthorized));
+    };
+    let services = expect_context::<ssr::Services>();
+    Ok(services.publisher(&user, call).await)
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod components;
 pub mod pages;
+pub mod publisher;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -14,7 +15,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::auth::Viewer;
-use crate::pages::{admin, devportal, errors, publisher, sign_in};
+use crate::pages::{admin, devportal, errors, publisher as publisher_pages, sign_in};
 
 /// The HTML document around the app; the server renders it for every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -58,7 +59,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-up") view=sign_in::SignUp/>
                 <Route path=path!("/devportal") view=devportal::Catalogue/>
                 <Route path=path!("/devportal/applications") view=devportal::Applications/>
-                <Route path=path!("/publisher") view=publisher::Apis/>
+                <Route path=path!("/publisher") view=publisher_pages::Apis/>
+                <Route path=path!("/publisher/apis/create") view=publisher_pages::CreateApi/>
+                <Route path=path!("/publisher/apis/import") view=publisher_pages::ImportApi/>
+                <Route path=path!("/publisher/apis/:id") view=publisher_pages::ApiPage/>
+                <Route path=path!("/publisher/apis/:id/:tab") view=publisher_pages::ApiPage/>
+                <Route path=path!("/publisher/api-products") view=publisher_pages::Products/>
+                <Route path=path!("/publisher/api-products/create") view=publisher_pages::CreateProduct/>
+                <Route path=path!("/publisher/api-products/:id") view=publisher_pages::ProductPage/>
+                <Route path=path!("/publisher/api-products/:id/:tab") view=publisher_pages::ProductPage/>
                 <Route path=path!("/admin") view=admin::Overview/>
                 <Route path=path!("/admin/:section") view=admin::Section/>
             </Routes>

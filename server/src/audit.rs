@@ -52,3 +52,28 @@ pub async fn record(
     .await?;
     Ok(())
 }
+
+/// A change made by a named user of a named organization, in the change's own transaction.
+pub async fn change(
+    conn: &mut sqlx::PgConnection,
+    organization: &str,
+    username: &str,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (organization_id, actor_id, actor_name, action, target_type, target_id)
+         SELECT o.id, (SELECT u.id FROM app_user u WHERE u.organization_id = o.id AND u.username = $2),
+                $2, $3, $4, $5
+           FROM organization o WHERE o.name = $1",
+    )
+    .bind(organization)
+    .bind(username)
+    .bind(action)
+    .bind(target_type)
+    .bind(target_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -21,6 +21,8 @@ pub struct Settings {
     #[serde(default)]
     pub demo: DemoSection,
     #[serde(default)]
+    pub publisher: PublisherSection,
+    #[serde(default)]
     pub log: LogSettings,
     /// First start only: the password of the `admin` user (`GATEHOUSE_ADMIN_PASSWORD`).
     /// Unset means a random one, printed once.
@@ -106,6 +108,27 @@ pub struct DemoSection {
     pub password: Option<SecretString>,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublisherSection {
+    /// Revisions kept per API or product (WSO2's default: 5).
+    pub max_revisions: u32,
+    /// Largest API definition accepted (upload, paste or URL), in bytes.
+    pub max_definition_bytes: usize,
+    /// Time allowed to fetch a definition from a URL.
+    pub fetch_timeout_seconds: u64,
+}
+
+impl Default for PublisherSection {
+    fn default() -> Self {
+        Self {
+            max_revisions: 5,
+            max_definition_bytes: 64 * 1024 * 1024,
+            fetch_timeout_seconds: 20,
+        }
+    }
+}
+
 fn invalid(key: &str, message: impl Into<String>) -> SettingsError {
     SettingsError::Invalid {
         key: key.into(),
@@ -156,6 +179,15 @@ impl Settings {
             && p.expose_secret().chars().count() < 5
         {
             return Err(invalid("admin_password", "must be at least 5 characters"));
+        }
+        if self.publisher.max_revisions == 0 {
+            return Err(invalid("publisher.max_revisions", "must be at least 1"));
+        }
+        if self.publisher.max_definition_bytes < 1024 {
+            return Err(invalid(
+                "publisher.max_definition_bytes",
+                "must be at least 1024",
+            ));
         }
         if self.auth.default_organization.trim().is_empty() {
             return Err(invalid("auth.default_organization", "must not be empty"));

@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod publisher;
 pub mod services;
 
 use std::sync::Arc;

@@ -2,18 +2,173 @@
 //! the caller's scopes itself, so no page can reach data its user may not see.
 
 use app::api::ssr::{BoxFuture, PortalServices};
-use app::api::{RoleSummary, ServiceError, UserSummary};
+use app::api::{FieldProblem, RoleSummary, ServiceError, UserSummary};
 use app::auth::{CurrentUser, scopes};
+use app::publisher::{Deployment, PublisherCall, PublisherReply};
 use sqlx::PgPool;
+
+use crate::error::ApiError;
+use crate::publisher::{Actor, Publisher};
 
 pub struct DbServices {
     db: PgPool,
+    publisher: Publisher,
 }
 
 impl DbServices {
-    pub fn new(db: PgPool) -> Self {
-        Self { db }
+    pub fn new(db: PgPool, publisher: Publisher) -> Self {
+        Self { db, publisher }
     }
+}
+
+/// The REST error as the portal sees it: the same fields, the same messages.
+impl From<ApiError> for ServiceError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Unauthorized(_) => ServiceError::Unauthorized,
+            ApiError::Forbidden(d) => ServiceError::Forbidden { scope: d },
+            ApiError::NotFound(d) => ServiceError::NotFound(d),
+            ApiError::BadRequest { message, errors } | ApiError::Conflict { message, errors } => {
+                ServiceError::Fields {
+                    message,
+                    problems: errors
+                        .into_iter()
+                        .map(|e| FieldProblem {
+                            field: e.code,
+                            message: e.message,
+                        })
+                        .collect(),
+                }
+            }
+            ApiError::UnsupportedMediaType(d) => ServiceError::Invalid {
+                field: "body".into(),
+                message: d,
+            },
+            ApiError::Sqlx(e) => {
+                tracing::error!(error = %e, "database error");
+                ServiceError::Internal
+            }
+            ApiError::Anyhow(e) => {
+                tracing::error!(error = ?e, "internal error");
+                ServiceError::Internal
+            }
+        }
+    }
+}
+
+async fn publisher_call(
+    p: &Publisher,
+    actor: &Actor,
+    call: PublisherCall,
+) -> Result<PublisherReply, ApiError> {
+    use PublisherCall as C;
+    use PublisherReply as R;
+    let one = |environment: String| {
+        vec![Deployment {
+            revision_uuid: None,
+            name: environment,
+            vhost: None,
+            display_on_devportal: true,
+            status: None,
+            deployed_time: None,
+            success_deployed_time: None,
+        }]
+    };
+    Ok(match call {
+        C::List { query, product } => {
+            let q = crate::publisher::apis::ListQuery {
+                query: Some(query),
+                offset: None,
+                limit: Some(500),
+            };
+            R::Page(p.list(actor, &q, product).await?)
+        }
+        C::Get { id, product } => R::Api(Box::new(p.get(actor, &id, product).await?)),
+        C::Create { api, product } => R::Api(Box::new(p.create(actor, api, None, product).await?)),
+        C::Update { id, api, product } => {
+            R::Api(Box::new(p.update(actor, &id, api, product).await?))
+        }
+        C::Delete { id, product } => {
+            p.delete(actor, &id, product).await?;
+            R::Done
+        }
+        C::Copy {
+            id,
+            version,
+            default_version,
+            product,
+        } => R::Api(Box::new(
+            p.copy(actor, &id, &version, default_version, product)
+                .await?,
+        )),
+        C::Definition { id } => {
+            let doc = p.definition(actor, &id).await?;
+            R::Definition(serde_json::to_string_pretty(&doc).unwrap_or_default())
+        }
+        C::ChangeLifecycle {
+            id,
+            action,
+            checklist,
+            product,
+        } => {
+            let list: Vec<String> = checklist.iter().map(|c| format!("{c}:true")).collect();
+            let reply = p
+                .change_lifecycle(actor, &id, &action, &list.join(","), product)
+                .await?;
+            R::State(
+                serde_json::from_value(reply["lifecycleState"].clone())
+                    .map_err(|e| ApiError::Anyhow(e.into()))?,
+            )
+        }
+        C::History { id, product } => R::History(p.lifecycle_history(actor, &id, product).await?),
+        C::Revisions { id, product } => R::Revisions(p.list_revisions(actor, &id, product).await?),
+        C::CreateRevision {
+            id,
+            description,
+            product,
+        } => R::Revision(p.create_revision(actor, &id, &description, product).await?),
+        C::DeleteRevision {
+            id,
+            revision,
+            product,
+        } => {
+            p.delete_revision(actor, &id, &revision, product).await?;
+            R::Done
+        }
+        C::RestoreRevision {
+            id,
+            revision,
+            product,
+        } => R::Api(Box::new(
+            p.restore_revision(actor, &id, &revision, product).await?,
+        )),
+        C::Deploy {
+            id,
+            revision,
+            environment,
+            product,
+        } => R::Deployments(
+            p.deploy(actor, &id, &revision, one(environment), product)
+                .await?,
+        ),
+        C::Undeploy {
+            id,
+            revision,
+            environment,
+            product,
+        } => R::Deployments(
+            p.undeploy(actor, &id, &revision, one(environment), false, product)
+                .await?,
+        ),
+        C::Environments => {
+            actor.require(crate::publisher::VIEW_SCOPES)?;
+            R::Environments(p.environments().await?)
+        }
+        C::ChangeProvider { id, provider } => {
+            p.change_provider(actor, &id, &provider).await?;
+            R::Done
+        }
+    })
 }
 
 fn require(caller: &CurrentUser, any_of: &[&str]) -> Result<(), ServiceError> {
@@ -103,6 +258,19 @@ impl PortalServices for DbServices {
                     users,
                 })
                 .collect())
+        })
+    }
+
+    fn publisher<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+        call: PublisherCall,
+    ) -> BoxFuture<'a, Result<PublisherReply, ServiceError>> {
+        Box::pin(async move {
+            let actor = Actor::from(caller);
+            publisher_call(&self.publisher, &actor, call)
+                .await
+                .map_err(ServiceError::from)
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod caller;
 pub mod health;
 pub mod oauth;
 pub mod portal_auth;
+pub mod publisher;
 pub mod rest;
 pub mod viewer;
 
@@ -23,13 +24,17 @@ use crate::AppState;
 /// The whole application router.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let services: Services = Arc::new(crate::services::DbServices::new(state.db.clone()));
+    let services: Services = Arc::new(crate::services::DbServices::new(
+        state.db.clone(),
+        crate::publisher::Publisher::new(state.db.clone(), state.settings.publisher.clone()),
+    ));
     let leptos_state = state.clone();
     Router::new()
         .route("/", get(|| async { Redirect::to("/devportal") }))
         .merge(health::router())
         .merge(portal_auth::router())
         .merge(oauth::router())
+        .merge(publisher::router(&state))
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,

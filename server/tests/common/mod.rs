@@ -230,6 +230,72 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A request with a bearer token and an optional JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> Resp {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if body.is_some() {
+            b = b.header(header::CONTENT_TYPE, "application/json");
+        }
+        let body = body.map(|v| Body::from(v.to_string())).unwrap_or_default();
+        self.send(b.body(body).unwrap()).await
+    }
+
+    /// A `multipart/form-data` request: (field, file name, content) parts.
+    pub async fn multipart(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        parts: &[(&str, Option<&str>, &[u8])],
+    ) -> Resp {
+        const BOUNDARY: &str = "gatehouse-test-boundary-7d3f";
+        let mut body = Vec::new();
+        for (name, file, content) in parts {
+            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+            match file {
+                Some(f) => body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+                ),
+                None => body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                ),
+            }
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// An access token string for `username` with `scope`.
+    pub async fn access_token(&self, username: &str, password: &str, scope: &str) -> String {
+        self.token(username, password, scope).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
 /// `SELECT count(*) …` (or any single bigint) without parameters.
 pub async fn count(db: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db).await.expect(sql)

@@ -1,0 +1,660 @@
+//! The Publisher's types, shared by the REST API (`/api/am/publisher/v4`, WSO2's field names)
+//! and the portal pages, and the lifecycle rules both follow.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The API object of WSO2's Publisher v4 (the part Gatehouse implements). Unknown fields in a
+/// request are ignored, as WSO2 clients send many.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Api {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub context: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub life_cycle_status: Option<String>,
+    #[serde(default)]
+    pub is_default_version: bool,
+    /// `HTTP` for APIs (the only type implemented), `APIPRODUCT` internally for products.
+    #[serde(default = "default_type", rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub has_thumbnail: bool,
+    #[serde(default)]
+    pub is_revision: bool,
+    #[serde(default)]
+    pub revision_id: Option<i32>,
+    #[serde(default)]
+    pub created_time: Option<String>,
+    #[serde(default)]
+    pub last_updated_time: Option<String>,
+    #[serde(flatten)]
+    pub settings: ApiSettings,
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+}
+
+fn default_type() -> String {
+    "HTTP".into()
+}
+
+/// What the Publisher edits besides identity and operations; stored as one JSON document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApiSettings {
+    pub transport: Vec<String>,
+    pub tags: Vec<String>,
+    pub categories: Vec<String>,
+    /// Subscription tiers offered (`Gold`, `Unlimited`, …); enforced by the throttling work.
+    pub policies: Vec<String>,
+    pub api_throttling_policy: Option<String>,
+    pub authorization_header: Option<String>,
+    /// Header that carries an API key (WSO2's default `ApiKey`).
+    pub api_key_header: String,
+    /// `oauth2`, `api_key`, `basic_auth`, `mutualssl`, `oauth_basic_auth_api_key_mandatory`,
+    /// `mutualssl_mandatory`.
+    pub security_scheme: Vec<String>,
+    /// `PUBLIC`, `PRIVATE` or `RESTRICTED` (Developer Portal visibility).
+    pub visibility: String,
+    pub visible_roles: Vec<String>,
+    /// `NONE` or `RESTRICTED` (who may see it in the Publisher).
+    pub access_control: String,
+    pub access_control_roles: Vec<String>,
+    pub business_information: BusinessInformation,
+    pub monetization: Monetization,
+    pub cors_configuration: CorsConfiguration,
+    /// WSO2's `endpointConfig`: `endpoint_type` http / load_balance / failover,
+    /// `production_endpoints`, `sandbox_endpoints`, `production_failovers`, `sandbox_failovers`.
+    pub endpoint_config: Option<Value>,
+    pub endpoint_implementation_type: String,
+    pub scopes: Vec<ApiScope>,
+    pub additional_properties: Vec<AdditionalProperty>,
+    pub enable_schema_validation: bool,
+    pub response_caching_enabled: bool,
+    pub cache_timeout: i64,
+    /// API products only: the operations taken from each API.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub apis: Vec<ProductApi>,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            transport: vec!["http".into(), "https".into()],
+            tags: vec![],
+            categories: vec![],
+            policies: vec!["Unlimited".into()],
+            api_throttling_policy: None,
+            authorization_header: Some("Authorization".into()),
+            api_key_header: DEFAULT_API_KEY_HEADER.into(),
+            security_scheme: vec!["oauth2".into(), "oauth_basic_auth_api_key_mandatory".into()],
+            visibility: "PUBLIC".into(),
+            visible_roles: vec![],
+            access_control: "NONE".into(),
+            access_control_roles: vec![],
+            business_information: BusinessInformation::default(),
+            monetization: Monetization::default(),
+            cors_configuration: CorsConfiguration::default(),
+            endpoint_config: None,
+            endpoint_implementation_type: "ENDPOINT".into(),
+            scopes: vec![],
+            additional_properties: vec![],
+            enable_schema_validation: false,
+            response_caching_enabled: false,
+            cache_timeout: 300,
+            apis: vec![],
+        }
+    }
+}
+
+pub const DEFAULT_API_KEY_HEADER: &str = "ApiKey";
+
+pub const SECURITY_SCHEMES: &[&str] = &[
+    "oauth2",
+    "api_key",
+    "basic_auth",
+    "mutualssl",
+    "oauth_basic_auth_api_key_mandatory",
+    "mutualssl_mandatory",
+];
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BusinessInformation {
+    pub business_owner: Option<String>,
+    pub business_owner_email: Option<String>,
+    pub technical_owner: Option<String>,
+    pub technical_owner_email: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Monetization {
+    pub enabled: bool,
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CorsConfiguration {
+    pub cors_configuration_enabled: bool,
+    pub access_control_allow_origins: Vec<String>,
+    pub access_control_allow_credentials: bool,
+    pub access_control_allow_headers: Vec<String>,
+    pub access_control_allow_methods: Vec<String>,
+}
+
+impl Default for CorsConfiguration {
+    fn default() -> Self {
+        Self {
+            cors_configuration_enabled: false,
+            access_control_allow_origins: vec!["*".into()],
+            access_control_allow_credentials: false,
+            access_control_allow_headers: [
+                "authorization",
+                "Access-Control-Allow-Origin",
+                "Content-Type",
+                "SOAPAction",
+                "apikey",
+                "Internal-Key",
+            ]
+            .map(String::from)
+            .to_vec(),
+            access_control_allow_methods: ["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiScope {
+    pub scope: Scope,
+    #[serde(default)]
+    pub shared: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Scope {
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    /// Roles allowed to obtain the scope.
+    pub bindings: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AdditionalProperty {
+    pub name: String,
+    pub value: String,
+    pub display: bool,
+}
+
+/// One resource: method + path template, as WSO2's `APIOperations`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub target: String,
+    pub verb: String,
+    /// `Any` (secured: OAuth2 or API key as the API allows) or `None` (open).
+    #[serde(default = "default_auth_type")]
+    pub auth_type: String,
+    #[serde(default = "default_tier")]
+    pub throttling_policy: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub used_product_ids: Vec<String>,
+}
+
+fn default_auth_type() -> String {
+    "Any".into()
+}
+
+fn default_tier() -> String {
+    "Unlimited".into()
+}
+
+impl Operation {
+    pub fn new(verb: &str, target: &str) -> Self {
+        Self {
+            id: None,
+            target: target.into(),
+            verb: verb.to_ascii_uppercase(),
+            auth_type: default_auth_type(),
+            throttling_policy: default_tier(),
+            scopes: vec![],
+            used_product_ids: vec![],
+        }
+    }
+
+    pub fn secured(&self) -> bool {
+        self.auth_type != "None"
+    }
+}
+
+pub const VERBS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// An API inside an API product, with the operations taken from it (WSO2's `ProductAPI`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductApi {
+    #[serde(default)]
+    pub name: String,
+    pub api_id: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+}
+
+/// A row of the API list (WSO2's `APIInfo`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiInfo {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub context: String,
+    pub version: String,
+    pub provider: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub life_cycle_status: String,
+    pub is_default_version: bool,
+    pub has_thumbnail: bool,
+    pub security_scheme: Vec<String>,
+    pub created_time: String,
+    pub updated_time: String,
+    pub operation_count: usize,
+    /// Environments a revision of it is deployed to.
+    pub deployed_to: Vec<String>,
+}
+
+/// A page of results (WSO2's `{count, list, pagination}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub count: usize,
+    pub list: Vec<T>,
+    pub pagination: Pagination,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pagination {
+    pub offset: i64,
+    pub limit: i64,
+    pub total: i64,
+    pub next: String,
+    pub previous: String,
+}
+
+/// WSO2's `APIRevision`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revision {
+    pub id: String,
+    pub display_name: String,
+    pub description: String,
+    pub created_time: String,
+    pub api_info: RevisionApiInfo,
+    pub deployment_info: Vec<Deployment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionApiInfo {
+    pub id: String,
+}
+
+/// WSO2's `APIRevisionDeployment`: where a revision is (or should be) live.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    #[serde(default)]
+    pub revision_uuid: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub vhost: Option<String>,
+    #[serde(default = "yes")]
+    pub display_on_devportal: bool,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub deployed_time: Option<String>,
+    #[serde(default)]
+    pub success_deployed_time: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A gateway environment (WSO2's `Environment`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Environment {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub server_url: String,
+    pub provider: String,
+    pub show_in_api_console: bool,
+    pub vhosts: Vec<VHost>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VHost {
+    pub host: String,
+    pub http_context: String,
+    pub http_port: Option<u16>,
+    pub https_port: Option<u16>,
+    pub ws_port: Option<u16>,
+    pub wss_port: Option<u16>,
+}
+
+/// WSO2's `LifecycleState`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleState {
+    pub state: String,
+    pub check_items: Vec<CheckItem>,
+    pub available_transitions: Vec<Transition>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckItem {
+    pub name: String,
+    pub value: bool,
+    pub required_states: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transition {
+    pub event: String,
+    pub target_state: String,
+}
+
+/// WSO2's `LifecycleHistoryItem`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleHistoryItem {
+    pub previous_state: Option<String>,
+    pub post_state: String,
+    pub user: String,
+    pub updated_time: String,
+}
+
+/// One problem of an API definition: where (JSON pointer) and what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefinitionProblem {
+    pub pointer: String,
+    pub message: String,
+}
+
+/// WSO2's `OpenAPIDefinitionValidationResponse`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationResponse {
+    pub is_valid: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<DefinitionInfo>,
+    #[serde(default)]
+    pub errors: Vec<ErrorItem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionInfo {
+    pub name: String,
+    pub version: String,
+    pub context: String,
+    pub description: Option<String>,
+    #[serde(rename = "openAPIVersion")]
+    pub open_api_version: String,
+    pub endpoints: Vec<String>,
+    pub operation_count: usize,
+}
+
+/// WSO2's `ErrorListItem`: `code` names the field (here: the JSON pointer).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorItem {
+    pub code: String,
+    pub message: String,
+}
+
+/// A Publisher operation the portal asks for (see `api::publisher_call`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PublisherCall {
+    List {
+        query: String,
+        product: bool,
+    },
+    Get {
+        id: String,
+        product: bool,
+    },
+    Create {
+        api: Api,
+        product: bool,
+    },
+    Update {
+        id: String,
+        api: Api,
+        product: bool,
+    },
+    Delete {
+        id: String,
+        product: bool,
+    },
+    Copy {
+        id: String,
+        version: String,
+        default_version: bool,
+        product: bool,
+    },
+    Definition {
+        id: String,
+    },
+    ChangeLifecycle {
+        id: String,
+        action: String,
+        checklist: Vec<String>,
+        product: bool,
+    },
+    History {
+        id: String,
+        product: bool,
+    },
+    Revisions {
+        id: String,
+        product: bool,
+    },
+    CreateRevision {
+        id: String,
+        description: String,
+        product: bool,
+    },
+    DeleteRevision {
+        id: String,
+        revision: String,
+        product: bool,
+    },
+    RestoreRevision {
+        id: String,
+        revision: String,
+        product: bool,
+    },
+    Deploy {
+        id: String,
+        revision: String,
+        environment: String,
+        product: bool,
+    },
+    Undeploy {
+        id: String,
+        revision: String,
+        environment: String,
+        product: bool,
+    },
+    Environments,
+    ChangeProvider {
+        id: String,
+        provider: String,
+    },
+}
+
+/// What a `PublisherCall` returns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PublisherReply {
+    Page(Page<ApiInfo>),
+    Api(Box<Api>),
+    Done,
+    /// Pretty-printed JSON.
+    Definition(String),
+    State(LifecycleState),
+    History(Vec<LifecycleHistoryItem>),
+    Revisions(Vec<Revision>),
+    Revision(Revision),
+    Deployments(Vec<Deployment>),
+    Environments(Vec<Environment>),
+}
+
+// ---------------------------------------------------------------------------------------
+// Lifecycle: WSO2's default API lifecycle (states, events, checklist).
+
+pub mod lifecycle {
+    pub const CREATED: &str = "CREATED";
+    pub const PROTOTYPED: &str = "PROTOTYPED";
+    pub const PUBLISHED: &str = "PUBLISHED";
+    pub const BLOCKED: &str = "BLOCKED";
+    pub const DEPRECATED: &str = "DEPRECATED";
+    pub const RETIRED: &str = "RETIRED";
+
+    pub const STATES: &[&str] = &[CREATED, PROTOTYPED, PUBLISHED, BLOCKED, DEPRECATED, RETIRED];
+
+    pub const DEPRECATE_OLD_VERSIONS: &str = "Deprecate old versions after publishing the API";
+    pub const REQUIRES_RESUBSCRIPTION: &str = "Requires re-subscription when publishing the API";
+
+    /// (from state, event, to state), as WSO2's `APILifeCycle`.
+    pub const TRANSITIONS: &[(&str, &str, &str)] = &[
+        (CREATED, "Publish", PUBLISHED),
+        (CREATED, "Deploy as a Prototype", PROTOTYPED),
+        (PROTOTYPED, "Publish", PUBLISHED),
+        (PROTOTYPED, "Demote to Created", CREATED),
+        (PROTOTYPED, "Deploy as a Prototype", PROTOTYPED),
+        (PUBLISHED, "Block", BLOCKED),
+        (PUBLISHED, "Deploy as a Prototype", PROTOTYPED),
+        (PUBLISHED, "Demote to Created", CREATED),
+        (PUBLISHED, "Deprecate", DEPRECATED),
+        (PUBLISHED, "Publish", PUBLISHED),
+        (BLOCKED, "Deprecate", DEPRECATED),
+        (BLOCKED, "Re-Publish", PUBLISHED),
+        (DEPRECATED, "Retire", RETIRED),
+    ];
+
+    /// The state `event` leads to from `state`, if the lifecycle allows it.
+    pub fn target(state: &str, event: &str) -> Option<&'static str> {
+        TRANSITIONS
+            .iter()
+            .find(|(from, e, _)| *from == state && e.eq_ignore_ascii_case(event))
+            .map(|(_, _, to)| *to)
+    }
+
+    pub fn events(state: &str) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        TRANSITIONS
+            .iter()
+            .filter(move |(from, _, _)| *from == state)
+            .map(|(_, e, to)| (*e, *to))
+    }
+
+    /// The checklist items shown for `state` (they apply to its Publish event).
+    pub fn check_items(state: &str) -> &'static [&'static str] {
+        if state == CREATED || state == PROTOTYPED {
+            &[DEPRECATE_OLD_VERSIONS, REQUIRES_RESUBSCRIPTION]
+        } else {
+            &[]
+        }
+    }
+}
+
+impl LifecycleState {
+    pub fn of(state: &str) -> Self {
+        Self {
+            state: state.to_string(),
+            check_items: lifecycle::check_items(state)
+                .iter()
+                .map(|name| CheckItem {
+                    name: name.to_string(),
+                    value: false,
+                    required_states: vec![],
+                })
+                .collect(),
+            available_transitions: lifecycle::events(state)
+                .map(|(event, to)| Transition {
+                    event: event.to_string(),
+                    target_state: to.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lifecycle::*;
+    use super::*;
+
+    #[test]
+    fn lifecycle_follows_wso2() {
+        assert_eq!(target(CREATED, "publish"), Some(PUBLISHED));
+        assert_eq!(target(CREATED, "Retire"), None);
+        assert_eq!(target(DEPRECATED, "Retire"), Some(RETIRED));
+        assert!(LifecycleState::of(RETIRED).available_transitions.is_empty());
+        assert_eq!(LifecycleState::of(CREATED).check_items.len(), 2);
+        for (from, _, to) in TRANSITIONS {
+            assert!(STATES.contains(from) && STATES.contains(to));
+        }
+    }
+
+    #[test]
+    fn api_json_uses_wso2_names_and_defaults() {
+        let api: Api = serde_json::from_value(serde_json::json!({
+            "name": "Pizza Shack", "context": "/pizza", "version": "1.0.0",
+            "businessInformation": {"businessOwner": "Ann"}, "unknownField": 1
+        }))
+        .unwrap();
+        assert_eq!(api.settings.api_key_header, "ApiKey");
+        assert_eq!(
+            api.settings.business_information.business_owner.as_deref(),
+            Some("Ann")
+        );
+        let out = serde_json::to_value(&api).unwrap();
+        assert_eq!(out["apiKeyHeader"], "ApiKey");
+        assert_eq!(out["type"], "HTTP");
+        assert_eq!(out["corsConfiguration"]["corsConfigurationEnabled"], false);
+        assert!(out.get("apis").is_none());
+    }
+}

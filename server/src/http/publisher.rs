@@ -1,0 +1,870 @@
+//! Publisher v4 REST operations for APIs and API products (WSO2's paths, parameters and field
+//! names), the admin's owner change, environments, and the runtime snapshot gateways fetch.
+//! Each handler turns the request into a call of `publisher::Publisher`.
+
+use app::auth::scopes as s;
+use app::publisher::{Api, Deployment};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::caller::Caller;
+use super::rest::{ADMIN, PUBLISHER};
+use crate::AppState;
+use crate::error::{ApiError, AppJson};
+use crate::publisher::apis::{self, ListQuery};
+use crate::publisher::openapi::{self, Definition, Problem};
+use crate::publisher::{Actor, Publisher, fetch};
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let p = |path: &str| format!("{PUBLISHER}{path}");
+    let limit = state.settings.publisher.max_definition_bytes + 64 * 1024;
+    Router::new()
+        .route(&p("/apis"), get(list_apis).post(create_api))
+        .route(&p("/apis/validate-openapi"), post(validate_openapi))
+        .route(&p("/apis/import-openapi"), post(import_openapi))
+        .route(&p("/apis/copy-api"), post(copy_api))
+        .route(&p("/apis/change-lifecycle"), post(change_lifecycle))
+        .route(
+            &p("/apis/{api_id}"),
+            get(get_api).put(update_api).delete(delete_api),
+        )
+        .route(
+            &p("/apis/{api_id}/swagger"),
+            get(get_definition).put(put_definition),
+        )
+        .route(&p("/apis/{api_id}/lifecycle-history"), get(api_history))
+        .route(&p("/apis/{api_id}/lifecycle-state"), get(api_state))
+        .route(&p("/apis/{api_id}/change-provider"), post(change_provider))
+        .route(
+            &p("/apis/{api_id}/revisions"),
+            get(api_revisions).post(api_create_revision),
+        )
+        .route(
+            &p("/apis/{api_id}/revisions/{revision_id}"),
+            get(api_revision).delete(api_delete_revision),
+        )
+        .route(&p("/apis/{api_id}/restore-revision"), post(api_restore))
+        .route(&p("/apis/{api_id}/deployments"), get(api_deployments))
+        .route(&p("/apis/{api_id}/deploy-revision"), post(api_deploy))
+        .route(&p("/apis/{api_id}/undeploy-revision"), post(api_undeploy))
+        .route(&p("/api-products"), get(list_products).post(create_product))
+        .route(&p("/api-products/copy-api-products"), post(copy_product))
+        .route(
+            &p("/api-products/change-lifecycle"),
+            post(product_change_lifecycle),
+        )
+        .route(
+            &p("/api-products/{api_id}"),
+            get(get_product).put(update_product).delete(delete_product),
+        )
+        .route(
+            &p("/api-products/{api_id}/lifecycle-history"),
+            get(product_history),
+        )
+        .route(
+            &p("/api-products/{api_id}/lifecycle-state"),
+            get(product_state),
+        )
+        .route(
+            &p("/api-products/{api_id}/revisions"),
+            get(product_revisions).post(product_create_revision),
+        )
+        .route(
+            &p("/api-products/{api_id}/revisions/{revision_id}"),
+            get(product_revision).delete(product_delete_revision),
+        )
+        .route(
+            &p("/api-products/{api_id}/restore-revision"),
+            post(product_restore),
+        )
+        .route(
+            &p("/api-products/{api_id}/deployments"),
+            get(product_deployments),
+        )
+        .route(
+            &p("/api-products/{api_id}/deploy-revision"),
+            post(product_deploy),
+        )
+        .route(
+            &p("/api-products/{api_id}/undeploy-revision"),
+            post(product_undeploy),
+        )
+        .route(&p("/environments"), get(environments))
+        .route(&format!("{ADMIN}/environments"), get(environments))
+        .route(
+            &format!("{ADMIN}/apis/{{api_id}}/change-provider"),
+            post(change_provider),
+        )
+        .route(
+            "/api/am/gateway/v1/environments/{name}/snapshot",
+            get(snapshot),
+        )
+        .layer(DefaultBodyLimit::max(limit))
+}
+
+fn service(state: &AppState) -> Publisher {
+    Publisher::new(state.db.clone(), state.settings.publisher.clone())
+}
+
+fn created(location: String, body: impl serde::Serialize) -> Response {
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response()
+}
+
+fn list<T: serde::Serialize>(items: Vec<T>) -> Json<Value> {
+    Json(json!({ "count": items.len(), "list": items }))
+}
+
+// ----- definitions in: multipart `file`, `url`, `inlineAPIDefinition` / `apiDefinition` --------
+
+#[derive(Default)]
+struct DefinitionForm {
+    content: Option<Bytes>,
+    url: Option<String>,
+    additional: Option<String>,
+}
+
+async fn read_form(mut form: Multipart) -> Result<DefinitionForm, ApiError> {
+    let mut out = DefinitionForm::default();
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::field(
+            "body",
+            format!("unreadable multipart body: {}", e.body_text()),
+        )
+    };
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" | "inlineAPIDefinition" | "apiDefinition" => {
+                let bytes = field.bytes().await.map_err(bad)?;
+                if !bytes.iter().all(u8::is_ascii_whitespace) {
+                    out.content = Some(bytes);
+                }
+            }
+            "url" => {
+                let text = field.text().await.map_err(bad)?;
+                if !text.trim().is_empty() {
+                    out.url = Some(text.trim().to_string());
+                }
+            }
+            "additionalProperties" => out.additional = Some(field.text().await.map_err(bad)?),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the definition from the form (file, inline text or URL) and parses it on a worker
+/// thread: a 10 MB document must not stall the server's async threads.
+async fn parse_form(
+    state: &AppState,
+    form: &DefinitionForm,
+) -> Result<Result<Definition, Vec<Problem>>, ApiError> {
+    let settings = &state.settings.publisher;
+    let bytes = match (&form.content, &form.url) {
+        (Some(b), _) => b.clone(),
+        (None, Some(url)) => {
+            fetch::fetch(
+                url,
+                settings.max_definition_bytes,
+                std::time::Duration::from_secs(settings.fetch_timeout_seconds),
+            )
+            .await?
+        }
+        (None, None) => {
+            return Err(ApiError::field(
+                "file",
+                "send the definition as `file`, `inlineAPIDefinition` or `url`",
+            ));
+        }
+    };
+    if bytes.len() > settings.max_definition_bytes {
+        return Err(ApiError::field(
+            "file",
+            format!("larger than {} bytes", settings.max_definition_bytes),
+        ));
+    }
+    tokio::task::spawn_blocking(move || openapi::parse(&bytes))
+        .await
+        .map_err(|e| ApiError::Anyhow(anyhow::anyhow!("definition parser failed: {e}")))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct ValidateQuery {
+    return_content: bool,
+}
+
+/// `POST /apis/validate-openapi`: 200 with `isValid` and the problems either way.
+async fn validate_openapi(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ValidateQuery>,
+    form: Multipart,
+) -> Result<Json<Value>, ApiError> {
+    Actor::from(caller).require(crate::publisher::CREATE_SCOPES)?;
+    let form = read_form(form).await?;
+    let result = parse_form(&state, &form).await?;
+    Ok(Json(json!(apis::validation_response(
+        &result,
+        q.return_content
+    ))))
+}
+
+/// `POST /apis/import-openapi`.
+async fn import_openapi(
+    State(state): State<AppState>,
+    caller: Caller,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    let actor = Actor::from(caller);
+    actor.require(crate::publisher::CREATE_SCOPES)?;
+    let form = read_form(form).await?;
+    let additional =
+        match form.additional.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(serde_json::from_str::<Value>(text).map_err(|e| {
+                ApiError::field("additionalProperties", format!("is not JSON: {e}"))
+            })?),
+        };
+    let def = parse_form(&state, &form)
+        .await?
+        .map_err(apis::definition_error)?;
+    let api = service(&state).import(&actor, def, additional).await?;
+    let id = api.id.clone().unwrap_or_default();
+    Ok(created(format!("{PUBLISHER}/apis/{id}"), api))
+}
+
+async fn get_definition(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        service(&state)
+            .definition(&Actor::from(caller), &api_id)
+            .await?,
+    ))
+}
+
+/// `PUT /apis/{id}/swagger` (multipart `apiDefinition`, `url` or `file`).
+async fn put_definition(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+    form: Multipart,
+) -> Result<Json<Value>, ApiError> {
+    let actor = Actor::from(caller);
+    let form = read_form(form).await?;
+    let def = parse_form(&state, &form)
+        .await?
+        .map_err(apis::definition_error)?;
+    Ok(Json(
+        service(&state)
+            .replace_definition(&actor, &api_id, def)
+            .await?,
+    ))
+}
+
+// ----- APIs ---------------------------------------------------------------------------------
+
+async fn list_apis(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let page = service(&state)
+        .list(&Actor::from(caller), &q, false)
+        .await?;
+    Ok(Json(json!(page)))
+}
+
+async fn create_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(api): AppJson<Api>,
+) -> Result<Response, ApiError> {
+    let api = service(&state)
+        .create(&Actor::from(caller), api, None, false)
+        .await?;
+    let id = api.id.clone().unwrap_or_default();
+    Ok(created(format!("{PUBLISHER}/apis/{id}"), api))
+}
+
+async fn get_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+) -> Result<Json<Api>, ApiError> {
+    Ok(Json(
+        service(&state)
+            .get(&Actor::from(caller), &api_id, false)
+            .await?,
+    ))
+}
+
+async fn update_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+    AppJson(api): AppJson<Api>,
+) -> Result<Json<Api>, ApiError> {
+    Ok(Json(
+        service(&state)
+            .update(&Actor::from(caller), &api_id, api, false)
+            .await?,
+    ))
+}
+
+async fn delete_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service(&state)
+        .delete(&Actor::from(caller), &api_id, false)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CopyQuery {
+    new_version: Option<String>,
+    #[serde(default, alias = "isDefaultVersion")]
+    default_version: bool,
+    api_id: Option<String>,
+    api_product_id: Option<String>,
+}
+
+fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, ApiError> {
+    value
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ApiError::field(field, "is required"))
+}
+
+async fn copy_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<CopyQuery>,
+) -> Result<Response, ApiError> {
+    let api_id = required(&q.api_id, "apiId")?;
+    let version = required(&q.new_version, "newVersion")?;
+    let api = service(&state)
+        .copy(
+            &Actor::from(caller),
+            api_id,
+            version,
+            q.default_version,
+            false,
+        )
+        .await?;
+    let id = api.id.clone().unwrap_or_default();
+    Ok(created(format!("{PUBLISHER}/apis/{id}"), api))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LifecycleQuery {
+    action: Option<String>,
+    #[serde(default)]
+    lifecycle_checklist: String,
+    api_id: Option<String>,
+    api_product_id: Option<String>,
+}
+
+async fn change_lifecycle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<LifecycleQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let api_id = required(&q.api_id, "apiId")?;
+    let action = required(&q.action, "action")?;
+    Ok(Json(
+        service(&state)
+            .change_lifecycle(
+                &Actor::from(caller),
+                api_id,
+                action,
+                &q.lifecycle_checklist,
+                false,
+            )
+            .await?,
+    ))
+}
+
+async fn history(
+    state: &AppState,
+    caller: Caller,
+    id: &str,
+    product: bool,
+) -> Result<Json<Value>, ApiError> {
+    let items = service(state)
+        .lifecycle_history(&Actor::from(caller), id, product)
+        .await?;
+    Ok(list(items))
+}
+
+async fn api_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    history(&state, caller, &api_id, false).await
+}
+
+async fn api_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let st = service(&state)
+        .lifecycle_state(&Actor::from(caller), &api_id, false)
+        .await?;
+    Ok(Json(json!(st)))
+}
+
+#[derive(Deserialize)]
+struct ProviderQuery {
+    provider: Option<String>,
+}
+
+async fn change_provider(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+    Query(q): Query<ProviderQuery>,
+) -> Result<StatusCode, ApiError> {
+    let provider = required(&q.provider, "provider")?;
+    service(&state)
+        .change_provider(&Actor::from(caller), &api_id, provider)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+// ----- revisions and deployments (shared by APIs and products) --------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RevisionBody {
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RevisionQuery {
+    revision_id: Option<String>,
+    #[serde(default)]
+    all_environments: bool,
+}
+
+async fn revisions_of(
+    state: &AppState,
+    caller: Caller,
+    id: &str,
+    product: bool,
+) -> Result<Json<Value>, ApiError> {
+    let items = service(state)
+        .list_revisions(&Actor::from(caller), id, product)
+        .await?;
+    Ok(list(items))
+}
+
+async fn create_revision_of(
+    state: &AppState,
+    caller: Caller,
+    id: &str,
+    body: Option<Bytes>,
+    product: bool,
+) -> Result<Response, ApiError> {
+    let body: RevisionBody = match body.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
+        None => RevisionBody::default(),
+        Some(b) => serde_json::from_slice(&b).map_err(|e| {
+            ApiError::field("body", format!("expected {{\"description\": \"…\"}}: {e}"))
+        })?,
+    };
+    let rev = service(state)
+        .create_revision(&Actor::from(caller), id, &body.description, product)
+        .await?;
+    let kind = if product { "api-products" } else { "apis" };
+    Ok(created(
+        format!("{PUBLISHER}/{kind}/{id}/revisions/{}", rev.id),
+        rev,
+    ))
+}
+
+fn deployments_body(body: &Bytes) -> Result<Vec<Deployment>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(vec![]);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::field(
+            "body",
+            format!("expected [{{\"name\": \"Default\", \"vhost\": \"localhost\"}}]: {e}"),
+        )
+    })
+}
+
+async fn api_revisions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    revisions_of(&state, caller, &api_id, false).await
+}
+
+async fn api_create_revision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    create_revision_of(&state, caller, &api_id, Some(body), false).await
+}
+
+async fn api_revision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((api_id, revision_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let r = service(&state)
+        .get_revision(&Actor::from(caller), &api_id, &revision_id, false)
+        .await?;
+    Ok(Json(json!(r)))
+}
+
+async fn api_delete_revision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((api_id, revision_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = Actor::from(caller);
+    let svc = service(&state);
+    svc.delete_revision(&actor, &api_id, &revision_id, false)
+        .await?;
+    Ok(list(svc.list_revisions(&actor, &api_id, false).await?))
+}
+
+async fn api_restore(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+    Query(q): Query<RevisionQuery>,
+) -> Result<Response, ApiError> {
+    let rid = required(&q.revision_id, "revisionId")?;
+    let api = service(&state)
+        .restore_revision(&Actor::from(caller), &api_id, rid, false)
+        .await?;
+    Ok(created(format!("{PUBLISHER}/apis/{api_id}"), api))
+}
+
+async fn api_deployments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let d = service(&state)
+        .deployments(&Actor::from(caller), &api_id, false)
+        .await?;
+    Ok(list(d))
+}
+
+async fn api_deploy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+    Query(q): Query<RevisionQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let rid = required(&q.revision_id, "revisionId")?;
+    let d = service(&state)
+        .deploy(
+            &Actor::from(caller),
+            &api_id,
+            rid,
+            deployments_body(&body)?,
+            false,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(d)).into_response())
+}
+
+async fn api_undeploy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(api_id): Path<String>,
+    Query(q): Query<RevisionQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let rid = required(&q.revision_id, "revisionId")?;
+    let d = service(&state)
+        .undeploy(
+            &Actor::from(caller),
+            &api_id,
+            rid,
+            deployments_body(&body)?,
+            q.all_environments,
+            false,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(d)).into_response())
+}
+
+// ----- API products -------------------------------------------------------------------------
+
+async fn list_products(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let page = service(&state).list(&Actor::from(caller), &q, true).await?;
+    Ok(Json(json!(page)))
+}
+
+async fn create_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(api): AppJson<Api>,
+) -> Result<Response, ApiError> {
+    let api = service(&state)
+        .create(&Actor::from(caller), api, None, true)
+        .await?;
+    let id = api.id.clone().unwrap_or_default();
+    Ok(created(format!("{PUBLISHER}/api-products/{id}"), api))
+}
+
+async fn get_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Api>, ApiError> {
+    Ok(Json(
+        service(&state).get(&Actor::from(caller), &id, true).await?,
+    ))
+}
+
+async fn update_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(api): AppJson<Api>,
+) -> Result<Json<Api>, ApiError> {
+    Ok(Json(
+        service(&state)
+            .update(&Actor::from(caller), &id, api, true)
+            .await?,
+    ))
+}
+
+async fn delete_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service(&state)
+        .delete(&Actor::from(caller), &id, true)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+async fn copy_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<CopyQuery>,
+) -> Result<Response, ApiError> {
+    let id = required(&q.api_product_id, "apiProductId")?;
+    let version = required(&q.new_version, "newVersion")?;
+    let api = service(&state)
+        .copy(&Actor::from(caller), id, version, q.default_version, true)
+        .await?;
+    let new_id = api.id.clone().unwrap_or_default();
+    Ok(created(format!("{PUBLISHER}/api-products/{new_id}"), api))
+}
+
+async fn product_change_lifecycle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<LifecycleQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let id = required(&q.api_product_id, "apiProductId")?;
+    let action = required(&q.action, "action")?;
+    Ok(Json(
+        service(&state)
+            .change_lifecycle(
+                &Actor::from(caller),
+                id,
+                action,
+                &q.lifecycle_checklist,
+                true,
+            )
+            .await?,
+    ))
+}
+
+async fn product_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    history(&state, caller, &id, true).await
+}
+
+async fn product_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let st = service(&state)
+        .lifecycle_state(&Actor::from(caller), &id, true)
+        .await?;
+    Ok(Json(json!(st)))
+}
+
+async fn product_revisions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    revisions_of(&state, caller, &id, true).await
+}
+
+async fn product_create_revision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    create_revision_of(&state, caller, &id, Some(body), true).await
+}
+
+async fn product_revision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, revision_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let r = service(&state)
+        .get_revision(&Actor::from(caller), &id, &revision_id, true)
+        .await?;
+    Ok(Json(json!(r)))
+}
+
+async fn product_delete_revision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, revision_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = Actor::from(caller);
+    let svc = service(&state);
+    svc.delete_revision(&actor, &id, &revision_id, true).await?;
+    Ok(list(svc.list_revisions(&actor, &id, true).await?))
+}
+
+async fn product_restore(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<RevisionQuery>,
+) -> Result<Response, ApiError> {
+    let rid = required(&q.revision_id, "revisionId")?;
+    let api = service(&state)
+        .restore_revision(&Actor::from(caller), &id, rid, true)
+        .await?;
+    Ok(created(format!("{PUBLISHER}/api-products/{id}"), api))
+}
+
+async fn product_deployments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let d = service(&state)
+        .deployments(&Actor::from(caller), &id, true)
+        .await?;
+    Ok(list(d))
+}
+
+async fn product_deploy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<RevisionQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let rid = required(&q.revision_id, "revisionId")?;
+    let d = service(&state)
+        .deploy(
+            &Actor::from(caller),
+            &id,
+            rid,
+            deployments_body(&body)?,
+            true,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(d)).into_response())
+}
+
+async fn product_undeploy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<RevisionQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let rid = required(&q.revision_id, "revisionId")?;
+    let d = service(&state)
+        .undeploy(
+            &Actor::from(caller),
+            &id,
+            rid,
+            deployments_body(&body)?,
+            q.all_environments,
+            true,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(d)).into_response())
+}
+
+// ----- environments and the gateway feed ------------------------------------------------------
+
+async fn environments(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let actor = Actor::from(caller);
+    let mut allowed = crate::publisher::VIEW_SCOPES.to_vec();
+    allowed.extend([s::ENVIRONMENT_READ, s::ENVIRONMENT_MANAGE, s::ADMIN]);
+    actor.require(&allowed)?;
+    Ok(list(service(&state).environments().await?))
+}
+
+/// The runtime snapshot of one environment, as `gateway --config` reads it. Until gateways
+/// get their own credentials (gateway issue), a token with `apim:environment_read` fetches it.
+async fn snapshot(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    Actor::from(caller).require(&[s::ENVIRONMENT_READ, s::ADMIN])?;
+    let snap = service(&state).environment_snapshot(&name).await?;
+    let etag = format!("\"{}\"", snap.version);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok(([(header::ETAG, etag)], Json(snap)).into_response())
+}

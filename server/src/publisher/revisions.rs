@@ -1,0 +1,596 @@
+//! Revisions (immutable snapshots of an API or product), gateway environments, deployments,
+//! and the runtime snapshot the control plane serves to an environment's gateways.
+
+use app::publisher::{Api, Deployment, Environment, Revision, RevisionApiInfo, VHost};
+use chrono::{DateTime, Utc};
+use gateway::snapshot::{self, Snapshot};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::validate::{self, Problems};
+use super::{Actor, PRODUCT, Publisher, parse_id, time};
+use crate::error::{ApiError, FieldError};
+
+/// Marks environments changed: their gateways pick up a new snapshot version.
+pub async fn bump_environments(
+    tx: &mut sqlx::PgConnection,
+    environments: &[Uuid],
+) -> Result<(), ApiError> {
+    if !environments.is_empty() {
+        sqlx::query("UPDATE gateway_environment SET revision = revision + 1 WHERE id = ANY($1)")
+            .bind(environments)
+            .execute(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct RevisionRow {
+    id: Uuid,
+    number: i32,
+    description: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeploymentRow {
+    revision_id: Uuid,
+    environment: String,
+    vhost: String,
+    display_on_devportal: bool,
+    status: String,
+    deployed_at: DateTime<Utc>,
+}
+
+impl DeploymentRow {
+    fn to_dto(&self) -> Deployment {
+        Deployment {
+            revision_uuid: Some(self.revision_id.to_string()),
+            name: self.environment.clone(),
+            vhost: Some(self.vhost.clone()),
+            display_on_devportal: self.display_on_devportal,
+            status: Some(self.status.clone()),
+            deployed_time: Some(time(self.deployed_at)),
+            success_deployed_time: Some(time(self.deployed_at)),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EnvironmentRow {
+    id: Uuid,
+    name: String,
+    display_name: String,
+    description: String,
+    #[sqlx(rename = "type")]
+    kind: String,
+    vhosts: Json<Vec<VHost>>,
+}
+
+impl EnvironmentRow {
+    fn to_dto(&self) -> Environment {
+        let first = self.vhosts.0.first().cloned().unwrap_or_default();
+        Environment {
+            id: self.id.to_string(),
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            description: self.description.clone(),
+            kind: self.kind.clone(),
+            server_url: format!("http://{}:{}", first.host, first.http_port.unwrap_or(8280)),
+            provider: "gatehouse".into(),
+            show_in_api_console: true,
+            vhosts: self.vhosts.0.clone(),
+        }
+    }
+}
+
+fn revision_of(id: &str) -> Result<Uuid, ApiError> {
+    parse_id(id, "Revision")
+}
+
+/// The gateway's runtime form of an API or product revision (`snapshot.apis[]`).
+fn artifact(api: &Api, id: Uuid, sources: &[(String, Api)]) -> Result<snapshot::Api, ApiError> {
+    let to_op = |o: &app::publisher::Operation| snapshot::Operation {
+        method: o.verb.clone(),
+        target: o.target.clone(),
+    };
+    let endpoints_of = |a: &Api, field: &str| -> Result<snapshot::Endpoints, ApiError> {
+        let mut p = Problems::default();
+        let found = a
+            .settings
+            .endpoint_config
+            .as_ref()
+            .and_then(|cfg| validate::endpoints(&mut p, cfg));
+        p.into_result()?;
+        found.ok_or_else(|| {
+            ApiError::field(
+                field,
+                format!(
+                    "{} has no production endpoint; set one before deploying",
+                    a.name
+                ),
+            )
+        })
+    };
+    if api.kind != PRODUCT {
+        return Ok(snapshot::Api {
+            id: id.to_string(),
+            name: api.name.clone(),
+            context: api.context.clone(),
+            version: api.version.clone(),
+            is_default_version: api.is_default_version,
+            endpoints: endpoints_of(api, "endpointConfig")?,
+            operations: api.operations.iter().map(to_op).collect(),
+        });
+    }
+    // A product routes each operation to its own API's endpoints; the gateway's snapshot has
+    // one endpoint set per API, so products of a single backend are served now and mixed ones
+    // wait for per-operation endpoints in the gateway.
+    let mut endpoints: Option<snapshot::Endpoints> = None;
+    for (source_id, source) in sources {
+        let e = endpoints_of(source, "apis")?;
+        match &endpoints {
+            None => endpoints = Some(e),
+            Some(prev) if *prev == e => {}
+            Some(_) => {
+                return Err(ApiError::BadRequest {
+                    message: "The product's APIs have different endpoints; the gateway cannot yet route one product to several backends".into(),
+                    errors: vec![FieldError::new("apis", format!("API {source_id} has other endpoints"))],
+                });
+            }
+        }
+    }
+    Ok(snapshot::Api {
+        id: id.to_string(),
+        name: api.name.clone(),
+        context: api.context.clone(),
+        version: api.version.clone(),
+        is_default_version: api.is_default_version,
+        endpoints: endpoints.ok_or_else(|| ApiError::field("apis", "the product has no APIs"))?,
+        operations: api.operations.iter().map(to_op).collect(),
+    })
+}
+
+impl Publisher {
+    async fn deployments_of(&self, api: Uuid) -> Result<Vec<DeploymentRow>, ApiError> {
+        Ok(sqlx::query_as(
+            "SELECT d.revision_id, e.name AS environment, d.vhost, d.display_on_devportal,
+                    d.status, d.deployed_at
+               FROM api_deployment d JOIN gateway_environment e ON e.id = d.environment_id
+              WHERE d.api_id = $1 ORDER BY e.name",
+        )
+        .bind(api)
+        .fetch_all(&self.db)
+        .await?)
+    }
+
+    pub async fn list_revisions(
+        &self,
+        actor: &Actor,
+        id: &str,
+        product: bool,
+    ) -> Result<Vec<Revision>, ApiError> {
+        let row = self.load(actor, id, product).await?;
+        let revisions: Vec<RevisionRow> = sqlx::query_as(
+            "SELECT id, number, description, created_at FROM api_revision
+              WHERE api_id = $1 ORDER BY number",
+        )
+        .bind(row.id)
+        .fetch_all(&self.db)
+        .await?;
+        let deployments = self.deployments_of(row.id).await?;
+        Ok(revisions
+            .into_iter()
+            .map(|r| Revision {
+                id: r.id.to_string(),
+                display_name: format!("Revision {}", r.number),
+                description: r.description,
+                created_time: time(r.created_at),
+                api_info: RevisionApiInfo {
+                    id: row.id.to_string(),
+                },
+                deployment_info: deployments
+                    .iter()
+                    .filter(|d| d.revision_id == r.id)
+                    .map(DeploymentRow::to_dto)
+                    .collect(),
+            })
+            .collect())
+    }
+
+    pub async fn get_revision(
+        &self,
+        actor: &Actor,
+        id: &str,
+        revision: &str,
+        product: bool,
+    ) -> Result<Revision, ApiError> {
+        let rid = revision_of(revision)?;
+        self.list_revisions(actor, id, product)
+            .await?
+            .into_iter()
+            .find(|r| r.id == rid.to_string())
+            .ok_or_else(|| ApiError::NotFound(format!("Revision {revision} not found")))
+    }
+
+    /// Snapshots the working copy as the next revision (at most `max_revisions`).
+    pub async fn create_revision(
+        &self,
+        actor: &Actor,
+        id: &str,
+        description: &str,
+        product: bool,
+    ) -> Result<Revision, ApiError> {
+        let row = self.load_for_publish(actor, id, product).await?;
+        if description.chars().count() > 255 {
+            return Err(ApiError::field(
+                "description",
+                "must be at most 255 characters",
+            ));
+        }
+        let mut tx = self.db.begin().await?;
+        // Serialises revision numbering per API.
+        let definition: Option<Json<Value>> =
+            sqlx::query_scalar("SELECT definition FROM api WHERE id = $1 FOR UPDATE")
+                .bind(row.id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let (count, last): (i64, Option<i32>) =
+            sqlx::query_as("SELECT count(*), max(number) FROM api_revision WHERE api_id = $1")
+                .bind(row.id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let max = i64::from(self.settings.max_revisions);
+        if count >= max {
+            return Err(ApiError::BadRequest {
+                message: format!(
+                    "Maximum number of revisions ({max}) reached; delete an undeployed revision first"
+                ),
+                errors: vec![FieldError::new(
+                    "revision",
+                    format!("at most {max} revisions per API"),
+                )],
+            });
+        }
+        let snapshot = serde_json::json!({
+            "api": row.to_api(),
+            "definition": definition.map(|d| d.0),
+        });
+        let number = last.unwrap_or(0) + 1;
+        let rid: Uuid = sqlx::query_scalar(
+            "INSERT INTO api_revision (api_id, number, description, snapshot, created_by)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(row.id)
+        .bind(number)
+        .bind(description.trim())
+        .bind(Json(&snapshot))
+        .bind(&actor.username)
+        .fetch_one(&mut *tx)
+        .await?;
+        super::apis::audit(&mut tx, actor, "revision.create", product, id).await?;
+        tx.commit().await?;
+        self.get_revision(actor, id, &rid.to_string(), product)
+            .await
+    }
+
+    pub async fn delete_revision(
+        &self,
+        actor: &Actor,
+        id: &str,
+        revision: &str,
+        product: bool,
+    ) -> Result<(), ApiError> {
+        let row = self.load_for_publish(actor, id, product).await?;
+        let rid = revision_of(revision)?;
+        let deployed: Vec<String> = sqlx::query_scalar(
+            "SELECT e.name FROM api_deployment d JOIN gateway_environment e ON e.id = d.environment_id
+              WHERE d.revision_id = $1",
+        )
+        .bind(rid)
+        .fetch_all(&self.db)
+        .await?;
+        if !deployed.is_empty() {
+            return Err(ApiError::field(
+                "revisionId",
+                format!(
+                    "the revision is deployed to {}; undeploy it first",
+                    deployed.join(", ")
+                ),
+            ));
+        }
+        let done = sqlx::query("DELETE FROM api_revision WHERE id = $1 AND api_id = $2")
+            .bind(rid)
+            .bind(row.id)
+            .execute(&self.db)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(ApiError::NotFound(format!("Revision {revision} not found")));
+        }
+        Ok(())
+    }
+
+    /// Copies a revision back into the working copy (not name, context, version, owner or
+    /// lifecycle state).
+    pub async fn restore_revision(
+        &self,
+        actor: &Actor,
+        id: &str,
+        revision: &str,
+        product: bool,
+    ) -> Result<Api, ApiError> {
+        let row = self.load_for_edit(actor, id, product).await?;
+        let rid = revision_of(revision)?;
+        let snapshot: Option<Json<Value>> =
+            sqlx::query_scalar("SELECT snapshot FROM api_revision WHERE id = $1 AND api_id = $2")
+                .bind(rid)
+                .bind(row.id)
+                .fetch_optional(&self.db)
+                .await?;
+        let Json(snapshot) =
+            snapshot.ok_or_else(|| ApiError::NotFound(format!("Revision {revision} not found")))?;
+        let api: Api = serde_json::from_value(snapshot["api"].clone())
+            .map_err(|e| ApiError::Anyhow(anyhow::anyhow!("revision {rid} unreadable: {e}")))?;
+        let definition = snapshot.get("definition").cloned().filter(|d| !d.is_null());
+        sqlx::query(
+            "UPDATE api SET description = $2, settings = $3, operations = $4,
+                            definition = COALESCE($5, definition), updated_at = now()
+              WHERE id = $1",
+        )
+        .bind(row.id)
+        .bind(api.description.unwrap_or_default())
+        .bind(Json(&api.settings))
+        .bind(Json(&api.operations))
+        .bind(definition.map(Json))
+        .execute(&self.db)
+        .await?;
+        self.get(actor, id, product).await
+    }
+
+    pub async fn environments(&self) -> Result<Vec<Environment>, ApiError> {
+        let rows: Vec<EnvironmentRow> = sqlx::query_as(
+            "SELECT id, name, display_name, description, type, vhosts
+               FROM gateway_environment ORDER BY name",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        Ok(rows.iter().map(EnvironmentRow::to_dto).collect())
+    }
+
+    pub async fn deployments(
+        &self,
+        actor: &Actor,
+        id: &str,
+        product: bool,
+    ) -> Result<Vec<Deployment>, ApiError> {
+        let row = self.load(actor, id, product).await?;
+        Ok(self
+            .deployments_of(row.id)
+            .await?
+            .iter()
+            .map(DeploymentRow::to_dto)
+            .collect())
+    }
+
+    /// Deploys a revision to environments (replacing what was live there for this API).
+    pub async fn deploy(
+        &self,
+        actor: &Actor,
+        id: &str,
+        revision: &str,
+        targets: Vec<Deployment>,
+        product: bool,
+    ) -> Result<Vec<Deployment>, ApiError> {
+        let row = self.load_for_publish(actor, id, product).await?;
+        if row.lifecycle_status == app::publisher::lifecycle::RETIRED {
+            return Err(ApiError::field(
+                "revisionId",
+                "a retired API cannot be deployed",
+            ));
+        }
+        let rid = revision_of(revision)?;
+        if targets.is_empty() {
+            return Err(ApiError::field(
+                "body",
+                "name at least one environment: [{\"name\": \"Default\", \"vhost\": \"localhost\"}]",
+            ));
+        }
+        let snapshot: Option<Json<Value>> =
+            sqlx::query_scalar("SELECT snapshot FROM api_revision WHERE id = $1 AND api_id = $2")
+                .bind(rid)
+                .bind(row.id)
+                .fetch_optional(&self.db)
+                .await?;
+        let Json(snapshot) = snapshot.ok_or_else(|| {
+            ApiError::field("revisionId", format!("no revision {revision} of this API"))
+        })?;
+        let api: Api = serde_json::from_value(snapshot["api"].clone())
+            .map_err(|e| ApiError::Anyhow(anyhow::anyhow!("revision {rid} unreadable: {e}")))?;
+        let sources = if product {
+            let mut out = Vec::new();
+            for part in &api.settings.apis {
+                let source = self.load(actor, &part.api_id, false).await?;
+                out.push((part.api_id.clone(), source.to_api()));
+            }
+            out
+        } else {
+            vec![]
+        };
+        let runtime = artifact(&api, row.id, &sources)?;
+        // The gateway refuses a snapshot with problems; refuse them here, where they can be fixed.
+        let problems = Snapshot {
+            version: 0,
+            environment: String::new(),
+            apis: vec![runtime.clone()],
+        }
+        .problems();
+        if !problems.is_empty() {
+            return Err(ApiError::BadRequest {
+                message: format!(
+                    "This revision cannot run on a gateway: {}",
+                    problems
+                        .iter()
+                        .map(|p| p.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                errors: problems
+                    .into_iter()
+                    .map(|p| {
+                        FieldError::new(
+                            "revisionId",
+                            format!("{}: {}", p.at.trim_start_matches("apis[0]."), p.message),
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        let environments = self.environment_rows().await?;
+        let mut p = Problems::default();
+        let mut resolved = Vec::new();
+        for (i, t) in targets.iter().enumerate() {
+            let Some(env) = environments.iter().find(|e| e.name == t.name) else {
+                p.add(
+                    &format!("[{i}].name"),
+                    format!(
+                        "no gateway environment `{}`; known: {}",
+                        t.name,
+                        environments
+                            .iter()
+                            .map(|e| e.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                continue;
+            };
+            let vhost = match t.vhost.as_deref().filter(|v| !v.is_empty()) {
+                Some(v) if env.vhosts.0.iter().any(|h| h.host == v) => v.to_string(),
+                Some(v) => {
+                    p.add(
+                        &format!("[{i}].vhost"),
+                        format!("`{v}` is not a virtual host of {}", env.name),
+                    );
+                    continue;
+                }
+                None => env
+                    .vhosts
+                    .0
+                    .first()
+                    .map(|h| h.host.clone())
+                    .unwrap_or_else(|| "localhost".into()),
+            };
+            resolved.push((env.id, vhost, t.display_on_devportal));
+        }
+        p.into_result()?;
+        let mut tx = self.db.begin().await?;
+        let mut changed = Vec::new();
+        for (env, vhost, display) in resolved {
+            sqlx::query(
+                "INSERT INTO api_deployment (api_id, environment_id, revision_id, vhost,
+                                             display_on_devportal, artifact, deployed_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (api_id, environment_id) DO UPDATE
+                   SET revision_id = EXCLUDED.revision_id, vhost = EXCLUDED.vhost,
+                       display_on_devportal = EXCLUDED.display_on_devportal,
+                       artifact = EXCLUDED.artifact, deployed_by = EXCLUDED.deployed_by,
+                       deployed_at = now(), status = 'APPROVED'",
+            )
+            .bind(row.id)
+            .bind(env)
+            .bind(rid)
+            .bind(&vhost)
+            .bind(display)
+            .bind(Json(&runtime))
+            .bind(&actor.username)
+            .execute(&mut *tx)
+            .await?;
+            changed.push(env);
+        }
+        bump_environments(&mut tx, &changed).await?;
+        super::apis::audit(&mut tx, actor, "deploy", product, id).await?;
+        tx.commit().await?;
+        self.deployments(actor, id, product).await
+    }
+
+    /// Takes the revision off the named environments (all where it is live if `all`).
+    pub async fn undeploy(
+        &self,
+        actor: &Actor,
+        id: &str,
+        revision: &str,
+        targets: Vec<Deployment>,
+        all: bool,
+        product: bool,
+    ) -> Result<Vec<Deployment>, ApiError> {
+        let row = self.load_for_publish(actor, id, product).await?;
+        let rid = revision_of(revision)?;
+        let names: Vec<String> = targets.into_iter().map(|t| t.name).collect();
+        if names.is_empty() && !all {
+            return Err(ApiError::field(
+                "body",
+                "name the environments to undeploy from, or set allEnvironments=true",
+            ));
+        }
+        let mut tx = self.db.begin().await?;
+        let envs: Vec<Uuid> = sqlx::query_scalar(
+            "DELETE FROM api_deployment d USING gateway_environment e
+              WHERE e.id = d.environment_id AND d.api_id = $1 AND d.revision_id = $2
+                AND ($3 OR e.name = ANY($4))
+              RETURNING d.environment_id",
+        )
+        .bind(row.id)
+        .bind(rid)
+        .bind(all)
+        .bind(&names)
+        .fetch_all(&mut *tx)
+        .await?;
+        if envs.is_empty() {
+            return Err(ApiError::field(
+                "revisionId",
+                "the revision is not deployed to the named environments",
+            ));
+        }
+        bump_environments(&mut tx, &envs).await?;
+        super::apis::audit(&mut tx, actor, "undeploy", product, id).await?;
+        tx.commit().await?;
+        self.deployments(actor, id, product).await
+    }
+
+    async fn environment_rows(&self) -> Result<Vec<EnvironmentRow>, ApiError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, display_name, description, type, vhosts
+               FROM gateway_environment ORDER BY name",
+        )
+        .fetch_all(&self.db)
+        .await?)
+    }
+
+    /// The runtime snapshot of an environment: every deployed, not retired revision.
+    pub async fn environment_snapshot(&self, environment: &str) -> Result<Snapshot, ApiError> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT revision FROM gateway_environment WHERE name = $1")
+                .bind(environment)
+                .fetch_optional(&self.db)
+                .await?;
+        let version = version
+            .ok_or_else(|| ApiError::NotFound(format!("No gateway environment {environment}")))?;
+        let artifacts: Vec<Json<snapshot::Api>> = sqlx::query_scalar(
+            "SELECT d.artifact FROM api_deployment d
+               JOIN gateway_environment e ON e.id = d.environment_id
+               JOIN api a ON a.id = d.api_id
+              WHERE e.name = $1 AND a.lifecycle_status <> 'RETIRED'
+              ORDER BY a.context, a.version",
+        )
+        .bind(environment)
+        .fetch_all(&self.db)
+        .await?;
+        Ok(Snapshot {
+            version: u64::try_from(version).unwrap_or(0),
+            environment: environment.to_string(),
+            apis: artifacts.into_iter().map(|a| a.0).collect(),
+        })
+    }
+}
