@@ -1,0 +1,88 @@
+import { test, expect } from '@playwright/test';
+import * as path from 'node:path';
+import { ADMIN_PASSWORD, hydrated, shot, signIn, watchErrors } from './helpers';
+
+const FIXTURES = path.resolve(__dirname, '../../server/tests/fixtures/openapi');
+
+test('a publisher imports a 3.1 document, edits business info, makes a revision, deploys and publishes it', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/publisher');
+  await page.getByRole('link', { name: 'Import OpenAPI' }).first().click();
+  await expect(page).toHaveURL(/\/publisher\/apis\/import$/);
+  await hydrated(page);
+
+  // A broken document is refused with every problem and where it is.
+  await page.getByRole('tab', { name: 'Paste' }).click();
+  await page.getByLabel('Definition', { exact: true }).fill('openapi: 3.1.0\ninfo:\n  title: Broken\noverlays: {}\n');
+  await page.getByRole('button', { name: 'Validate' }).click();
+  const problems = page.getByTestId('validation-problems');
+  await expect(problems).toContainText('/info');
+  await expect(problems).toContainText('/overlays');
+  await shot(page, 'publisher-import-problems');
+
+  // A real 3.1 document from a file.
+  await page.getByRole('tab', { name: 'Upload a file' }).click();
+  await page.locator('#definition-file').setInputFiles(path.join(FIXTURES, 'oai-examples/v3.1/non-oauth-scopes.yaml'));
+  await expect(page.getByTestId('file-label')).toContainText('non-oauth-scopes.yaml');
+  await page.getByRole('button', { name: 'Validate' }).click();
+  await expect(page.getByTestId('validation-ok')).toContainText('Valid OpenAPI 3.1.0 document: 1 operations');
+  await expect(page.getByLabel('Name')).toHaveValue('Non-oAuth Scopes example');
+  await page.getByLabel('Context').fill('/scopes-example');
+  await page.getByLabel('Production endpoint').fill('http://127.0.0.1:9');
+  await shot(page, 'publisher-import-valid');
+  await page.getByRole('button', { name: 'Import' }).click();
+  await expect(page).toHaveURL(/\/publisher\/apis\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('api-name')).toHaveText('Non-oAuth Scopes example');
+  await expect(page.getByTestId('api-state')).toHaveText('CREATED');
+  await hydrated(page);
+
+  // Business information: a bad e-mail is named next to its field, then a good one saves.
+  await page.locator('[data-tab="business-info"]').click();
+  await expect(page.getByTestId('business-info-form')).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('Business owner', { exact: true }).fill('Ann Owner');
+  await page.getByLabel('Business owner e-mail').fill('not-an-email');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('[data-field-error="businessInformation.businessOwnerEmail"]')).toContainText('not an email');
+  await page.getByLabel('Business owner e-mail').fill('ann@example.com');
+  await page.getByLabel('Technical owner', { exact: true }).fill('Tom Tech');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('notice')).toHaveText('Business information saved.');
+  await expect(page.getByLabel('Business owner', { exact: true })).toHaveValue('Ann Owner');
+  await shot(page, 'publisher-business-info');
+
+  // Publishing before a deployment is refused with the reason.
+  await page.locator('[data-tab="lifecycle"]').click();
+  await hydrated(page);
+  await page.locator('[data-transition="Publish"]').click();
+  await expect(page.getByTestId('error-banner')).toContainText('deploy a revision');
+
+  // A revision with a description, deployed to the Default environment.
+  await page.locator('[data-tab="revisions"]').click();
+  await expect(page.getByTestId('empty-state')).toContainText('No revisions yet');
+  await hydrated(page);
+  await page.getByLabel('New revision — description').fill('First cut from the 3.1 document');
+  await page.getByRole('button', { name: 'Create revision' }).click();
+  const revision = page.locator('[data-revision="Revision 1"]');
+  await expect(revision.getByTestId('revision-description')).toHaveText('First cut from the 3.1 document');
+  await revision.getByRole('button', { name: 'Deploy' }).click();
+  await expect(revision.locator('[data-deployed="Default"]')).toContainText('Live on Default');
+  await shot(page, 'publisher-revisions');
+
+  // Publish.
+  await page.locator('[data-tab="lifecycle"]').click();
+  await hydrated(page);
+  await page.locator('[data-transition="Publish"]').click();
+  await expect(page.getByTestId('notice')).toHaveText('The state is now PUBLISHED.');
+  await expect(page.getByTestId('api-state')).toHaveText('PUBLISHED');
+  await expect(page.getByTestId('lifecycle-history')).toContainText('CREATED → PUBLISHED');
+  await shot(page, 'publisher-lifecycle');
+
+  // The list shows it published and live.
+  await page.goto('/publisher');
+  const tile = page.locator('[data-api="Non-oAuth Scopes example"]');
+  await expect(tile).toContainText('PUBLISHED');
+  await expect(tile).toContainText('live on Default');
+  await shot(page, 'publisher-list');
+  expect(errors).toEqual([]);
+});
