@@ -24,27 +24,55 @@ use crate::snapshot::{EndpointGroup, EndpointKind, Snapshot};
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
-/// A routing table and the endpoint state for each of its APIs.
+/// A routing table and the endpoint state for each of its APIs (and for operations with
+/// their own endpoints).
 pub struct Table {
     pub router: Router,
     groups: Vec<Group>,
+    /// Per API: one entry per operation, `Some` where the operation has its own endpoints;
+    /// empty when none has (no allocation for ordinary APIs).
+    operation_groups: Vec<Vec<Option<Group>>>,
 }
 
 impl Table {
     /// Builds the table; each API's counters come from `metrics`, so they carry over.
     pub fn build(snapshot: &Snapshot, metrics: &Metrics) -> Table {
+        let mut groups = Vec::with_capacity(snapshot.apis.len());
+        let mut operation_groups = Vec::with_capacity(snapshot.apis.len());
+        for a in &snapshot.apis {
+            let api_metrics = metrics.api(&a.id, &a.name, &a.version);
+            let own = if a.operations.iter().any(|o| o.endpoints.is_some()) {
+                a.operations
+                    .iter()
+                    .map(|o| {
+                        o.endpoints.as_ref().map(|e| {
+                            let mut g = Group::new(&e.production);
+                            g.metrics = api_metrics.clone();
+                            g
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mut g = Group::new(&a.endpoints.production);
+            g.metrics = api_metrics;
+            groups.push(g);
+            operation_groups.push(own);
+        }
         Table {
             router: Router::build(snapshot),
-            groups: snapshot
-                .apis
-                .iter()
-                .map(|a| {
-                    let mut g = Group::new(&a.endpoints.production);
-                    g.metrics = metrics.api(&a.id, &a.name, &a.version);
-                    g
-                })
-                .collect(),
+            groups,
+            operation_groups,
         }
+    }
+
+    /// The endpoints serving `operation` of API `index`.
+    fn group(&self, index: usize, operation: usize) -> &Group {
+        self.operation_groups[index]
+            .get(operation)
+            .and_then(Option::as_ref)
+            .unwrap_or(&self.groups[index])
     }
 }
 
@@ -240,21 +268,25 @@ impl Gateway {
         let (mut parts, body) = req.into_parts();
         // A `Uri` clone shares its bytes; it keeps the path readable while `parts` changes.
         let uri = parts.uri.clone();
-        let (index, resource) = match table.router.route(parts.method.as_str(), uri.path()) {
-            Match::Found {
-                index, resource, ..
-            } => (index, resource),
-            Match::NoApi | Match::NoResource => return Err((Fault::NotFound, None)),
-            Match::MethodNotAllowed { allowed } => {
-                return Err((Fault::MethodNotAllowed(allowed), None));
-            }
-        };
+        let (index, operation, resource) =
+            match table.router.route(parts.method.as_str(), uri.path()) {
+                Match::Found {
+                    index,
+                    operation,
+                    resource,
+                    ..
+                } => (index, operation, resource),
+                Match::NoApi | Match::NoResource => return Err((Fault::NotFound, None)),
+                Match::MethodNotAllowed { allowed } => {
+                    return Err((Fault::MethodNotAllowed(allowed), None));
+                }
+            };
         // Only error paths need the API's name.
         let label = || {
             let api = table.router.api(index);
             format!("{}:{}", api.name, api.version)
         };
-        let group = &table.groups[index];
+        let group = table.group(index, operation);
         let m = || Some(group.metrics.clone());
         let query = uri.query();
         // Backend path: endpoint prefix + resource + query, built once per attempt.

@@ -338,6 +338,7 @@ mod tests {
                 .map(|(m, t)| Operation {
                     method: m.to_string(),
                     target: t.to_string(),
+                    endpoints: None,
                 })
                 .collect(),
         }

@@ -22,6 +22,12 @@
 //!       - { method: GET, target: "/order/{orderId}" }
 //!       - { method: POST, target: /order }
 //!       - { method: GET, target: "/files/*" }
+//!       # An operation may name its own endpoints (API products take operations from
+//!       # several APIs, each with its backend); the API's endpoints serve the others.
+//!       - method: GET
+//!         target: /drinks
+//!         endpoints:
+//!           production: { urls: [http://127.0.0.1:9100] }
 //! ```
 
 use std::collections::HashSet;
@@ -106,6 +112,9 @@ pub struct Operation {
     pub method: String,
     /// Path template below the API's context and version: `/order/{orderId}`, `/files/*`.
     pub target: String,
+    /// This operation's own backend (API products); the API's endpoints when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Endpoints>,
 }
 
 /// A problem found in a snapshot, with where it is.
@@ -175,28 +184,7 @@ impl Snapshot {
                     format!("{} has two default versions", api.context),
                 );
             }
-            let groups = std::iter::once(("endpoints.production", &api.endpoints.production))
-                .chain(
-                    api.endpoints
-                        .sandbox
-                        .as_ref()
-                        .map(|g| ("endpoints.sandbox", g)),
-                );
-            for (name, group) in groups {
-                if group.urls.is_empty() {
-                    bad(name, "needs at least one URL".into());
-                }
-                for url in &group.urls {
-                    if !(url.starts_with("http://") || url.starts_with("https://"))
-                        || url.parse::<http_uri::Uri>().is_err()
-                    {
-                        bad(name, format!("`{url}` is not an http(s) URL"));
-                    }
-                }
-                if group.timeout_ms == 0 {
-                    bad(name, "timeoutMs must be positive".into());
-                }
-            }
+            check_endpoints(&mut bad, "endpoints", &api.endpoints);
             if api.operations.is_empty() {
                 bad("operations", "an API needs at least one operation".into());
             }
@@ -215,9 +203,33 @@ impl Snapshot {
                         format!("{} {} is defined twice", op.method, op.target),
                     );
                 }
+                if let Some(e) = &op.endpoints {
+                    check_endpoints(&mut bad, &format!("{field}.endpoints"), e);
+                }
             }
         }
         out
+    }
+}
+
+fn check_endpoints(bad: &mut impl FnMut(&str, String), at: &str, endpoints: &Endpoints) {
+    let groups = std::iter::once(("production", &endpoints.production))
+        .chain(endpoints.sandbox.as_ref().map(|g| ("sandbox", g)));
+    for (env, group) in groups {
+        let name = format!("{at}.{env}");
+        if group.urls.is_empty() {
+            bad(&name, "needs at least one URL".into());
+        }
+        for url in &group.urls {
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.parse::<http_uri::Uri>().is_err()
+            {
+                bad(&name, format!("`{url}` is not an http(s) URL"));
+            }
+        }
+        if group.timeout_ms == 0 {
+            bad(&name, "timeoutMs must be positive".into());
+        }
     }
 }
 
@@ -304,6 +316,7 @@ mod tests {
             operations: vec![Operation {
                 method: "GET".into(),
                 target: "/pets/{id}".into(),
+                endpoints: None,
             }],
         }
     }
@@ -324,10 +337,12 @@ mod tests {
         a.operations.push(Operation {
             method: "FETCH".into(),
             target: "/a/*/b".into(),
+            endpoints: None,
         });
         a.operations.push(Operation {
             method: "GET".into(),
             target: "/pets/{other}".into(),
+            endpoints: None,
         });
         a.endpoints.production.urls = vec!["ftp://x".into()];
         let s = Snapshot {

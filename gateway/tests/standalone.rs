@@ -246,6 +246,38 @@ async fn routes_and_forwards_to_the_backend() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_with_their_own_endpoints_go_there() {
+    // An API product: /menu from one backend, /pets from another.
+    let (a, b) = (backend("a").await, backend("b").await);
+    let api = format!(
+        "  - id: bundle
+    name: Bundle
+    context: /bundle
+    version: 1.0.0
+    endpoints:
+      production: {{urls: [\"http://{a}/food\"]}}
+    operations:
+      - {{method: GET, target: /menu}}
+      - method: GET
+        target: \"/pets/{{id}}\"
+        endpoints:
+          production: {{urls: [\"http://{b}/v2\"]}}
+"
+    );
+    let gw = start("per-operation", &snapshot(1, &api));
+    let menu = echo(&gw.traffic, "/bundle/1.0.0/menu");
+    assert_eq!(
+        (menu["backend"].as_str(), menu["uri"].as_str()),
+        (Some("a"), Some("/food/menu"))
+    );
+    let pet = echo(&gw.traffic, "/bundle/1.0.0/pets/7");
+    assert_eq!(
+        (pet["backend"].as_str(), pet["uri"].as_str()),
+        (Some("b"), Some("/v2/pets/7"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn balances_fails_over_and_reports_backend_faults() {
     let a = backend("a").await;
     let b = backend("b").await;

@@ -1017,7 +1017,7 @@ async fn api_products_compose_operations_of_several_apis(db: PgPool) {
         &token,
         "petstore.yaml",
         &fixture("oai-examples/v3.0/petstore.yaml"),
-        json!({"context": "/pets", "endpointConfig": {"endpoint_type": "http", "production_endpoints": {"url": "http://127.0.0.1:9"}, "sandbox_endpoints": {"url": "http://127.0.0.1:10"}}}),
+        json!({"context": "/pets", "endpointConfig": {"endpoint_type": "http", "production_endpoints": {"url": "http://127.0.0.1:11"}}}),
     )
     .await
     .json();
@@ -1109,6 +1109,22 @@ async fn api_products_compose_operations_of_several_apis(db: PgPool) {
     assert_eq!(snap.apis.len(), 1);
     assert_eq!(snap.apis[0].context, "/bundle");
     assert_eq!(snap.apis[0].operations.len(), 3);
+    assert!(snap.problems().is_empty(), "{:?}", snap.problems());
+    // Each operation goes to its own API's backend.
+    assert_eq!(
+        snap.apis[0].endpoints.production.urls,
+        ["http://127.0.0.1:9"]
+    );
+    assert!(snap.apis[0].operations[0].endpoints.is_none());
+    assert_eq!(
+        snap.apis[0].operations[1]
+            .endpoints
+            .as_ref()
+            .unwrap()
+            .production
+            .urls,
+        ["http://127.0.0.1:11"]
+    );
 
     // A new version by copy.
     let r = app

@@ -95,6 +95,7 @@ fn artifact(api: &Api, id: Uuid, sources: &[(String, Api)]) -> Result<snapshot::
     let to_op = |o: &app::publisher::Operation| snapshot::Operation {
         method: o.verb.clone(),
         target: o.target.clone(),
+        endpoints: None,
     };
     let endpoints_of = |a: &Api, field: &str| -> Result<snapshot::Endpoints, ApiError> {
         let mut p = Problems::default();
@@ -125,21 +126,24 @@ fn artifact(api: &Api, id: Uuid, sources: &[(String, Api)]) -> Result<snapshot::
             operations: api.operations.iter().map(to_op).collect(),
         });
     }
-    // A product routes each operation to its own API's endpoints; the gateway's snapshot has
-    // one endpoint set per API, so products of a single backend are served now and mixed ones
-    // wait for per-operation endpoints in the gateway.
-    let mut endpoints: Option<snapshot::Endpoints> = None;
-    for (source_id, source) in sources {
+    // A product routes each operation to its own API's endpoints: the first API's serve as the
+    // product's, operations of the others carry theirs.
+    let mut main: Option<snapshot::Endpoints> = None;
+    let mut operations = Vec::new();
+    for part in &api.settings.apis {
+        let source = sources
+            .iter()
+            .find(|(id, _)| *id == part.api_id)
+            .map(|(_, a)| a)
+            .ok_or_else(|| ApiError::field("apis", format!("API {} is gone", part.api_id)))?;
         let e = endpoints_of(source, "apis")?;
-        match &endpoints {
-            None => endpoints = Some(e),
-            Some(prev) if *prev == e => {}
-            Some(_) => {
-                return Err(ApiError::BadRequest {
-                    message: "The product's APIs have different endpoints; the gateway cannot yet route one product to several backends".into(),
-                    errors: vec![FieldError::new("apis", format!("API {source_id} has other endpoints"))],
-                });
-            }
+        let main = main.get_or_insert_with(|| e.clone());
+        for op in &part.operations {
+            operations.push(snapshot::Operation {
+                method: op.verb.clone(),
+                target: op.target.clone(),
+                endpoints: (*main != e).then(|| e.clone()),
+            });
         }
     }
     Ok(snapshot::Api {
@@ -148,8 +152,8 @@ fn artifact(api: &Api, id: Uuid, sources: &[(String, Api)]) -> Result<snapshot::
         context: api.context.clone(),
         version: api.version.clone(),
         is_default_version: api.is_default_version,
-        endpoints: endpoints.ok_or_else(|| ApiError::field("apis", "the product has no APIs"))?,
-        operations: api.operations.iter().map(to_op).collect(),
+        endpoints: main.ok_or_else(|| ApiError::field("apis", "the product has no APIs"))?,
+        operations,
     })
 }
 
