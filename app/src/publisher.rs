@@ -358,6 +358,27 @@ pub struct Environment {
     pub provider: String,
     pub show_in_api_console: bool,
     pub vhosts: Vec<VHost>,
+    /// Admin v4: the built-in `Default` cannot be changed or removed.
+    #[serde(default)]
+    pub is_read_only: bool,
+    #[serde(default = "regular")]
+    pub gateway_type: String,
+}
+
+fn regular() -> String {
+    "Regular".into()
+}
+
+/// What an admin sends to add or change a gateway environment (Admin v4 `Environment`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvironmentInput {
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub vhosts: Vec<VHost>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1153,3 +1153,125 @@ async fn api_products_compose_operations_of_several_apis(db: PgPool) {
         "{j}"
     );
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn admins_add_gateway_environments_and_deploy_to_them(db: PgPool) {
+    let app = spawn(db).await;
+    let admin_token = app
+        .access_token(
+            "admin",
+            ADMIN_PASSWORD,
+            &format!("{ADMIN_SCOPES} apim:environment_manage"),
+        )
+        .await;
+    let publisher_token = publisher(&app).await;
+    const ENVS: &str = "/api/am/admin/v4/environments";
+    let staging = json!({"name": "Staging", "description": "Pre-production",
+                         "vhosts": [{"host": "staging.example.com", "httpPort": 8280}]});
+    // Publishers cannot add environments; bad input names the field.
+    let r = app
+        .call(Method::POST, ENVS, &publisher_token, Some(staging.clone()))
+        .await;
+    assert_wso2_error(&r, StatusCode::FORBIDDEN);
+    let r = app
+        .call(
+            Method::POST,
+            ENVS,
+            &admin_token,
+            Some(json!({"name": "x y", "vhosts": [{"host": "bad host"}]})),
+        )
+        .await;
+    let j = assert_wso2_error(&r, StatusCode::BAD_REQUEST);
+    let fields: Vec<&str> = j["error"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "vhosts[0].host"]);
+    let r = app
+        .call(Method::POST, ENVS, &admin_token, Some(staging.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let env = r.json();
+    assert_eq!(env["displayName"], "Staging");
+    assert_eq!(env["isReadOnly"], false);
+    let r = app.call(Method::POST, ENVS, &admin_token, Some(staging)).await;
+    assert_wso2_error(&r, StatusCode::CONFLICT);
+    let list = app.get_bearer(ENVS, &admin_token).await.json();
+    assert_eq!(list["count"], 2);
+    assert_eq!(list["list"][0]["name"], "Default");
+    assert_eq!(list["list"][0]["isReadOnly"], true);
+
+    // Deploy to it, on its virtual host; its snapshot is separate from Default's.
+    let api = create(&app, &publisher_token, pizza("/pizza")).await;
+    let id = api["id"].as_str().unwrap();
+    let rev = app
+        .call(
+            Method::POST,
+            &format!("{P}/apis/{id}/revisions"),
+            &publisher_token,
+            Some(json!({"description": "for staging"})),
+        )
+        .await
+        .json();
+    let rid = rev["id"].as_str().unwrap();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{P}/apis/{id}/deploy-revision?revisionId={rid}"),
+            &publisher_token,
+            Some(json!([{"name": "Staging", "vhost": "nowhere.example.com"}])),
+        )
+        .await;
+    let j = assert_wso2_error(&r, StatusCode::BAD_REQUEST);
+    assert_eq!(j["error"][0]["code"], "[0].vhost");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{P}/apis/{id}/deploy-revision?revisionId={rid}"),
+            &publisher_token,
+            Some(json!([{"name": "Staging", "vhost": "staging.example.com"}])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let staging_snap = app
+        .get_bearer("/api/am/gateway/v1/environments/Staging/snapshot", &admin_token)
+        .await
+        .json();
+    assert_eq!(staging_snap["apis"].as_array().unwrap().len(), 1);
+    let default_snap = app
+        .get_bearer("/api/am/gateway/v1/environments/Default/snapshot", &admin_token)
+        .await
+        .json();
+    assert_eq!(default_snap["apis"], json!([]));
+
+    // An environment in use cannot go; Default never can.
+    let env_id = env["id"].as_str().unwrap();
+    let r = app
+        .call(Method::DELETE, &format!("{ENVS}/{env_id}"), &admin_token, None)
+        .await;
+    assert_wso2_error(&r, StatusCode::CONFLICT);
+    let default_id = list["list"][0]["id"].as_str().unwrap();
+    let r = app
+        .call(Method::DELETE, &format!("{ENVS}/{default_id}"), &admin_token, None)
+        .await;
+    assert_wso2_error(&r, StatusCode::BAD_REQUEST);
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{P}/apis/{id}/undeploy-revision?revisionId={rid}&allEnvironments=true"),
+            &publisher_token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = app
+        .call(Method::DELETE, &format!("{ENVS}/{env_id}"), &admin_token, None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = app
+        .get_bearer("/api/am/gateway/v1/environments/Staging/snapshot", &admin_token)
+        .await;
+    assert_wso2_error(&r, StatusCode::NOT_FOUND);
+}

@@ -121,6 +121,11 @@ pub const SCOPES: &[(&str, &str, &str)] = &[
         "Manage API categories and key managers",
     ),
     (s::ROLE_MANAGE, "admin", "Manage users and roles"),
+    (
+        "apim:api_provider_change",
+        "admin",
+        "Hand an API to another owner",
+    ),
     (s::SCOPE_MANAGE, "admin", "Manage system scopes"),
     (
         s::MONITORING_VIEW,

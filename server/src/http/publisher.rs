@@ -96,7 +96,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
             post(product_undeploy),
         )
         .route(&p("/environments"), get(environments))
-        .route(&format!("{ADMIN}/environments"), get(environments))
+        .route(
+            &format!("{ADMIN}/environments"),
+            get(environments).post(create_environment),
+        )
+        .route(
+            &format!("{ADMIN}/environments/{{environment_id}}"),
+            axum::routing::put(update_environment).delete(delete_environment),
+        )
         .route(
             &format!("{ADMIN}/apis/{{api_id}}/change-provider"),
             post(change_provider),
@@ -846,6 +853,40 @@ async fn environments(
     allowed.extend([s::ENVIRONMENT_READ, s::ENVIRONMENT_MANAGE, s::ADMIN]);
     actor.require(&allowed)?;
     Ok(list(service(&state).environments().await?))
+}
+
+async fn create_environment(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(input): AppJson<app::publisher::EnvironmentInput>,
+) -> Result<Response, ApiError> {
+    let env = service(&state)
+        .create_environment(&Actor::from(caller), input)
+        .await?;
+    Ok(created(format!("{ADMIN}/environments/{}", env.id), env))
+}
+
+async fn update_environment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<app::publisher::EnvironmentInput>,
+) -> Result<Json<Value>, ApiError> {
+    let env = service(&state)
+        .update_environment(&Actor::from(caller), &id, input)
+        .await?;
+    Ok(Json(json!(env)))
+}
+
+async fn delete_environment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service(&state)
+        .delete_environment(&Actor::from(caller), &id)
+        .await?;
+    Ok(StatusCode::OK)
 }
 
 /// The runtime snapshot of one environment, as `gateway --config` reads it. Until gateways

@@ -1,7 +1,10 @@
 //! Revisions (immutable snapshots of an API or product), gateway environments, deployments,
 //! and the runtime snapshot the control plane serves to an environment's gateways.
 
-use app::publisher::{Api, Deployment, Environment, Revision, RevisionApiInfo, VHost};
+use app::auth::scopes as s;
+use app::publisher::{
+    Api, Deployment, Environment, EnvironmentInput, Revision, RevisionApiInfo, VHost,
+};
 use chrono::{DateTime, Utc};
 use gateway::snapshot::{self, Snapshot};
 use serde_json::Value;
@@ -82,8 +85,76 @@ impl EnvironmentRow {
             provider: "gatehouse".into(),
             show_in_api_console: true,
             vhosts: self.vhosts.0.clone(),
+            is_read_only: self.name == DEFAULT_ENVIRONMENT,
+            gateway_type: "Regular".into(),
         }
     }
+}
+
+pub const DEFAULT_ENVIRONMENT: &str = "Default";
+
+fn is_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// Checks an environment an admin sends; every problem names its field.
+fn check_environment(input: &mut EnvironmentInput) -> Result<(), ApiError> {
+    let mut p = Problems::default();
+    input.name = input.name.trim().to_string();
+    if input.name.is_empty() || input.name.len() > 255 {
+        p.add("name", "is required (at most 255 characters)");
+    } else if !input
+        .name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        p.add(
+            "name",
+            "use letters, digits, - _ and . (it appears in URLs and gateway settings)",
+        );
+    }
+    if input.display_name.trim().is_empty() {
+        input.display_name = input.name.clone();
+    }
+    let kind = input.kind.get_or_insert_with(|| "hybrid".into());
+    if !["hybrid", "production", "sandbox"].contains(&kind.as_str()) {
+        p.add("type", "must be hybrid, production or sandbox");
+    }
+    if input.vhosts.is_empty() {
+        p.add("vhosts", "name at least one virtual host");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, v) in input.vhosts.iter_mut().enumerate() {
+        v.host = v.host.trim().to_ascii_lowercase();
+        if !is_host(&v.host) {
+            p.add(
+                &format!("vhosts[{i}].host"),
+                format!("`{}` is not a host name", v.host),
+            );
+        } else if !seen.insert(v.host.clone()) {
+            p.add(
+                &format!("vhosts[{i}].host"),
+                format!("`{}` is listed twice", v.host),
+            );
+        }
+        if v.http_port.is_none() && v.https_port.is_none() {
+            v.http_port = Some(8280);
+            v.https_port = Some(8243);
+        }
+        if v.http_port == Some(0) || v.https_port == Some(0) {
+            p.add(&format!("vhosts[{i}]"), "ports must be 1 to 65535");
+        }
+    }
+    p.into_result()
 }
 
 fn revision_of(id: &str) -> Result<Uuid, ApiError> {
@@ -561,6 +632,152 @@ impl Publisher {
         super::apis::audit(&mut tx, actor, "undeploy", product, id).await?;
         tx.commit().await?;
         self.deployments(actor, id, product).await
+    }
+
+    /// Admin: adds a gateway environment.
+    pub async fn create_environment(
+        &self,
+        actor: &Actor,
+        mut input: EnvironmentInput,
+    ) -> Result<Environment, ApiError> {
+        actor.require(&[s::ADMIN, s::ENVIRONMENT_MANAGE])?;
+        check_environment(&mut input)?;
+        let mut tx = self.db.begin().await?;
+        let row: EnvironmentRow = sqlx::query_as(
+            "INSERT INTO gateway_environment (name, display_name, description, type, vhosts)
+             VALUES ($1, $2, $3, $4, $5)
+             RETURNING id, name, display_name, description, type, vhosts",
+        )
+        .bind(&input.name)
+        .bind(input.display_name.trim())
+        .bind(input.description.trim())
+        .bind(input.kind.as_deref().unwrap_or("hybrid"))
+        .bind(Json(&input.vhosts))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db)
+                if db.constraint() == Some("gateway_environment_name_key") =>
+            {
+                ApiError::Conflict {
+                    message: format!("An environment named {} exists", input.name),
+                    errors: vec![FieldError::new("name", "is taken")],
+                }
+            }
+            _ => ApiError::Sqlx(e),
+        })?;
+        crate::audit::change(
+            &mut tx,
+            &actor.organization,
+            &actor.username,
+            "environment.create",
+            "environment",
+            &row.name,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row.to_dto())
+    }
+
+    fn environment_id(id: &str) -> Result<Uuid, ApiError> {
+        parse_id(id, "Environment")
+    }
+
+    /// Admin: changes display name, description, type and virtual hosts (not the name, which
+    /// gateways are configured with). `Default` is read-only.
+    pub async fn update_environment(
+        &self,
+        actor: &Actor,
+        id: &str,
+        mut input: EnvironmentInput,
+    ) -> Result<Environment, ApiError> {
+        actor.require(&[s::ADMIN, s::ENVIRONMENT_MANAGE])?;
+        let uuid = Self::environment_id(id)?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT name FROM gateway_environment WHERE id = $1")
+                .bind(uuid)
+                .fetch_optional(&self.db)
+                .await?;
+        let current =
+            current.ok_or_else(|| ApiError::NotFound(format!("Environment {id} not found")))?;
+        if current == DEFAULT_ENVIRONMENT {
+            return Err(ApiError::field(
+                "name",
+                "the Default environment is read-only",
+            ));
+        }
+        if input.name.trim().is_empty() {
+            input.name = current.clone();
+        }
+        check_environment(&mut input)?;
+        if input.name != current {
+            return Err(ApiError::field(
+                "name",
+                format!("cannot change (is `{current}`); gateways are configured with it"),
+            ));
+        }
+        let row: EnvironmentRow = sqlx::query_as(
+            "UPDATE gateway_environment
+                SET display_name = $2, description = $3, type = $4, vhosts = $5,
+                    revision = revision + 1
+              WHERE id = $1
+             RETURNING id, name, display_name, description, type, vhosts",
+        )
+        .bind(uuid)
+        .bind(input.display_name.trim())
+        .bind(input.description.trim())
+        .bind(input.kind.as_deref().unwrap_or("hybrid"))
+        .bind(Json(&input.vhosts))
+        .fetch_one(&self.db)
+        .await?;
+        Ok(row.to_dto())
+    }
+
+    /// Admin: removes an environment nothing is deployed to.
+    pub async fn delete_environment(&self, actor: &Actor, id: &str) -> Result<(), ApiError> {
+        actor.require(&[s::ADMIN, s::ENVIRONMENT_MANAGE])?;
+        let uuid = Self::environment_id(id)?;
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT name FROM gateway_environment WHERE id = $1")
+                .bind(uuid)
+                .fetch_optional(&self.db)
+                .await?;
+        let name = name.ok_or_else(|| ApiError::NotFound(format!("Environment {id} not found")))?;
+        if name == DEFAULT_ENVIRONMENT {
+            return Err(ApiError::field(
+                "environmentId",
+                "the Default environment is read-only",
+            ));
+        }
+        let deployed: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM api_deployment WHERE environment_id = $1")
+                .bind(uuid)
+                .fetch_one(&self.db)
+                .await?;
+        if deployed > 0 {
+            return Err(ApiError::Conflict {
+                message: format!(
+                    "{deployed} API revision(s) are deployed to {name}; undeploy them first"
+                ),
+                errors: vec![FieldError::new("environmentId", "has deployments")],
+            });
+        }
+        let mut tx = self.db.begin().await?;
+        sqlx::query("DELETE FROM gateway_environment WHERE id = $1")
+            .bind(uuid)
+            .execute(&mut *tx)
+            .await?;
+        crate::audit::change(
+            &mut tx,
+            &actor.organization,
+            &actor.username,
+            "environment.delete",
+            "environment",
+            &name,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn environment_rows(&self) -> Result<Vec<EnvironmentRow>, ApiError> {
