@@ -24,6 +24,8 @@ export GATEHOUSE_SERVER__SITE_ROOT="$ROOT/target/site"
 export GATEHOUSE_ADMIN_PASSWORD=admin-e2e-pass
 export GATEHOUSE_DEMO__SEED=true
 export GATEHOUSE_DEMO__PASSWORD=demo-e2e-pass
+# Demo users, but no demo API: the browser tests check the empty states first.
+export GATEHOUSE_DEMO__APIS=false
 export GATEHOUSE_GATEWAY__LISTEN="127.0.0.1:$gw_port"
 export GATEHOUSE_GATEWAY__ADMIN_LISTEN="127.0.0.1:$gw_admin"
 

@@ -78,11 +78,38 @@ test('a publisher imports a 3.1 document, edits business info, makes a revision,
   await expect(page.getByTestId('lifecycle-history')).toContainText('CREATED → PUBLISHED');
   await shot(page, 'publisher-lifecycle');
 
+  // A new version by copy starts in CREATED.
+  await page.locator('[data-tab="overview"]').click();
+  await hydrated(page);
+  await page.getByLabel('Version', { exact: true }).fill('2.0.0');
+  await page.getByRole('button', { name: 'Create new version' }).click();
+  await expect(page.getByTestId('api-state')).toHaveText('CREATED');
+  await expect(page.locator('main')).toContainText('2.0.0');
+
   // The list shows it published and live.
   await page.goto('/publisher');
   const tile = page.locator('[data-api="Non-oAuth Scopes example"]');
   await expect(tile).toContainText('PUBLISHED');
   await expect(tile).toContainText('live on Default');
   await shot(page, 'publisher-list');
+  expect(errors).toEqual([]);
+});
+
+test('a publisher composes an API product from operations of an API', async ({ page }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/publisher/api-products');
+  await expect(page.getByTestId('empty-state')).toContainText('No API products yet');
+  await page.getByRole('link', { name: 'Create API product' }).click();
+  await hydrated(page);
+  await page.getByLabel('Name').fill('Scopes bundle');
+  await page.getByLabel('Context').fill('/bundle');
+  await page.getByRole('button', { name: 'Add API' }).click();
+  await expect(page.locator('fieldset legend')).toContainText('Non-oAuth Scopes example');
+  await page.getByRole('button', { name: 'Create API product' }).click();
+  await expect(page).toHaveURL(/\/publisher\/api-products\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('api-name')).toHaveText('Scopes bundle');
+  await shot(page, 'publisher-product');
+  await page.goto('/publisher/api-products');
+  await expect(page.locator('[data-api="Scopes bundle"]')).toBeVisible();
   expect(errors).toEqual([]);
 });

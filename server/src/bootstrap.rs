@@ -26,6 +26,9 @@ pub async fn run(db: &PgPool, settings: &Settings) -> anyhow::Result<()> {
     ensure_admin(db, org, settings).await?;
     if settings.demo.seed {
         seed_demo(db, org, settings).await?;
+        if settings.demo.apis {
+            crate::demo::seed_apis(db, settings).await?;
+        }
     }
     Ok(())
 }

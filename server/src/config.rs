@@ -99,13 +99,25 @@ impl Default for AuthSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DemoSection {
     /// Create demo users (`publisher`, `subscriber`, one per admin role) on start.
     pub seed: bool,
     /// Their password.
     pub password: Option<SecretString>,
+    /// With `seed`: also the PizzaShack demo API (deployed and published) and its backend.
+    pub apis: bool,
+}
+
+impl Default for DemoSection {
+    fn default() -> Self {
+        Self {
+            seed: false,
+            password: None,
+            apis: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

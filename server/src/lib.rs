@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod publisher;

@@ -1196,7 +1196,9 @@ async fn admins_add_gateway_environments_and_deploy_to_them(db: PgPool) {
     let env = r.json();
     assert_eq!(env["displayName"], "Staging");
     assert_eq!(env["isReadOnly"], false);
-    let r = app.call(Method::POST, ENVS, &admin_token, Some(staging)).await;
+    let r = app
+        .call(Method::POST, ENVS, &admin_token, Some(staging))
+        .await;
     assert_wso2_error(&r, StatusCode::CONFLICT);
     let list = app.get_bearer(ENVS, &admin_token).await.json();
     assert_eq!(list["count"], 2);
@@ -1236,12 +1238,18 @@ async fn admins_add_gateway_environments_and_deploy_to_them(db: PgPool) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let staging_snap = app
-        .get_bearer("/api/am/gateway/v1/environments/Staging/snapshot", &admin_token)
+        .get_bearer(
+            "/api/am/gateway/v1/environments/Staging/snapshot",
+            &admin_token,
+        )
         .await
         .json();
     assert_eq!(staging_snap["apis"].as_array().unwrap().len(), 1);
     let default_snap = app
-        .get_bearer("/api/am/gateway/v1/environments/Default/snapshot", &admin_token)
+        .get_bearer(
+            "/api/am/gateway/v1/environments/Default/snapshot",
+            &admin_token,
+        )
         .await
         .json();
     assert_eq!(default_snap["apis"], json!([]));
@@ -1249,12 +1257,22 @@ async fn admins_add_gateway_environments_and_deploy_to_them(db: PgPool) {
     // An environment in use cannot go; Default never can.
     let env_id = env["id"].as_str().unwrap();
     let r = app
-        .call(Method::DELETE, &format!("{ENVS}/{env_id}"), &admin_token, None)
+        .call(
+            Method::DELETE,
+            &format!("{ENVS}/{env_id}"),
+            &admin_token,
+            None,
+        )
         .await;
     assert_wso2_error(&r, StatusCode::CONFLICT);
     let default_id = list["list"][0]["id"].as_str().unwrap();
     let r = app
-        .call(Method::DELETE, &format!("{ENVS}/{default_id}"), &admin_token, None)
+        .call(
+            Method::DELETE,
+            &format!("{ENVS}/{default_id}"),
+            &admin_token,
+            None,
+        )
         .await;
     assert_wso2_error(&r, StatusCode::BAD_REQUEST);
     let r = app
@@ -1267,11 +1285,62 @@ async fn admins_add_gateway_environments_and_deploy_to_them(db: PgPool) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let r = app
-        .call(Method::DELETE, &format!("{ENVS}/{env_id}"), &admin_token, None)
+        .call(
+            Method::DELETE,
+            &format!("{ENVS}/{env_id}"),
+            &admin_token,
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let r = app
-        .get_bearer("/api/am/gateway/v1/environments/Staging/snapshot", &admin_token)
+        .get_bearer(
+            "/api/am/gateway/v1/environments/Staging/snapshot",
+            &admin_token,
+        )
         .await;
     assert_wso2_error(&r, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn demo_api_is_imported_deployed_and_published_once(db: PgPool) {
+    let mut s = settings();
+    s.demo.apis = true;
+    let app = spawn_with(db.clone(), s.clone()).await;
+    // A second start does not duplicate it.
+    server::prepare(db, s).await.unwrap();
+    let token = admin(&app).await;
+    let list = app.get_bearer(&format!("{P}/apis"), &token).await.json();
+    assert_eq!(list["count"], 1, "{list}");
+    let api = &list["list"][0];
+    assert_eq!(api["name"], "PizzaShack");
+    assert_eq!(api["lifeCycleStatus"], "PUBLISHED");
+    assert_eq!(api["provider"], "publisher");
+    assert_eq!(api["deployedTo"], json!(["Default"]));
+    let snap = gateway::snapshot::Snapshot::parse(
+        &app.get_bearer("/api/am/gateway/v1/environments/Default/snapshot", &token)
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(snap.apis[0].context, "/pizzashack");
+    assert!(snap.apis[0].is_default_version);
+    assert!(
+        snap.apis[0].endpoints.production.urls[0].ends_with("/demo-backend/pizzashack"),
+        "{:?}",
+        snap.apis[0].endpoints
+    );
+    // Its backend answers.
+    let menu = app.get("/demo-backend/pizzashack/menu", None).await;
+    assert_eq!(menu.status, StatusCode::OK);
+    assert_eq!(menu.json()[0]["name"], "Margherita");
+    let order = app
+        .post_json(
+            "/demo-backend/pizzashack/order",
+            json!({"pizza": "Funghi", "quantity": 2}),
+            &[],
+        )
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.text());
+    assert_eq!(order.json()["status"], "received");
 }

@@ -35,6 +35,11 @@ pub fn app(state: AppState) -> Router {
         .merge(portal_auth::router())
         .merge(oauth::router())
         .merge(publisher::router(&state))
+        .merge(if state.settings.demo.seed {
+            crate::demo::router()
+        } else {
+            Router::new()
+        })
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,

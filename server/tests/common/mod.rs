@@ -53,6 +53,7 @@ pub fn settings() -> Settings {
     s.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
     s.demo.seed = true;
     s.demo.password = Some(SecretString::from(DEMO_PASSWORD));
+    s.demo.apis = false; // tests start from an empty Publisher; `demo_api_*` turns it on
     s
 }
 

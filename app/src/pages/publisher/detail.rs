@@ -128,7 +128,9 @@ fn body(api: Api, tab: String, ctx: Ctx) -> impl IntoView {
         "lifecycle" => lifecycle_tab(api.clone(), ctx).into_any(),
         "revisions" => revisions(api.clone(), ctx).into_any(),
         "definition" if !ctx.product => definition(id.clone()).into_any(),
-        "overview" => overview(api.clone()).into_any(),
+        "overview" => {
+            view! { {overview(api.clone())} {versions_and_owner(api.clone(), ctx)} }.into_any()
+        }
         _ => view! { <EmptyState title="No such page" detail="This tab does not exist."/> }
             .into_any(),
     };
@@ -199,6 +201,109 @@ fn overview(api: Api) -> impl IntoView {
                 {fact("Technical owner", b.technical_owner.unwrap_or_else(|| "—".into()))}
                 {fact("Default version", if api.is_default_version { "yes".into() } else { "no".into() })}
             </dl>
+        </div>
+    }
+}
+
+/// New version by copy, and (APIs) handing the API to another owner.
+fn versions_and_owner(api: Api, ctx: Ctx) -> impl IntoView {
+    let id = api.id.clone().unwrap_or_default();
+    let new_version = RwSignal::new(String::new());
+    let make_default = RwSignal::new(false);
+    let owner = RwSignal::new(api.provider.clone().unwrap_or_default());
+    let error = RwSignal::new(None);
+    let navigate = leptos_router::hooks::use_navigate();
+    let copy = Action::new({
+        let id = id.clone();
+        move |(version, default_version): &(String, bool)| {
+            let (id, version, default_version) = (id.clone(), version.clone(), *default_version);
+            async move {
+                run(PublisherCall::Copy {
+                    id,
+                    version,
+                    default_version,
+                    product: ctx.product,
+                })
+                .await
+            }
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = copy.value().get() {
+            match result {
+                Ok(PublisherReply::Api(a)) => {
+                    let base = if ctx.product {
+                        "/publisher/api-products"
+                    } else {
+                        "/publisher/apis"
+                    };
+                    navigate(
+                        &format!("{base}/{}", a.id.unwrap_or_default()),
+                        Default::default(),
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    });
+    let change_owner = Action::new({
+        let id = id.clone();
+        move |provider: &String| {
+            let (id, provider) = (id.clone(), provider.clone());
+            async move {
+                match run(PublisherCall::ChangeProvider {
+                    id,
+                    provider: provider.clone(),
+                })
+                .await
+                {
+                    Ok(_) => {
+                        error.set(None);
+                        ctx.done(format!("{provider} owns it now."));
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            }
+        }
+    });
+    let submit_copy = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        copy.dispatch((new_version.get_untracked(), make_default.get_untracked()));
+    };
+    let submit_owner = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        change_owner.dispatch(owner.get_untracked());
+    };
+    view! {
+        <div class="mt-6 grid gap-6 lg:grid-cols-2">
+            <form on:submit=submit_copy class=format!("{CARD} space-y-3")>
+                <h2 class="font-semibold">"New version"</h2>
+                <p class="text-sm text-slate-500">"Copies everything but revisions into a new version in CREATED."</p>
+                <div>
+                    <label class=LABEL for="new-version">"Version"</label>
+                    <input id="new-version" class=INPUT bind:value=new_version placeholder="2.0.0"/>
+                    {field_error(error, "newVersion")}
+                </div>
+                <label class="flex items-center gap-2 text-sm text-slate-700">
+                    <input type="checkbox" class="h-4 w-4" bind:checked=make_default/>"Make it the default version"
+                </label>
+                <button type="submit" class=BUTTON_LIGHT disabled=move || copy.pending().get()>"Create new version"</button>
+            </form>
+            {(!ctx.product).then(|| view! {
+                <form on:submit=submit_owner class=format!("{CARD} space-y-3")>
+                    <h2 class="font-semibold">"Owner"</h2>
+                    <p class="text-sm text-slate-500">"The owner (and admins) may edit and delete the API."</p>
+                    <div>
+                        <label class=LABEL for="owner">"User name"</label>
+                        <input id="owner" class=INPUT bind:value=owner/>
+                        {field_error(error, "provider")}
+                    </div>
+                    <button type="submit" class=BUTTON_LIGHT disabled=move || change_owner.pending().get()>"Change owner"</button>
+                </form>
+            })}
+            <div class="lg:col-span-2">{error_banner(error)}</div>
         </div>
     }
 }
