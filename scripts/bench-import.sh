@@ -86,7 +86,8 @@ for doc in "$work/fixture.${LARGEST##*.}" "$work/large-1000.json" "$work/large-$
   [ "$code" = 201 ] || { cat "$work/resp.json"; die "import of $doc answered $code"; }
   ops=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["operations"]))' "$work/resp.json")
   size=$(du -h "$doc" | cut -f1)
-  printf '%-34s %10s %11s %10s %9s MB %9s MB\n' "$(basename "$LARGEST" | sed "s/^/fixture: /;s/.*large.*//")$( [ $i -gt 1 ] && basename "$doc")" \
+  if [ "$i" = 1 ]; then label="fixture $(basename "$LARGEST")"; else label=$(basename "$doc"); fi
+  printf '%-34s %10s %11s %10s %9s MB %9s MB\n' "$label" \
     "$size" "$ops" "$secs" "$((before / 1024))" "$(( $(kb VmHWM) / 1024 ))"
 done
 printf '\nserver RSS after the imports: %s MB\n' "$(( $(kb VmRSS) / 1024 ))"
