@@ -2,6 +2,8 @@
 //! types they share with the server, and their server functions. Server-only code sits behind
 //! the `ssr` feature; the browser build hydrates the same components.
 #![forbid(unsafe_code)]
+// The Publisher pages nest deep view types; the hydrate build needs more than 128 levels.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod auth;

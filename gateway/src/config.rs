@@ -8,8 +8,15 @@ use serde::Deserialize;
 use crate::settings::{self, SettingsError, Sources};
 
 /// Top-level sections that belong to the server; the gateway skips them.
-pub const SERVER_SECTIONS: &[&str] =
-    &["server", "database", "auth", "admin_password", "demo", "ai"];
+pub const SERVER_SECTIONS: &[&str] = &[
+    "server",
+    "database",
+    "auth",
+    "admin_password",
+    "demo",
+    "publisher",
+    "ai",
+];
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -89,5 +96,22 @@ impl GatewayConfig {
             });
         }
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_settings_file_loads() {
+        let file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../gatehouse.example.toml");
+        let cfg = GatewayConfig::load(&Sources {
+            file: Some(file),
+            env: vec![("GATEHOUSE_PUBLISHER__MAX_REVISIONS".into(), "7".into())],
+        })
+        .unwrap();
+        assert_eq!(cfg.gateway.environment, "Default");
     }
 }

@@ -278,3 +278,21 @@ mod tests {
         assert_eq!(s.public_url(), "https://api.example.com");
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    #[test]
+    fn the_example_settings_file_loads() {
+        let file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../gatehouse.example.toml");
+        let s = Settings::load(&Sources {
+            file: Some(file),
+            env: vec![],
+        })
+        .unwrap();
+        assert_eq!(s.publisher.max_revisions, 5);
+        assert!(s.demo.apis);
+    }
+}
