@@ -45,6 +45,44 @@ pub struct GatewaySection {
     pub workers: usize,
     /// PEM file of extra CA certificates trusted for HTTPS backends (besides the system's).
     pub backend_ca_file: Option<std::path::PathBuf>,
+    /// The credential the control plane expects from gateways (its `server.gateway_token`).
+    pub token: Option<Secret>,
+    /// Disk copy of the last good snapshot from the control plane, served when the gateway
+    /// starts while the control plane is unreachable. Default:
+    /// `~/.cache/gatehouse/gateway-<environment>.json`.
+    pub snapshot_cache: Option<std::path::PathBuf>,
+    /// How long one long-poll of the control plane waits for a change.
+    pub feed_wait_seconds: u64,
+}
+
+/// A setting that must never be printed.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl GatewaySection {
+    /// Where the disk copy of the snapshot lives.
+    pub fn cache_path(&self) -> Option<std::path::PathBuf> {
+        self.snapshot_cache.clone().or_else(|| {
+            std::env::var_os("HOME").map(|h| {
+                std::path::PathBuf::from(h)
+                    .join(".cache/gatehouse")
+                    .join(format!("gateway-{}.json", self.environment))
+            })
+        })
+    }
 }
 
 impl Default for GatewaySection {
@@ -57,6 +95,9 @@ impl Default for GatewaySection {
             shutdown_grace_seconds: 10,
             workers: 0,
             backend_ca_file: None,
+            token: None,
+            snapshot_cache: None,
+            feed_wait_seconds: 25,
         }
     }
 }
@@ -84,6 +125,13 @@ impl GatewayConfig {
                 key: "gateway.environment".into(),
                 origin: "settings".into(),
                 message: "must not be empty".into(),
+            });
+        }
+        if cfg.gateway.feed_wait_seconds == 0 || cfg.gateway.feed_wait_seconds > 300 {
+            return Err(SettingsError::Invalid {
+                key: "gateway.feed_wait_seconds".into(),
+                origin: "settings".into(),
+                message: "must be 1 to 300".into(),
             });
         }
         if let Some(url) = &cfg.gateway.control_plane

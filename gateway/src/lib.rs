@@ -5,6 +5,8 @@
 
 pub mod config;
 #[cfg(feature = "runtime")]
+pub mod feed;
+#[cfg(feature = "runtime")]
 pub mod metrics;
 #[cfg(feature = "process")]
 pub mod process;

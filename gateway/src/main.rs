@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use gateway::config::GatewayConfig;
+use gateway::feed::Feed;
 use gateway::proxy::{self, Body, Gateway, json_response};
 use gateway::settings::Sources;
 use gateway::snapshot::Snapshot;
@@ -97,14 +98,28 @@ async fn run() -> anyhow::Result<()> {
     let shutdown = gateway::process::shutdown_signal();
 
     let gw = Arc::new(Gateway::new());
+    let tls = proxy::backend_tls(cfg.gateway.backend_ca_file.as_deref())
+        .map_err(|e| anyhow::anyhow!(e))?;
     if let Some(file) = &args.snapshot {
         let (snapshot, stamp) = read_snapshot(file)?;
         apply(&gw, &snapshot);
         tokio::spawn(watch_file(gw.clone(), file.clone(), stamp));
-    } else if cfg.gateway.control_plane.is_some() {
-        tracing::warn!(
-            "the control-plane snapshot feed is not built yet; run with --config FILE to serve APIs"
+    } else if let Some(cp) = &cfg.gateway.control_plane {
+        let feed = Feed::new(
+            cp,
+            &cfg.gateway.environment,
+            cfg.gateway.token.as_ref().map(|t| t.expose().to_string()),
+            cfg.gateway.cache_path(),
+            Duration::from_secs(cfg.gateway.feed_wait_seconds),
         );
+        // Serve the last good snapshot at once; the feed replaces it when it gets through.
+        if let Some(cached) = feed.load_cache() {
+            tracing::info!(path = %feed.cache().map(|p| p.display().to_string()).unwrap_or_default(), "serving the disk copy until the control plane answers");
+            apply(&gw, &cached);
+        }
+        let client = proxy::upstream(tls.clone());
+        let fgw = gw.clone();
+        tokio::spawn(feed.follow(gw.clone(), client, move |s| apply(&fgw, s)));
     }
 
     let admin = TcpListener::bind(cfg.gateway.admin_listen)
@@ -122,8 +137,6 @@ async fn run() -> anyhow::Result<()> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let tls = proxy::backend_tls(cfg.gateway.backend_ca_file.as_deref())
-        .map_err(|e| anyhow::anyhow!(e))?;
     let (listen, threads) = start_workers(cfg.gateway.listen, workers, &gw, &tls, &stop_rx, grace)?;
     tracing::info!(
         listen = %listen,

@@ -396,7 +396,17 @@ mod tests {
             s.apis[0].endpoints.production.kind,
             EndpointKind::LoadBalance
         );
-        assert_eq!(s.apis[0].operations.len(), 4);
+        assert_eq!(s.apis[0].operations.len(), 5);
+        assert!(s.apis[0].operations[3].endpoints.is_none());
+        assert_eq!(
+            s.apis[0].operations[4]
+                .endpoints
+                .as_ref()
+                .unwrap()
+                .production
+                .urls,
+            ["http://127.0.0.1:9100"]
+        );
         assert_eq!(s.problems(), vec![]);
     }
 }

@@ -39,6 +39,9 @@ pub struct ServerSection {
     /// Where `cargo leptos build` put the site (WASM, CSS, assets).
     pub site_root: PathBuf,
     pub shutdown_grace_seconds: u64,
+    /// The credential gateways present to fetch their snapshots (their `gateway.token`).
+    /// Unset: only tokens with `apim:environment_read` may fetch snapshots.
+    pub gateway_token: Option<SecretString>,
 }
 
 impl Default for ServerSection {
@@ -48,6 +51,7 @@ impl Default for ServerSection {
             public_url: None,
             site_root: PathBuf::from("target/site"),
             shutdown_grace_seconds: 10,
+            gateway_token: None,
         }
     }
 }
@@ -191,6 +195,14 @@ impl Settings {
             && p.expose_secret().chars().count() < 5
         {
             return Err(invalid("admin_password", "must be at least 5 characters"));
+        }
+        if let Some(t) = &self.server.gateway_token
+            && t.expose_secret().len() < 16
+        {
+            return Err(invalid(
+                "server.gateway_token",
+                "must be at least 16 characters",
+            ));
         }
         if self.publisher.max_revisions == 0 {
             return Err(invalid("publisher.max_revisions", "must be at least 1"));

@@ -789,6 +789,16 @@ impl Publisher {
         .await?)
     }
 
+    /// The version of an environment's snapshot.
+    pub async fn environment_version(&self, environment: &str) -> Result<i64, ApiError> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT revision FROM gateway_environment WHERE name = $1")
+                .bind(environment)
+                .fetch_optional(&self.db)
+                .await?;
+        version.ok_or_else(|| ApiError::NotFound(format!("No gateway environment {environment}")))
+    }
+
     /// The runtime snapshot of an environment: every deployed, not retired revision.
     pub async fn environment_snapshot(&self, environment: &str) -> Result<Snapshot, ApiError> {
         let version: Option<i64> =
