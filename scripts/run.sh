@@ -14,6 +14,9 @@ export GATEHOUSE_DATABASE__URL="${GATEHOUSE_DATABASE__URL:-$PG_URL/$DB_NAME}"
 export GATEHOUSE_ADMIN_PASSWORD="${GATEHOUSE_ADMIN_PASSWORD:-admin}"
 export GATEHOUSE_DEMO__SEED="${GATEHOUSE_DEMO__SEED:-true}"
 export GATEHOUSE_SERVER__SITE_ROOT="${GATEHOUSE_SERVER__SITE_ROOT:-$ROOT/target/site}"
+# The credential the gateway shows the control plane: one per run unless given.
+GATEWAY_TOKEN="${GATEHOUSE_SERVER__GATEWAY_TOKEN:-$(python3 -c 'import secrets; print(secrets.token_hex(24))')}"
+export GATEHOUSE_SERVER__GATEWAY_TOKEN="$GATEWAY_TOKEN" GATEHOUSE_GATEWAY__TOKEN="$GATEWAY_TOKEN"
 SERVER_ADDR="${GATEHOUSE_SERVER__ADDR:-127.0.0.1:3000}"
 GATEWAY_ADDR="${GATEHOUSE_GATEWAY__LISTEN:-127.0.0.1:8280}"
 
@@ -35,6 +38,9 @@ cat <<MSG
     Publisher         http://$SERVER_ADDR/publisher
     Admin             http://$SERVER_ADDR/admin
     Gateway           http://$GATEWAY_ADDR   (health: http://${GATEHOUSE_GATEWAY__ADMIN_LISTEN:-127.0.0.1:9091}/health)
+
+  Try the demo API through the gateway:
+    curl http://$GATEWAY_ADDR/pizzashack/1.0.0/menu
 
   Sign in as admin / $GATEHOUSE_ADMIN_PASSWORD
   Demo users (password: ${GATEHOUSE_DEMO__PASSWORD:-gatehouse}): publisher, subscriber,

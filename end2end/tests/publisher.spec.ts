@@ -57,6 +57,10 @@ test('a publisher imports a 3.1 document, edits business info, makes a revision,
   await page.locator('[data-transition="Publish"]').click();
   await expect(page.getByTestId('error-banner')).toContainText('deploy a revision');
 
+  // Not deployed: the gateway does not know the API.
+  const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8280';
+  expect((await page.request.get(`${gateway}/scopes-example/1.0.0/users`)).status()).toBe(404);
+
   // A revision with a description, deployed to the Default environment.
   await page.locator('[data-tab="revisions"]').click();
   await expect(page.getByTestId('empty-state')).toContainText('No revisions yet');
@@ -67,6 +71,12 @@ test('a publisher imports a 3.1 document, edits business info, makes a revision,
   await expect(revision.getByTestId('revision-description')).toHaveText('First cut from the 3.1 document');
   await revision.getByRole('button', { name: 'Deploy' }).click();
   await expect(revision.locator('[data-deployed="Default"]')).toContainText('Live on Default');
+  // The gateway follows within a second: the API is routed (its backend, port 9, is down:
+  // 502, then 503 while the endpoint is suspended) instead of unknown (404).
+  await expect
+    .poll(async () => (await page.request.get(`${gateway}/scopes-example/1.0.0/users`)).status(), { timeout: 2_000 })
+    .not.toBe(404);
+  expect([502, 503]).toContain((await page.request.get(`${gateway}/scopes-example/1.0.0/users`)).status());
   await shot(page, 'publisher-revisions');
 
   // Publish.
@@ -88,7 +98,7 @@ test('a publisher imports a 3.1 document, edits business info, makes a revision,
 
   // The list shows it published and live.
   await page.goto('/publisher');
-  const tile = page.locator('[data-api="Non-oAuth Scopes example"]');
+  const tile = page.locator('[data-api="Non-oAuth Scopes example"]').filter({ hasText: '· 1.0.0' });
   await expect(tile).toContainText('PUBLISHED');
   await expect(tile).toContainText('live on Default');
   await shot(page, 'publisher-list');

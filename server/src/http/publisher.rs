@@ -24,78 +24,30 @@ use crate::publisher::{Actor, Publisher, fetch};
 pub fn router(state: &AppState) -> Router<AppState> {
     let p = |path: &str| format!("{PUBLISHER}{path}");
     let limit = state.settings.publisher.max_definition_bytes + 64 * 1024;
-    Router::new()
-        .route(&p("/apis"), get(list_apis).post(create_api))
+    let mut r = Router::new()
         .route(&p("/apis/validate-openapi"), post(validate_openapi))
         .route(&p("/apis/import-openapi"), post(import_openapi))
-        .route(&p("/apis/copy-api"), post(copy_api))
-        .route(&p("/apis/change-lifecycle"), post(change_lifecycle))
+        .route(&p("/apis/copy-api"), post(copy_item::<false>))
         .route(
-            &p("/apis/{api_id}"),
-            get(get_api).put(update_api).delete(delete_api),
+            &p("/apis/change-lifecycle"),
+            post(change_lifecycle::<false>),
         )
         .route(
             &p("/apis/{api_id}/swagger"),
             get(get_definition).put(put_definition),
         )
-        .route(&p("/apis/{api_id}/lifecycle-history"), get(api_history))
-        .route(&p("/apis/{api_id}/lifecycle-state"), get(api_state))
         .route(&p("/apis/{api_id}/change-provider"), post(change_provider))
         .route(
-            &p("/apis/{api_id}/revisions"),
-            get(api_revisions).post(api_create_revision),
+            &p("/api-products/copy-api-products"),
+            post(copy_item::<true>),
         )
-        .route(
-            &p("/apis/{api_id}/revisions/{revision_id}"),
-            get(api_revision).delete(api_delete_revision),
-        )
-        .route(&p("/apis/{api_id}/restore-revision"), post(api_restore))
-        .route(&p("/apis/{api_id}/deployments"), get(api_deployments))
-        .route(&p("/apis/{api_id}/deploy-revision"), post(api_deploy))
-        .route(&p("/apis/{api_id}/undeploy-revision"), post(api_undeploy))
-        .route(&p("/api-products"), get(list_products).post(create_product))
-        .route(&p("/api-products/copy-api-products"), post(copy_product))
         .route(
             &p("/api-products/change-lifecycle"),
-            post(product_change_lifecycle),
-        )
-        .route(
-            &p("/api-products/{api_id}"),
-            get(get_product).put(update_product).delete(delete_product),
-        )
-        .route(
-            &p("/api-products/{api_id}/lifecycle-history"),
-            get(product_history),
-        )
-        .route(
-            &p("/api-products/{api_id}/lifecycle-state"),
-            get(product_state),
-        )
-        .route(
-            &p("/api-products/{api_id}/revisions"),
-            get(product_revisions).post(product_create_revision),
-        )
-        .route(
-            &p("/api-products/{api_id}/revisions/{revision_id}"),
-            get(product_revision).delete(product_delete_revision),
-        )
-        .route(
-            &p("/api-products/{api_id}/restore-revision"),
-            post(product_restore),
-        )
-        .route(
-            &p("/api-products/{api_id}/deployments"),
-            get(product_deployments),
-        )
-        .route(
-            &p("/api-products/{api_id}/deploy-revision"),
-            post(product_deploy),
-        )
-        .route(
-            &p("/api-products/{api_id}/undeploy-revision"),
-            post(product_undeploy),
-        )
-        .route(&p("/environments"), get(environments))
+            post(change_lifecycle::<true>),
+        );
+    r = item_routes::<false>(r);
+    r = item_routes::<true>(r);
+    r.route(&p("/environments"), get(environments))
         .route(
             &format!("{ADMIN}/environments"),
             get(environments).post(create_environment),
@@ -113,6 +65,39 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(snapshot),
         )
         .layer(DefaultBodyLimit::max(limit))
+}
+
+/// The operations APIs and API products share, under `/apis` or `/api-products`.
+fn item_routes<const P: bool>(r: Router<AppState>) -> Router<AppState> {
+    let base = format!("{PUBLISHER}/{}", kind_path::<P>());
+    let item = format!("{base}/{{api_id}}");
+    r.route(&base, get(list_items::<P>).post(create_item::<P>))
+        .route(
+            &item,
+            get(get_item::<P>)
+                .put(update_item::<P>)
+                .delete(delete_item::<P>),
+        )
+        .route(&format!("{item}/lifecycle-history"), get(history::<P>))
+        .route(
+            &format!("{item}/lifecycle-state"),
+            get(lifecycle_state::<P>),
+        )
+        .route(
+            &format!("{item}/revisions"),
+            get(revisions::<P>).post(create_revision::<P>),
+        )
+        .route(
+            &format!("{item}/revisions/{{revision_id}}"),
+            get(revision::<P>).delete(delete_revision::<P>),
+        )
+        .route(
+            &format!("{item}/restore-revision"),
+            post(restore_revision::<P>),
+        )
+        .route(&format!("{item}/deployments"), get(deployments::<P>))
+        .route(&format!("{item}/deploy-revision"), post(deploy::<P>))
+        .route(&format!("{item}/undeploy-revision"), post(undeploy::<P>))
 }
 
 fn service(state: &AppState) -> Publisher {
@@ -283,64 +268,66 @@ async fn put_definition(
     ))
 }
 
-// ----- APIs ---------------------------------------------------------------------------------
+// ----- APIs and API products: one handler each, `P` = product ------------------------------
 
-async fn list_apis(
+fn kind_path<const P: bool>() -> &'static str {
+    if P { "api-products" } else { "apis" }
+}
+
+fn location<const P: bool>(id: &str) -> String {
+    format!("{PUBLISHER}/{}/{id}", kind_path::<P>())
+}
+
+async fn list_items<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let page = service(&state)
-        .list(&Actor::from(caller), &q, false)
-        .await?;
+    let page = service(&state).list(&Actor::from(caller), &q, P).await?;
     Ok(Json(json!(page)))
 }
 
-async fn create_api(
+async fn create_item<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(api): AppJson<Api>,
 ) -> Result<Response, ApiError> {
     let api = service(&state)
-        .create(&Actor::from(caller), api, None, false)
+        .create(&Actor::from(caller), api, None, P)
         .await?;
     let id = api.id.clone().unwrap_or_default();
-    Ok(created(format!("{PUBLISHER}/apis/{id}"), api))
+    Ok(created(location::<P>(&id), api))
 }
 
-async fn get_api(
+async fn get_item<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
-    Path(api_id): Path<String>,
+    Path(id): Path<String>,
 ) -> Result<Json<Api>, ApiError> {
     Ok(Json(
-        service(&state)
-            .get(&Actor::from(caller), &api_id, false)
-            .await?,
+        service(&state).get(&Actor::from(caller), &id, P).await?,
     ))
 }
 
-async fn update_api(
+async fn update_item<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
-    Path(api_id): Path<String>,
+    Path(id): Path<String>,
     AppJson(api): AppJson<Api>,
 ) -> Result<Json<Api>, ApiError> {
     Ok(Json(
         service(&state)
-            .update(&Actor::from(caller), &api_id, api, false)
+            .update(&Actor::from(caller), &id, api, P)
             .await?,
     ))
 }
 
-async fn delete_api(
+async fn delete_item<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
-    Path(api_id): Path<String>,
+    Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    service(&state)
-        .delete(&Actor::from(caller), &api_id, false)
-        .await?;
+    service(&state).delete(&Actor::from(caller), &id, P).await?;
     Ok(StatusCode::OK)
 }
 
@@ -361,24 +348,31 @@ fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, ApiEr
         .ok_or_else(|| ApiError::field(field, "is required"))
 }
 
-async fn copy_api(
+/// `apiId` for APIs, `apiProductId` for products (WSO2's query parameters).
+fn target_id<'a, const P: bool>(
+    api_id: &'a Option<String>,
+    product_id: &'a Option<String>,
+) -> Result<&'a str, ApiError> {
+    if P {
+        required(product_id, "apiProductId")
+    } else {
+        required(api_id, "apiId")
+    }
+}
+
+/// `POST /apis/copy-api`, `POST /api-products/copy-api-products`.
+async fn copy_item<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<CopyQuery>,
 ) -> Result<Response, ApiError> {
-    let api_id = required(&q.api_id, "apiId")?;
+    let id = target_id::<P>(&q.api_id, &q.api_product_id)?;
     let version = required(&q.new_version, "newVersion")?;
     let api = service(&state)
-        .copy(
-            &Actor::from(caller),
-            api_id,
-            version,
-            q.default_version,
-            false,
-        )
+        .copy(&Actor::from(caller), id, version, q.default_version, P)
         .await?;
-    let id = api.id.clone().unwrap_or_default();
-    Ok(created(format!("{PUBLISHER}/apis/{id}"), api))
+    let new_id = api.id.clone().unwrap_or_default();
+    Ok(created(location::<P>(&new_id), api))
 }
 
 #[derive(Deserialize)]
@@ -391,53 +385,38 @@ struct LifecycleQuery {
     api_product_id: Option<String>,
 }
 
-async fn change_lifecycle(
+async fn change_lifecycle<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<LifecycleQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let api_id = required(&q.api_id, "apiId")?;
+    let id = target_id::<P>(&q.api_id, &q.api_product_id)?;
     let action = required(&q.action, "action")?;
     Ok(Json(
         service(&state)
-            .change_lifecycle(
-                &Actor::from(caller),
-                api_id,
-                action,
-                &q.lifecycle_checklist,
-                false,
-            )
+            .change_lifecycle(&Actor::from(caller), id, action, &q.lifecycle_checklist, P)
             .await?,
     ))
 }
 
-async fn history(
-    state: &AppState,
+async fn history<const P: bool>(
+    State(state): State<AppState>,
     caller: Caller,
-    id: &str,
-    product: bool,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let items = service(state)
-        .lifecycle_history(&Actor::from(caller), id, product)
+    let items = service(&state)
+        .lifecycle_history(&Actor::from(caller), &id, P)
         .await?;
     Ok(list(items))
 }
 
-async fn api_history(
+async fn lifecycle_state<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
-    Path(api_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    history(&state, caller, &api_id, false).await
-}
-
-async fn api_state(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(api_id): Path<String>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let st = service(&state)
-        .lifecycle_state(&Actor::from(caller), &api_id, false)
+        .lifecycle_state(&Actor::from(caller), &id, P)
         .await?;
     Ok(Json(json!(st)))
 }
@@ -460,7 +439,7 @@ async fn change_provider(
     Ok(StatusCode::OK)
 }
 
-// ----- revisions and deployments (shared by APIs and products) --------------------------------
+// ----- revisions and deployments --------------------------------------------------------------
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -476,41 +455,6 @@ struct RevisionQuery {
     all_environments: bool,
 }
 
-async fn revisions_of(
-    state: &AppState,
-    caller: Caller,
-    id: &str,
-    product: bool,
-) -> Result<Json<Value>, ApiError> {
-    let items = service(state)
-        .list_revisions(&Actor::from(caller), id, product)
-        .await?;
-    Ok(list(items))
-}
-
-async fn create_revision_of(
-    state: &AppState,
-    caller: Caller,
-    id: &str,
-    body: Option<Bytes>,
-    product: bool,
-) -> Result<Response, ApiError> {
-    let body: RevisionBody = match body.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
-        None => RevisionBody::default(),
-        Some(b) => serde_json::from_slice(&b).map_err(|e| {
-            ApiError::field("body", format!("expected {{\"description\": \"…\"}}: {e}"))
-        })?,
-    };
-    let rev = service(state)
-        .create_revision(&Actor::from(caller), id, &body.description, product)
-        .await?;
-    let kind = if product { "api-products" } else { "apis" };
-    Ok(created(
-        format!("{PUBLISHER}/{kind}/{id}/revisions/{}", rev.id),
-        rev,
-    ))
-}
-
 fn deployments_body(body: &Bytes) -> Result<Vec<Deployment>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(vec![]);
@@ -523,261 +467,62 @@ fn deployments_body(body: &Bytes) -> Result<Vec<Deployment>, ApiError> {
     })
 }
 
-async fn api_revisions(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(api_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    revisions_of(&state, caller, &api_id, false).await
-}
-
-async fn api_create_revision(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(api_id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    create_revision_of(&state, caller, &api_id, Some(body), false).await
-}
-
-async fn api_revision(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((api_id, revision_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let r = service(&state)
-        .get_revision(&Actor::from(caller), &api_id, &revision_id, false)
-        .await?;
-    Ok(Json(json!(r)))
-}
-
-async fn api_delete_revision(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((api_id, revision_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let actor = Actor::from(caller);
-    let svc = service(&state);
-    svc.delete_revision(&actor, &api_id, &revision_id, false)
-        .await?;
-    Ok(list(svc.list_revisions(&actor, &api_id, false).await?))
-}
-
-async fn api_restore(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(api_id): Path<String>,
-    Query(q): Query<RevisionQuery>,
-) -> Result<Response, ApiError> {
-    let rid = required(&q.revision_id, "revisionId")?;
-    let api = service(&state)
-        .restore_revision(&Actor::from(caller), &api_id, rid, false)
-        .await?;
-    Ok(created(format!("{PUBLISHER}/apis/{api_id}"), api))
-}
-
-async fn api_deployments(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(api_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let d = service(&state)
-        .deployments(&Actor::from(caller), &api_id, false)
-        .await?;
-    Ok(list(d))
-}
-
-async fn api_deploy(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(api_id): Path<String>,
-    Query(q): Query<RevisionQuery>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let rid = required(&q.revision_id, "revisionId")?;
-    let d = service(&state)
-        .deploy(
-            &Actor::from(caller),
-            &api_id,
-            rid,
-            deployments_body(&body)?,
-            false,
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(d)).into_response())
-}
-
-async fn api_undeploy(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(api_id): Path<String>,
-    Query(q): Query<RevisionQuery>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let rid = required(&q.revision_id, "revisionId")?;
-    let d = service(&state)
-        .undeploy(
-            &Actor::from(caller),
-            &api_id,
-            rid,
-            deployments_body(&body)?,
-            q.all_environments,
-            false,
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(d)).into_response())
-}
-
-// ----- API products -------------------------------------------------------------------------
-
-async fn list_products(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let page = service(&state).list(&Actor::from(caller), &q, true).await?;
-    Ok(Json(json!(page)))
-}
-
-async fn create_product(
-    State(state): State<AppState>,
-    caller: Caller,
-    AppJson(api): AppJson<Api>,
-) -> Result<Response, ApiError> {
-    let api = service(&state)
-        .create(&Actor::from(caller), api, None, true)
-        .await?;
-    let id = api.id.clone().unwrap_or_default();
-    Ok(created(format!("{PUBLISHER}/api-products/{id}"), api))
-}
-
-async fn get_product(
+async fn revisions<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Api>, ApiError> {
-    Ok(Json(
-        service(&state).get(&Actor::from(caller), &id, true).await?,
+) -> Result<Json<Value>, ApiError> {
+    let items = service(&state)
+        .list_revisions(&Actor::from(caller), &id, P)
+        .await?;
+    Ok(list(items))
+}
+
+async fn create_revision<const P: bool>(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: RevisionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RevisionBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::field("body", format!("expected {{\"description\": \"…\"}}: {e}"))
+        })?
+    };
+    let rev = service(&state)
+        .create_revision(&Actor::from(caller), &id, &body.description, P)
+        .await?;
+    Ok(created(
+        format!("{}/revisions/{}", location::<P>(&id), rev.id),
+        rev,
     ))
 }
 
-async fn update_product(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    AppJson(api): AppJson<Api>,
-) -> Result<Json<Api>, ApiError> {
-    Ok(Json(
-        service(&state)
-            .update(&Actor::from(caller), &id, api, true)
-            .await?,
-    ))
-}
-
-async fn delete_product(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    service(&state)
-        .delete(&Actor::from(caller), &id, true)
-        .await?;
-    Ok(StatusCode::OK)
-}
-
-async fn copy_product(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(q): Query<CopyQuery>,
-) -> Result<Response, ApiError> {
-    let id = required(&q.api_product_id, "apiProductId")?;
-    let version = required(&q.new_version, "newVersion")?;
-    let api = service(&state)
-        .copy(&Actor::from(caller), id, version, q.default_version, true)
-        .await?;
-    let new_id = api.id.clone().unwrap_or_default();
-    Ok(created(format!("{PUBLISHER}/api-products/{new_id}"), api))
-}
-
-async fn product_change_lifecycle(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(q): Query<LifecycleQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let id = required(&q.api_product_id, "apiProductId")?;
-    let action = required(&q.action, "action")?;
-    Ok(Json(
-        service(&state)
-            .change_lifecycle(
-                &Actor::from(caller),
-                id,
-                action,
-                &q.lifecycle_checklist,
-                true,
-            )
-            .await?,
-    ))
-}
-
-async fn product_history(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    history(&state, caller, &id, true).await
-}
-
-async fn product_state(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let st = service(&state)
-        .lifecycle_state(&Actor::from(caller), &id, true)
-        .await?;
-    Ok(Json(json!(st)))
-}
-
-async fn product_revisions(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    revisions_of(&state, caller, &id, true).await
-}
-
-async fn product_create_revision(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    create_revision_of(&state, caller, &id, Some(body), true).await
-}
-
-async fn product_revision(
+async fn revision<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, revision_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let r = service(&state)
-        .get_revision(&Actor::from(caller), &id, &revision_id, true)
+        .get_revision(&Actor::from(caller), &id, &revision_id, P)
         .await?;
     Ok(Json(json!(r)))
 }
 
-async fn product_delete_revision(
+async fn delete_revision<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, revision_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = Actor::from(caller);
     let svc = service(&state);
-    svc.delete_revision(&actor, &id, &revision_id, true).await?;
-    Ok(list(svc.list_revisions(&actor, &id, true).await?))
+    svc.delete_revision(&actor, &id, &revision_id, P).await?;
+    Ok(list(svc.list_revisions(&actor, &id, P).await?))
 }
 
-async fn product_restore(
+async fn restore_revision<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -785,23 +530,23 @@ async fn product_restore(
 ) -> Result<Response, ApiError> {
     let rid = required(&q.revision_id, "revisionId")?;
     let api = service(&state)
-        .restore_revision(&Actor::from(caller), &id, rid, true)
+        .restore_revision(&Actor::from(caller), &id, rid, P)
         .await?;
-    Ok(created(format!("{PUBLISHER}/api-products/{id}"), api))
+    Ok(created(location::<P>(&id), api))
 }
 
-async fn product_deployments(
+async fn deployments<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let d = service(&state)
-        .deployments(&Actor::from(caller), &id, true)
+        .deployments(&Actor::from(caller), &id, P)
         .await?;
     Ok(list(d))
 }
 
-async fn product_deploy(
+async fn deploy<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -810,18 +555,12 @@ async fn product_deploy(
 ) -> Result<Response, ApiError> {
     let rid = required(&q.revision_id, "revisionId")?;
     let d = service(&state)
-        .deploy(
-            &Actor::from(caller),
-            &id,
-            rid,
-            deployments_body(&body)?,
-            true,
-        )
+        .deploy(&Actor::from(caller), &id, rid, deployments_body(&body)?, P)
         .await?;
     Ok((StatusCode::CREATED, Json(d)).into_response())
 }
 
-async fn product_undeploy(
+async fn undeploy<const P: bool>(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -836,7 +575,7 @@ async fn product_undeploy(
             rid,
             deployments_body(&body)?,
             q.all_environments,
-            true,
+            P,
         )
         .await?;
     Ok((StatusCode::CREATED, Json(d)).into_response())

@@ -679,8 +679,28 @@ impl Publisher {
         Ok(row.to_dto())
     }
 
-    fn environment_id(id: &str) -> Result<Uuid, ApiError> {
-        parse_id(id, "Environment")
+    /// An environment an admin may change: (id, name); 404 if unknown, 400 for `Default`.
+    async fn changeable_environment(
+        &self,
+        actor: &Actor,
+        id: &str,
+        field: &str,
+    ) -> Result<(Uuid, String), ApiError> {
+        actor.require(&[s::ADMIN, s::ENVIRONMENT_MANAGE])?;
+        let uuid = parse_id(id, "Environment")?;
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT name FROM gateway_environment WHERE id = $1")
+                .bind(uuid)
+                .fetch_optional(&self.db)
+                .await?;
+        let name = name.ok_or_else(|| ApiError::NotFound(format!("Environment {id} not found")))?;
+        if name == DEFAULT_ENVIRONMENT {
+            return Err(ApiError::field(
+                field,
+                "the Default environment is read-only",
+            ));
+        }
+        Ok((uuid, name))
     }
 
     /// Admin: changes display name, description, type and virtual hosts (not the name, which
@@ -691,21 +711,7 @@ impl Publisher {
         id: &str,
         mut input: EnvironmentInput,
     ) -> Result<Environment, ApiError> {
-        actor.require(&[s::ADMIN, s::ENVIRONMENT_MANAGE])?;
-        let uuid = Self::environment_id(id)?;
-        let current: Option<String> =
-            sqlx::query_scalar("SELECT name FROM gateway_environment WHERE id = $1")
-                .bind(uuid)
-                .fetch_optional(&self.db)
-                .await?;
-        let current =
-            current.ok_or_else(|| ApiError::NotFound(format!("Environment {id} not found")))?;
-        if current == DEFAULT_ENVIRONMENT {
-            return Err(ApiError::field(
-                "name",
-                "the Default environment is read-only",
-            ));
-        }
+        let (uuid, current) = self.changeable_environment(actor, id, "name").await?;
         if input.name.trim().is_empty() {
             input.name = current.clone();
         }
@@ -735,20 +741,9 @@ impl Publisher {
 
     /// Admin: removes an environment nothing is deployed to.
     pub async fn delete_environment(&self, actor: &Actor, id: &str) -> Result<(), ApiError> {
-        actor.require(&[s::ADMIN, s::ENVIRONMENT_MANAGE])?;
-        let uuid = Self::environment_id(id)?;
-        let name: Option<String> =
-            sqlx::query_scalar("SELECT name FROM gateway_environment WHERE id = $1")
-                .bind(uuid)
-                .fetch_optional(&self.db)
-                .await?;
-        let name = name.ok_or_else(|| ApiError::NotFound(format!("Environment {id} not found")))?;
-        if name == DEFAULT_ENVIRONMENT {
-            return Err(ApiError::field(
-                "environmentId",
-                "the Default environment is read-only",
-            ));
-        }
+        let (uuid, name) = self
+            .changeable_environment(actor, id, "environmentId")
+            .await?;
         let deployed: i64 =
             sqlx::query_scalar("SELECT count(*) FROM api_deployment WHERE environment_id = $1")
                 .bind(uuid)
