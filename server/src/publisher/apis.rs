@@ -630,13 +630,7 @@ impl Publisher {
             }
         }
         let mut tx = self.db.begin().await?;
-        let envs: Vec<Uuid> = sqlx::query_scalar(
-            "DELETE FROM api_deployment WHERE api_id = $1 RETURNING environment_id",
-        )
-        .bind(row.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        super::revisions::bump_environments(&mut tx, &envs).await?;
+        super::revisions::undeploy_everywhere(&mut tx, row.id).await?;
         sqlx::query("DELETE FROM api WHERE id = $1")
             .bind(row.id)
             .execute(&mut *tx)
@@ -927,13 +921,7 @@ impl Publisher {
         }
         if to == lifecycle::RETIRED {
             // A retired API leaves every gateway.
-            let envs: Vec<Uuid> = sqlx::query_scalar(
-                "DELETE FROM api_deployment WHERE api_id = $1 RETURNING environment_id",
-            )
-            .bind(row.id)
-            .fetch_all(&mut *tx)
-            .await?;
-            super::revisions::bump_environments(&mut tx, &envs).await?;
+            super::revisions::undeploy_everywhere(&mut tx, row.id).await?;
         }
         audit(&mut tx, actor, &format!("lifecycle.{to}"), product, id).await?;
         tx.commit().await?;

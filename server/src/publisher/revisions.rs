@@ -29,6 +29,16 @@ pub async fn bump_environments(
     Ok(())
 }
 
+/// Takes an API off every gateway (deleted or retired).
+pub async fn undeploy_everywhere(tx: &mut sqlx::PgConnection, api: Uuid) -> Result<(), ApiError> {
+    let envs: Vec<Uuid> =
+        sqlx::query_scalar("DELETE FROM api_deployment WHERE api_id = $1 RETURNING environment_id")
+            .bind(api)
+            .fetch_all(&mut *tx)
+            .await?;
+    bump_environments(tx, &envs).await
+}
+
 #[derive(sqlx::FromRow)]
 struct RevisionRow {
     id: Uuid,
