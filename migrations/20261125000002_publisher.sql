@@ -40,9 +40,9 @@ CREATE TABLE api (
     settings           jsonb NOT NULL DEFAULT '{}'::jsonb,
     -- [{id, target, verb, authType, throttlingPolicy, scopes}] in `app::publisher::Operation`'s shape.
     operations         jsonb NOT NULL DEFAULT '[]'::jsonb,
-    -- The OpenAPI / Swagger document as stored (JSON); NULL for products and hand-made APIs
-    -- until one is generated.
-    definition         jsonb,
+    -- The OpenAPI / Swagger document (JSON). `json`, not `jsonb`: it keeps the author's key
+    -- order, so an export reads like the import. NULL for products.
+    definition         json,
     definition_version text,
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now(),
@@ -70,7 +70,8 @@ CREATE TABLE api_revision (
     api_id      uuid NOT NULL REFERENCES api (id) ON DELETE CASCADE,
     number      integer NOT NULL,
     description text NOT NULL DEFAULT '',
-    snapshot    jsonb NOT NULL,
+    -- `json` keeps the definition's key order (see api.definition).
+    snapshot    json NOT NULL,
     created_by  text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT api_revision_number_key UNIQUE (api_id, number)

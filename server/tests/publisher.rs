@@ -142,6 +142,12 @@ async fn every_oai_example_imports_with_its_operations_and_exports_equivalent(db
             .await;
         assert_eq!(exported.status, StatusCode::OK, "{path}");
         assert_eq!(exported.json(), as_value(&file), "{path}: export differs");
+        // Key order too: the export reads like the document the author wrote.
+        assert_eq!(
+            serde_json::to_string(&exported.json()).unwrap(),
+            serde_json::to_string(&as_value(&file)).unwrap(),
+            "{path}: export reorders keys"
+        );
     }
     // Pasted text works like a file.
     let inline = fixture("oai-examples/v3.1/non-oauth-scopes.yaml");

@@ -411,7 +411,7 @@ impl Publisher {
             "INSERT INTO api (organization_id, type, name, context, version, provider,
                               is_default_version, description, settings, operations,
                               definition, definition_version)
-             SELECT o.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+             SELECT o.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::json, $12
                FROM organization o WHERE o.name = $1
              RETURNING id",
         )
@@ -425,7 +425,7 @@ impl Publisher {
         .bind(api.description.clone().unwrap_or_default())
         .bind(Json(&api.settings))
         .bind(Json(&api.operations))
-        .bind(doc.map(Json))
+        .bind(doc.map(|d| d.to_string()))
         .bind(spec)
         .fetch_one(&mut *tx)
         .await
@@ -590,7 +590,7 @@ impl Publisher {
         };
         sqlx::query(
             "UPDATE api SET description = $2, is_default_version = $3, settings = $4,
-                            operations = $5, definition = $6, updated_at = now()
+                            operations = $5, definition = $6::json, updated_at = now()
               WHERE id = $1",
         )
         .bind(row.id)
@@ -598,7 +598,7 @@ impl Publisher {
         .bind(api.is_default_version)
         .bind(Json(&api.settings))
         .bind(Json(&api.operations))
-        .bind(definition)
+        .bind(definition.map(|d| d.0.to_string()))
         .execute(&mut *tx)
         .await
         .map_err(|e| map_unique(e, &api))?;
@@ -672,14 +672,14 @@ impl Publisher {
         p.into_result()?;
         merge_scopes(&mut api);
         sqlx::query(
-            "UPDATE api SET operations = $2, settings = $3, definition = $4,
+            "UPDATE api SET operations = $2, settings = $3, definition = $4::json,
                             definition_version = $5, updated_at = now()
               WHERE id = $1",
         )
         .bind(row.id)
         .bind(Json(&api.operations))
         .bind(Json(&api.settings))
-        .bind(Json(&def.value))
+        .bind(def.value.to_string())
         .bind(&def.spec_version)
         .execute(&self.db)
         .await?;

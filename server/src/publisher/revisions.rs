@@ -346,12 +346,12 @@ impl Publisher {
         let number = last.unwrap_or(0) + 1;
         let rid: Uuid = sqlx::query_scalar(
             "INSERT INTO api_revision (api_id, number, description, snapshot, created_by)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+             VALUES ($1, $2, $3, $4::json, $5) RETURNING id",
         )
         .bind(row.id)
         .bind(number)
         .bind(description.trim())
-        .bind(Json(&snapshot))
+        .bind(snapshot.to_string())
         .bind(&actor.username)
         .fetch_one(&mut *tx)
         .await?;
@@ -421,14 +421,14 @@ impl Publisher {
         let definition = snapshot.get("definition").cloned().filter(|d| !d.is_null());
         sqlx::query(
             "UPDATE api SET description = $2, settings = $3, operations = $4,
-                            definition = COALESCE($5, definition), updated_at = now()
+                            definition = COALESCE($5::json, definition), updated_at = now()
               WHERE id = $1",
         )
         .bind(row.id)
         .bind(api.description.unwrap_or_default())
         .bind(Json(&api.settings))
         .bind(Json(&api.operations))
-        .bind(definition.map(Json))
+        .bind(definition.map(|d| d.to_string()))
         .execute(&self.db)
         .await?;
         self.get(actor, id, product).await
