@@ -119,6 +119,21 @@ test('a publisher composes an API product from operations of an API', async ({ p
   await expect(page).toHaveURL(/\/publisher\/api-products\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId('api-name')).toHaveText('Scopes bundle');
   await shot(page, 'publisher-product');
+
+  // Change its operations: the same GET /users from version 2.0.0 as well is refused.
+  await page.locator('[data-tab="operations"]').click();
+  await hydrated(page);
+  const v1 = page.locator('[data-part="Non-oAuth Scopes example 1.0.0"]');
+  await expect(v1.getByRole('checkbox')).toBeChecked();
+  await page.getByLabel('Add operations from').selectOption({ label: 'Non-oAuth Scopes example 2.0.0' });
+  await page.getByRole('button', { name: 'Add API' }).click();
+  const v2 = page.locator('[data-part="Non-oAuth Scopes example 2.0.0"]');
+  await expect(v2).toBeVisible();
+  await page.getByRole('button', { name: 'Save operations' }).click();
+  await expect(page.getByTestId('error-banner')).toContainText('comes from two APIs');
+  await v2.getByRole('button', { name: 'Remove this API' }).click();
+  await page.getByRole('button', { name: 'Save operations' }).click();
+  await expect(page.getByTestId('notice')).toHaveText("The product's operations are saved.");
   await page.goto('/publisher/api-products');
   await expect(page.locator('[data-api="Scopes bundle"]')).toBeVisible();
   expect(errors).toEqual([]);

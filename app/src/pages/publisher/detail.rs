@@ -55,6 +55,7 @@ const API_TABS: &[(&str, &str)] = &[
 
 const PRODUCT_TABS: &[(&str, &str)] = &[
     ("overview", "Overview"),
+    ("operations", "APIs & operations"),
     ("business-info", "Business info"),
     ("settings", "Settings"),
     ("lifecycle", "Lifecycle"),
@@ -124,6 +125,11 @@ fn body(api: Api, tab: String, ctx: Ctx) -> impl IntoView {
         "business-info" => business_info(api.clone(), ctx).into_any(),
         "settings" => settings(api.clone(), ctx).into_any(),
         "operations" if !ctx.product => operations(api.clone(), ctx).into_any(),
+        "operations" => {
+            let error = RwSignal::new(None);
+            let save = saver(ctx, error, "The product's operations are saved.");
+            super::products::edit_operations(api.clone(), error, save).into_any()
+        }
         "endpoints" if !ctx.product => endpoints(api.clone(), ctx).into_any(),
         "lifecycle" => lifecycle_tab(api.clone(), ctx).into_any(),
         "revisions" => revisions(api.clone(), ctx).into_any(),
