@@ -9,6 +9,8 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 
 DB_NAME="${GATEHOUSE_DB_NAME:-gatehouse}"
+# Not a setting of the binaries (they refuse unknown GATEHOUSE_ variables).
+unset GATEHOUSE_DB_NAME
 ensure_db "$DB_NAME"
 export GATEHOUSE_DATABASE__URL="${GATEHOUSE_DATABASE__URL:-$PG_URL/$DB_NAME}"
 export GATEHOUSE_ADMIN_PASSWORD="${GATEHOUSE_ADMIN_PASSWORD:-admin}"

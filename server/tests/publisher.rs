@@ -1340,6 +1340,10 @@ async fn demo_api_is_imported_deployed_and_published_once(db: PgPool) {
     let menu = app.get("/demo-backend/pizzashack/menu", None).await;
     assert_eq!(menu.status, StatusCode::OK);
     assert_eq!(menu.json()[0]["name"], "Margherita");
+    assert!(
+        menu.set_cookie("gh_csrf").is_none(),
+        "the demo backend sets no portal cookie"
+    );
     let order = app
         .post_json(
             "/demo-backend/pizzashack/order",

@@ -35,11 +35,6 @@ pub fn app(state: AppState) -> Router {
         .merge(portal_auth::router())
         .merge(oauth::router())
         .merge(publisher::router(&state))
-        .merge(if state.settings.demo.seed {
-            crate::demo::router()
-        } else {
-            Router::new()
-        })
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,
@@ -58,5 +53,11 @@ pub fn app(state: AppState) -> Router {
             viewer::middleware,
         ))
         .layer(TraceLayer::new_for_http())
+        // The demo backend stands for someone else's service: no portal session or cookies.
+        .merge(if state.settings.demo.seed {
+            crate::demo::router()
+        } else {
+            Router::new()
+        })
         .with_state(state)
 }
