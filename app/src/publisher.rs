@@ -553,8 +553,12 @@ pub enum PublisherReply {
     Page(Page<ApiInfo>),
     Api(Box<Api>),
     Done,
-    /// Pretty-printed JSON.
-    Definition(String),
+    /// Pretty-printed JSON; large documents only in part (`truncated`), to download whole.
+    Definition {
+        text: String,
+        total_bytes: usize,
+        truncated: bool,
+    },
     State(LifecycleState),
     History(Vec<LifecycleHistoryItem>),
     Revisions(Vec<Revision>),

@@ -36,6 +36,14 @@ test('a publisher imports a 3.1 document, edits business info, makes a revision,
   await expect(page.getByTestId('api-state')).toHaveText('CREATED');
   await hydrated(page);
 
+  // Operations (paged) and the stored definition, downloadable.
+  await page.locator('[data-tab="operations"]').click();
+  await expect(page.getByTestId('operations-count')).toHaveText('1–1 of 1 operations');
+  await page.locator('[data-tab="definition"]').click();
+  await expect(page.getByTestId('definition')).toContainText('"openapi": "3.1.0"');
+  const download = await page.request.get(await page.getByRole('link', { name: 'Download (JSON)' }).getAttribute('href') ?? '');
+  expect((await download.json()).paths['/users'].get.security[0].bearerAuth).toEqual(['read:users', 'public']);
+
   // Business information: a bad e-mail is named next to its field, then a good one saves.
   await page.locator('[data-tab="business-info"]').click();
   await expect(page.getByTestId('business-info-form')).toBeVisible();

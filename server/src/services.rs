@@ -102,8 +102,25 @@ async fn publisher_call(
                 .await?,
         )),
         C::Definition { id } => {
+            // Pages show at most this much; the whole document is a download.
+            const PREVIEW: usize = 256 * 1024;
             let doc = p.definition(actor, &id).await?;
-            R::Definition(serde_json::to_string_pretty(&doc).unwrap_or_default())
+            let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            let total_bytes = text.len();
+            let truncated = total_bytes > PREVIEW;
+            if truncated {
+                let mut cut = PREVIEW;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+                text.push_str("\n…");
+            }
+            R::Definition {
+                text,
+                total_bytes,
+                truncated,
+            }
         }
         C::ChangeLifecycle {
             id,

@@ -558,10 +558,34 @@ fn operations(api: Api, ctx: Ctx) -> impl IntoView {
     );
     let error = RwSignal::new(None);
     let save = saver(ctx, error, "Operations saved.");
+    // Large APIs have thousands of operations: filter, and render a page at a time.
+    const PAGE: usize = 50;
+    let filter = RwSignal::new(String::new());
+    let page = RwSignal::new(0usize);
+    let matching = move || {
+        let f = filter.get().trim().to_lowercase();
+        rows.get()
+            .into_iter()
+            .filter(|(_, o)| {
+                f.is_empty()
+                    || o.with_untracked(|o| {
+                        o.target.to_lowercase().contains(&f) || o.verb.to_lowercase() == f
+                    })
+            })
+            .collect::<Vec<_>>()
+    };
+    let pages = move || matching().len().div_ceil(PAGE).max(1);
+    let visible = move || {
+        let all = matching();
+        let start = (page.get() * PAGE).min(all.len().saturating_sub(1) / PAGE * PAGE);
+        all.into_iter().skip(start).take(PAGE).collect::<Vec<_>>()
+    };
     let add = move |_| {
         let key = next_key.get_value();
         next_key.set_value(key + 1);
         rows.update(|r| r.push((key, RwSignal::new(Operation::new("GET", "/")))));
+        filter.set(String::new());
+        page.set(pages() - 1);
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -576,6 +600,25 @@ fn operations(api: Api, ctx: Ctx) -> impl IntoView {
     view! {
         <form on:submit=submit class="space-y-4">
             {error_banner(error)}
+            <div class="flex flex-wrap items-center gap-3">
+                <input type="search" class="w-full max-w-sm rounded-md border border-slate-300 px-3 py-2 text-sm"
+                    aria-label="Filter operations" placeholder="Filter by path or method"
+                    prop:value=move || filter.get()
+                    on:input=move |ev| { filter.set(event_target_value(&ev)); page.set(0); }/>
+                <span class="text-sm text-slate-500" data-testid="operations-count">
+                    {move || {
+                        let n = matching().len();
+                        let start = (page.get() * PAGE).min(n.saturating_sub(1) / PAGE * PAGE);
+                        if n == 0 { "0 operations".to_string() } else {
+                            format!("{}–{} of {n} operations", start + 1, (start + PAGE).min(n))
+                        }
+                    }}
+                </span>
+                <button type="button" class=BUTTON_LIGHT disabled=move || page.get() == 0
+                    on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
+                <button type="button" class=BUTTON_LIGHT disabled=move || page.get() + 1 >= pages()
+                    on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+            </div>
             <div class="overflow-x-auto rounded-xl bg-white shadow-sm ring-1 ring-slate-200">
                 <table class="min-w-full divide-y divide-slate-200" data-testid="operations-table">
                     <thead><tr>
@@ -583,7 +626,7 @@ fn operations(api: Api, ctx: Ctx) -> impl IntoView {
                         <th class=TH>"Rate limit"</th><th class=TH>"Scopes"</th><th class=TH></th>
                     </tr></thead>
                     <tbody class="divide-y divide-slate-100">
-                        <For each=move || rows.get() key=|(k, _)| *k let:row>
+                        <For each=visible key=|(k, _)| *k let:row>
                             {
                                 let (key, op) = row;
                                 view! {
@@ -1055,21 +1098,29 @@ fn revision_card(
 }
 
 fn definition(id: String) -> impl IntoView {
+    let download = format!("/api/am/publisher/v4/apis/{id}/swagger");
     let doc = Resource::new(
         move || id.clone(),
         |id| run(PublisherCall::Definition { id }),
     );
     view! {
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading the definition…"</p> }>
-            {move || Suspend::new(async move {
+            {move || { let download = download.clone(); Suspend::new(async move {
                 match doc.await {
-                    Ok(PublisherReply::Definition(text)) => view! {
+                    Ok(PublisherReply::Definition { text, total_bytes, truncated }) => view! {
+                        <div class="mb-3 flex items-center gap-3 text-sm text-slate-600">
+                            <a class=BUTTON_LIGHT href=download.clone() download="openapi.json">"Download (JSON)"</a>
+                            {truncated.then(|| format!(
+                                "A large document ({:.1} MB): the first part is shown; download it for the rest.",
+                                total_bytes as f64 / 1024.0 / 1024.0
+                            ))}
+                        </div>
                         <pre class="max-h-[70vh] overflow-auto rounded-xl bg-slate-900 p-4 font-mono text-xs text-slate-100" data-testid="definition">{text}</pre>
                     }.into_any(),
                     Err(e) => view! { <p class="text-rose-600">{e.to_string()}</p> }.into_any(),
                     Ok(_) => ().into_any(),
                 }
-            })}
+            })}}
         </Suspense>
     }
 }
