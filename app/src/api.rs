@@ -106,6 +106,12 @@ pub mod ssr {
             caller: &'a CurrentUser,
         ) -> BoxFuture<'a, Result<Vec<RoleSummary>, ServiceError>>;
         /// Every Publisher operation the portal uses, through the same service as the REST API.
+        /// The Developer Portal's catalogue; `caller` is `None` for anonymous visitors.
+        fn devportal<'a>(
+            &'a self,
+            caller: Option<&'a CurrentUser>,
+            call: crate::devportal::DevportalCall,
+        ) -> BoxFuture<'a, Result<crate::devportal::DevportalReply, ServiceError>>;
         fn publisher<'a>(
             &'a self,
             caller: &'a CurrentUser,
@@ -183,4 +189,15 @@ pub async fn publisher_call(
     };
     let services = expect_context::<ssr::Services>();
     Ok(services.publisher(&user, call).await)
+}
+
+/// One catalogue call for the Developer Portal (anonymous visitors too).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn devportal_call(
+    call: crate::devportal::DevportalCall,
+) -> Result<Result<crate::devportal::DevportalReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let user = ssr::viewer().user;
+    let services = expect_context::<ssr::Services>();
+    Ok(services.devportal(user.as_ref(), call).await)
 }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod components;
+pub mod devportal;
 pub mod pages;
 pub mod publisher;
 
@@ -17,7 +18,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::auth::Viewer;
-use crate::pages::{admin, devportal, errors, publisher as publisher_pages, sign_in};
+use crate::pages::{
+    admin, devportal as devportal_pages, errors, publisher as publisher_pages, sign_in,
+};
 
 /// The HTML document around the app; the server renders it for every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -59,8 +62,9 @@ pub fn App() -> impl IntoView {
             <Routes fallback=errors::NotFound>
                 <Route path=path!("/sign-in") view=sign_in::SignIn/>
                 <Route path=path!("/sign-up") view=sign_in::SignUp/>
-                <Route path=path!("/devportal") view=devportal::Catalogue/>
-                <Route path=path!("/devportal/applications") view=devportal::Applications/>
+                <Route path=path!("/devportal") view=devportal_pages::Catalogue/>
+                <Route path=path!("/devportal/applications") view=devportal_pages::Applications/>
+                <Route path=path!("/devportal/apis/:id") view=devportal_pages::ApiOverview/>
                 <Route path=path!("/publisher") view=publisher_pages::Apis/>
                 <Route path=path!("/publisher/apis/create") view=publisher_pages::CreateApi/>
                 <Route path=path!("/publisher/apis/import") view=publisher_pages::ImportApi/>

@@ -110,6 +110,19 @@ test('a publisher imports a 3.1 document, edits business info, makes a revision,
   await expect(tile).toContainText('PUBLISHED');
   await expect(tile).toContainText('live on Default');
   await shot(page, 'publisher-list');
+
+  // Published: the Developer Portal finds it (search syntax), with its business info.
+  await page.goto('/devportal?query=name%3ANon-oAuth');
+  const card = page.locator('[data-api="Non-oAuth Scopes example"]');
+  await expect(card).toHaveCount(1);
+  await expect(card.getByTestId('business-owner')).toContainText('Ann Owner <ann@example.com>');
+  await shot(page, 'devportal-search');
+  await card.click();
+  await expect(page.getByTestId('api-name')).toHaveText('Non-oAuth Scopes example');
+  await expect(page.getByTestId('gateway-urls')).toContainText('http://localhost:8280/scopes-example/1.0.0');
+  await page.locator('[data-operation="GET /users"] summary').click();
+  await expect(page.locator('[data-operation="GET /users"]')).toContainText('read:users');
+  await shot(page, 'devportal-api');
   expect(errors).toEqual([]);
 });
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod demo;
+pub mod devportal;
 pub mod error;
 pub mod http;
 pub mod publisher;

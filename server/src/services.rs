@@ -13,11 +13,16 @@ use crate::publisher::{Actor, Publisher};
 pub struct DbServices {
     db: PgPool,
     publisher: Publisher,
+    catalogue: crate::devportal::Catalogue,
 }
 
 impl DbServices {
-    pub fn new(db: PgPool, publisher: Publisher) -> Self {
-        Self { db, publisher }
+    pub fn new(db: PgPool, publisher: Publisher, catalogue: crate::devportal::Catalogue) -> Self {
+        Self {
+            db,
+            publisher,
+            catalogue,
+        }
     }
 }
 
@@ -275,6 +280,34 @@ impl PortalServices for DbServices {
                     users,
                 })
                 .collect())
+        })
+    }
+
+    fn devportal<'a>(
+        &'a self,
+        caller: Option<&'a CurrentUser>,
+        call: app::devportal::DevportalCall,
+    ) -> BoxFuture<'a, Result<app::devportal::DevportalReply, ServiceError>> {
+        use app::devportal::{DevportalCall as C, DevportalReply as R};
+        Box::pin(async move {
+            let actor = caller.map(Actor::from);
+            let result = match call {
+                C::List {
+                    query,
+                    offset,
+                    limit,
+                } => self
+                    .catalogue
+                    .list(actor.as_ref(), &query, offset, limit)
+                    .await
+                    .map(R::Page),
+                C::Get { id } => self
+                    .catalogue
+                    .get(actor.as_ref(), &id)
+                    .await
+                    .map(|a| R::Api(Box::new(a))),
+            };
+            result.map_err(ServiceError::from)
         })
     }
 

@@ -72,3 +72,25 @@ impl FromRequestParts<AppState> for Caller {
         }
     }
 }
+
+/// For public operations: `None` for an anonymous visitor; a bad token is still refused.
+impl axum::extract::OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
+        let signed_in = parts
+            .extensions
+            .get::<Viewer>()
+            .is_some_and(|v| v.user.is_some());
+        if parts.headers.contains_key(header::AUTHORIZATION) || signed_in {
+            <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! pages. The viewer middleware resolves the session for every page and API call.
 
 pub mod caller;
+pub mod devportal;
 pub mod health;
 pub mod oauth;
 pub mod portal_auth;
@@ -27,6 +28,7 @@ pub fn app(state: AppState) -> Router {
     let services: Services = Arc::new(crate::services::DbServices::new(
         state.db.clone(),
         crate::publisher::Publisher::new(state.db.clone(), state.settings.publisher.clone()),
+        devportal::catalogue(&state),
     ));
     let leptos_state = state.clone();
     Router::new()
@@ -35,6 +37,7 @@ pub fn app(state: AppState) -> Router {
         .merge(portal_auth::router())
         .merge(oauth::router())
         .merge(publisher::router(&state))
+        .merge(devportal::router())
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,

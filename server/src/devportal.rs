@@ -1,0 +1,465 @@
+//! The Developer Portal's catalogue: published (and prototyped, deprecated) APIs and API
+//! products a visitor may see, searched with WSO2's syntax, and one API documented from its
+//! OpenAPI document. Anonymous visitors see the default organization's public APIs; signed-in
+//! users also those visible to their organization (`PRIVATE`) or to one of their roles
+//! (`RESTRICTED`). The REST API (`http::devportal`) and the portal share this code.
+
+use app::devportal::{
+    CatalogueApi, CatalogueApiDetail, EndpointUrls, OperationDoc, ParameterDoc, Search, Tier, Urls,
+};
+use app::publisher::{Operation, Page, Pagination, VHost};
+use serde_json::Value;
+use sqlx::PgPool;
+use sqlx::types::Json;
+
+use crate::error::ApiError;
+use crate::publisher::{API_COLUMNS, Actor, ApiRow, parse_id, time};
+
+/// Lifecycle states the catalogue shows.
+const LISTED: &str = "('PUBLISHED', 'PROTOTYPED', 'DEPRECATED')";
+
+pub struct Catalogue {
+    pub db: PgPool,
+    /// Organization of anonymous visitors.
+    pub default_organization: String,
+}
+
+/// The visitor: nobody, or a signed-in user / token holder.
+pub type Visitor<'a> = Option<&'a Actor>;
+
+fn like(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(|v| {
+        format!(
+            "%{}%",
+            v.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    })
+}
+
+impl Catalogue {
+    fn organization<'a>(&'a self, visitor: Visitor<'a>) -> &'a str {
+        visitor.map_or(&self.default_organization, |a| &a.organization)
+    }
+
+    /// `$1` organization, `$2` username (NULL for anonymous), `$3` is admin.
+    const VISIBLE: &'static str = "o.name = $1 AND (
+            a.settings->>'visibility' IS DISTINCT FROM 'PRIVATE'
+              AND a.settings->>'visibility' IS DISTINCT FROM 'RESTRICTED'
+         OR ($2::text IS NOT NULL AND a.settings->>'visibility' = 'PRIVATE')
+         OR ($2::text IS NOT NULL AND ($3 OR EXISTS (
+               SELECT 1 FROM app_user u JOIN user_role ur ON ur.user_id = u.id
+                 JOIN role r ON r.id = ur.role_id
+                WHERE u.organization_id = a.organization_id AND u.username = $2
+                  AND r.name IN (SELECT jsonb_array_elements_text(a.settings->'visibleRoles'))))))";
+
+    pub async fn list(
+        &self,
+        visitor: Visitor<'_>,
+        query: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page<CatalogueApi>, ApiError> {
+        let limit = limit.clamp(1, 200);
+        let offset = offset.max(0);
+        let s = Search::parse(query);
+        let filter = format!(
+            "FROM api a JOIN organization o ON o.id = a.organization_id
+              WHERE a.lifecycle_status IN {LISTED} AND {}
+                AND ($4::text IS NULL OR a.name ILIKE $4)
+                AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(a.settings->'tags') t WHERE t ILIKE $5))
+                AND ($6::text IS NULL OR a.context ILIKE $6)
+                AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(a.settings->'categories') c WHERE c ILIKE $7))
+                AND ($8::text IS NULL OR a.provider ILIKE $8)
+                AND ($9::text IS NULL OR a.version ILIKE $9)
+                AND ($10::text IS NULL OR a.description ILIKE $10)
+                AND ($11::text IS NULL OR a.name ILIKE $11 OR a.description ILIKE $11
+                     OR a.context ILIKE $11 OR a.settings->>'tags' ILIKE $11
+                     OR a.definition::text ILIKE $11)",
+            Self::VISIBLE
+        );
+        let binds = [
+            like(&s.name),
+            like(&s.tag),
+            like(&s.context),
+            like(&s.category),
+            like(&s.provider),
+            like(&s.version),
+            like(&s.description),
+            like(&s.text),
+        ];
+        let (org, user, admin) = (
+            self.organization(visitor).to_string(),
+            visitor.map(|a| a.username.clone()),
+            visitor.is_some_and(Actor::is_admin),
+        );
+        let mut count =
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT count(*) {filter}")))
+                .bind(&org)
+                .bind(&user)
+                .bind(admin);
+        for b in &binds {
+            count = count.bind(b);
+        }
+        let total = count.fetch_one(&self.db).await?;
+        let mut rows = sqlx::query_as::<_, ApiRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {API_COLUMNS} {filter} ORDER BY lower(a.name), a.version LIMIT $12 OFFSET $13"
+        )))
+        .bind(&org)
+        .bind(&user)
+        .bind(admin);
+        for b in &binds {
+            rows = rows.bind(b);
+        }
+        let list: Vec<CatalogueApi> = rows
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.db)
+            .await?
+            .iter()
+            .map(entry)
+            .collect();
+        let page = |o: i64| format!("?limit={limit}&offset={o}&query={query}");
+        Ok(Page {
+            count: list.len(),
+            list,
+            pagination: Pagination {
+                offset,
+                limit,
+                total,
+                next: if offset + limit < total {
+                    page(offset + limit)
+                } else {
+                    String::new()
+                },
+                previous: if offset > 0 {
+                    page((offset - limit).max(0))
+                } else {
+                    String::new()
+                },
+            },
+        })
+    }
+
+    async fn load(&self, visitor: Visitor<'_>, id: &str) -> Result<(ApiRow, Value), ApiError> {
+        let uuid = parse_id(id, "API")?;
+        let row: Option<ApiRow> = sqlx::query_as::<_, ApiRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {API_COLUMNS} FROM api a JOIN organization o ON o.id = a.organization_id
+                  WHERE a.id = $4 AND a.lifecycle_status IN {LISTED} AND {}",
+            Self::VISIBLE
+        )))
+        .bind(self.organization(visitor))
+        .bind(visitor.map(|a| a.username.clone()))
+        .bind(visitor.is_some_and(Actor::is_admin))
+        .bind(uuid)
+        .fetch_optional(&self.db)
+        .await?;
+        let row = row.ok_or_else(|| ApiError::NotFound(format!("API {id} not found")))?;
+        let doc: Option<Json<Value>> =
+            sqlx::query_scalar("SELECT definition FROM api WHERE id = $1")
+                .bind(row.id)
+                .fetch_one(&self.db)
+                .await?;
+        Ok((row, doc.map(|d| d.0).unwrap_or(Value::Null)))
+    }
+
+    /// `GET /apis/{id}/swagger`.
+    pub async fn definition(&self, visitor: Visitor<'_>, id: &str) -> Result<Value, ApiError> {
+        let (row, doc) = self.load(visitor, id).await?;
+        if doc.is_null() {
+            return Err(ApiError::NotFound(format!(
+                "{} has no OpenAPI document",
+                row.name
+            )));
+        }
+        Ok(doc)
+    }
+
+    pub async fn get(
+        &self,
+        visitor: Visitor<'_>,
+        id: &str,
+    ) -> Result<CatalogueApiDetail, ApiError> {
+        let (row, doc) = self.load(visitor, id).await?;
+        #[derive(sqlx::FromRow)]
+        struct Env {
+            name: String,
+            display_name: String,
+            kind: String,
+            vhost: String,
+            vhosts: Json<Vec<VHost>>,
+        }
+        let envs: Vec<Env> = sqlx::query_as(
+            "SELECT e.name, e.display_name, e.type AS kind, d.vhost, e.vhosts
+               FROM api_deployment d JOIN gateway_environment e ON e.id = d.environment_id
+              WHERE d.api_id = $1 AND d.display_on_devportal ORDER BY e.name",
+        )
+        .bind(row.id)
+        .fetch_all(&self.db)
+        .await?;
+        let s = &row.settings.0;
+        let path = format!("{}/{}", row.context, row.version);
+        let endpoint_urls = envs
+            .into_iter()
+            .map(|e| {
+                let vh = e
+                    .vhosts
+                    .0
+                    .iter()
+                    .find(|v| v.host == e.vhost)
+                    .cloned()
+                    .unwrap_or_default();
+                let url = |scheme: &str, port: Option<u16>, default: u16| {
+                    port.map(|p| {
+                        let shown = if p == default {
+                            String::new()
+                        } else {
+                            format!(":{p}")
+                        };
+                        format!("{scheme}://{}{shown}{}{path}", e.vhost, vh.http_context)
+                    })
+                };
+                EndpointUrls {
+                    environment_name: e.name,
+                    environment_display_name: e.display_name,
+                    environment_type: e.kind,
+                    urls: Urls {
+                        http: url("http", vh.http_port, 80),
+                        https: url("https", vh.https_port, 443),
+                    },
+                }
+            })
+            .collect();
+        Ok(CatalogueApiDetail {
+            info: entry(&row),
+            is_default_version: row.is_default_version,
+            transport: s.transport.clone(),
+            security_scheme: s.security_scheme.clone(),
+            api_key_header: s.api_key_header.clone(),
+            authorization_header: s
+                .authorization_header
+                .clone()
+                .unwrap_or_else(|| "Authorization".into()),
+            tiers: s
+                .policies
+                .iter()
+                .map(|t| Tier {
+                    tier_name: t.clone(),
+                    tier_plan: if s.monetization.enabled && t != "Unlimited" {
+                        "COMMERCIAL".into()
+                    } else {
+                        "FREE".into()
+                    },
+                })
+                .collect(),
+            endpoint_urls,
+            operations: operation_docs(&doc, &row.operations.0),
+            last_updated_time: time(row.updated_at),
+        })
+    }
+}
+
+fn entry(row: &ApiRow) -> CatalogueApi {
+    let s = &row.settings.0;
+    CatalogueApi {
+        id: row.id.to_string(),
+        name: row.name.clone(),
+        description: Some(row.description.clone()).filter(|d| !d.is_empty()),
+        context: row.context.clone(),
+        version: row.version.clone(),
+        kind: row.kind.clone(),
+        created_time: time(row.created_at),
+        provider: row.provider.clone(),
+        life_cycle_status: row.lifecycle_status.clone(),
+        thumbnail_uri: None,
+        avg_rating: "0".into(),
+        throttling_policies: s.policies.clone(),
+        business_information: s.business_information.clone(),
+        is_subscription_available: row.lifecycle_status == "PUBLISHED",
+        monetization_label: if s.monetization.enabled {
+            "Paid".into()
+        } else {
+            "Free".into()
+        },
+        tags: s.tags.clone(),
+        categories: s.categories.clone(),
+    }
+}
+
+/// Follows a local `$ref` (`#/…`) once; other values come back as they are.
+fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) if r.starts_with('#') => doc.pointer(&r[1..]).unwrap_or(v),
+        _ => v,
+    }
+}
+
+fn type_of(doc: &Value, schema: &Value) -> String {
+    let schema = resolve(doc, schema);
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        return r.rsplit('/').next().unwrap_or(r).to_string();
+    }
+    let kind = match schema.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" | "),
+        _ => "any".into(),
+    };
+    if kind == "array"
+        && let Some(items) = schema.get("items")
+    {
+        return format!("array of {}", type_of(doc, items));
+    }
+    kind
+}
+
+/// Documents each operation of the API from its definition (any of 2.0, 3.0, 3.1).
+pub fn operation_docs(doc: &Value, operations: &[Operation]) -> Vec<OperationDoc> {
+    operations
+        .iter()
+        .map(|op| {
+            let item = doc
+                .get("paths")
+                .and_then(|p| p.get(&op.target))
+                .map(|i| resolve(doc, i))
+                .unwrap_or(&Value::Null);
+            let o = item
+                .get(op.verb.to_ascii_lowercase())
+                .unwrap_or(&Value::Null);
+            let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+            let mut parameters: Vec<ParameterDoc> = Vec::new();
+            let mut request_body = Vec::new();
+            let mut request_body_required = false;
+            let params = item
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .chain(
+                    o.get("parameters")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                );
+            for p in params {
+                let p = resolve(doc, p);
+                let name = text(p, "name").unwrap_or_default();
+                let location = text(p, "in").unwrap_or_default();
+                if location == "body" {
+                    // Swagger 2.0's body parameter is the request body.
+                    request_body.push("application/json".to_string());
+                    request_body_required =
+                        p.get("required").and_then(Value::as_bool) == Some(true);
+                    continue;
+                }
+                let kind = match p.get("schema") {
+                    Some(schema) => type_of(doc, schema),
+                    None => type_of(doc, p),
+                };
+                let doc_param = ParameterDoc {
+                    required: p.get("required").and_then(Value::as_bool) == Some(true),
+                    description: text(p, "description"),
+                    name,
+                    location,
+                    kind,
+                };
+                // An operation's parameter overrides the path item's of the same name and place.
+                parameters
+                    .retain(|x| !(x.name == doc_param.name && x.location == doc_param.location));
+                parameters.push(doc_param);
+            }
+            if let Some(body) = o.get("requestBody").map(|b| resolve(doc, b)) {
+                request_body_required = body.get("required").and_then(Value::as_bool) == Some(true);
+                if let Some(content) = body.get("content").and_then(Value::as_object) {
+                    request_body.extend(content.keys().cloned());
+                }
+            }
+            let responses = o
+                .get("responses")
+                .and_then(Value::as_object)
+                .map(|r| {
+                    r.iter()
+                        .map(|(code, v)| {
+                            (
+                                code.clone(),
+                                text(resolve(doc, v), "description").unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            OperationDoc {
+                verb: op.verb.clone(),
+                target: op.target.clone(),
+                summary: text(o, "summary"),
+                description: text(o, "description"),
+                tags: o
+                    .get("tags")
+                    .and_then(Value::as_array)
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                secured: op.secured(),
+                scopes: op.scopes.clone(),
+                parameters,
+                request_body,
+                request_body_required,
+                responses,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn operations_are_documented_from_2_0_and_3_x() {
+        let v3 = json!({
+            "openapi": "3.1.0",
+            "paths": {"/pets/{id}": {
+                "parameters": [{"$ref": "#/components/parameters/Id"}],
+                "put": {"summary": "Replace", "tags": ["pets"],
+                        "parameters": [{"name": "dry", "in": "query", "schema": {"type": ["boolean", "null"]}}],
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet"}}}},
+                        "responses": {"200": {"description": "OK"}, "404": {"$ref": "#/components/responses/Missing"}}}}},
+            "components": {
+                "parameters": {"Id": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}},
+                "responses": {"Missing": {"description": "No such pet"}},
+                "schemas": {"Pet": {"type": "object"}}}
+        });
+        let docs = operation_docs(&v3, &[Operation::new("PUT", "/pets/{id}")]);
+        let d = &docs[0];
+        assert_eq!(d.summary.as_deref(), Some("Replace"));
+        assert_eq!(d.tags, ["pets"]);
+        assert_eq!(d.parameters[0].name, "id");
+        assert_eq!(d.parameters[0].kind, "integer");
+        assert!(d.parameters[0].required);
+        assert_eq!(d.parameters[1].kind, "boolean | null");
+        assert_eq!(d.request_body, ["application/json"]);
+        assert!(d.request_body_required);
+        assert_eq!(d.responses[1], ("404".into(), "No such pet".into()));
+
+        let v2 = json!({"swagger": "2.0", "paths": {"/pets": {"post": {
+            "parameters": [{"name": "body", "in": "body", "required": true, "schema": {}},
+                           {"name": "tags", "in": "query", "type": "array", "items": {"type": "string"}}],
+            "responses": {"201": {"description": "Created"}}}}}});
+        let d = &operation_docs(&v2, &[Operation::new("POST", "/pets")])[0];
+        assert_eq!(d.request_body, ["application/json"]);
+        assert_eq!(d.parameters.len(), 1);
+        assert_eq!(d.parameters[0].kind, "array of string");
+        // An operation the document lacks is still listed.
+        let d = &operation_docs(&v2, &[Operation::new("GET", "/nothing")])[0];
+        assert!(d.parameters.is_empty() && d.responses.is_empty());
+    }
+}
