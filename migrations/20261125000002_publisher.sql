@@ -3,6 +3,7 @@
 -- revisions, deployments and lifecycle serve both.
 
 -- Gateway environments. `Default` (virtual host `localhost`) exists from the start, as in WSO2.
+-- Only the HTTP port: the gateway listens for plain HTTP (TLS is terminated in front of it).
 CREATE TABLE gateway_environment (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name         text NOT NULL CONSTRAINT gateway_environment_name_key UNIQUE,
@@ -18,8 +19,7 @@ CREATE TABLE gateway_environment (
 );
 INSERT INTO gateway_environment (name, display_name, description, vhosts)
 VALUES ('Default', 'Default', 'The gateway environment every installation starts with',
-        '[{"host": "localhost", "httpContext": "", "httpPort": 8280, "httpsPort": 8243,
-           "wsPort": 9099, "wssPort": 8099}]'::jsonb);
+        '[{"host": "localhost", "httpContext": "", "httpPort": 8280}]'::jsonb);
 
 CREATE TABLE api (
     id                 uuid PRIMARY KEY DEFAULT gen_random_uuid(),

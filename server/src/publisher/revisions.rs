@@ -158,7 +158,6 @@ fn check_environment(input: &mut EnvironmentInput) -> Result<(), ApiError> {
         }
         if v.http_port.is_none() && v.https_port.is_none() {
             v.http_port = Some(8280);
-            v.https_port = Some(8243);
         }
         if v.http_port == Some(0) || v.https_port == Some(0) {
             p.add(&format!("vhosts[{i}]"), "ports must be 1 to 65535");
