@@ -295,6 +295,37 @@ pub struct Page<T> {
     pub pagination: Pagination,
 }
 
+impl<T> Page<T> {
+    /// `list` as the page at `offset` of `total`; `link(offset)` renders next / previous.
+    pub fn new(
+        list: Vec<T>,
+        offset: i64,
+        limit: i64,
+        total: i64,
+        link: impl Fn(i64) -> String,
+    ) -> Self {
+        Page {
+            count: list.len(),
+            list,
+            pagination: Pagination {
+                offset,
+                limit,
+                total,
+                next: if offset + limit < total {
+                    link(offset + limit)
+                } else {
+                    String::new()
+                },
+                previous: if offset > 0 {
+                    link((offset - limit).max(0))
+                } else {
+                    String::new()
+                },
+            },
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pagination {
     pub offset: i64,

@@ -7,7 +7,7 @@
 use app::devportal::{
     CatalogueApi, CatalogueApiDetail, EndpointUrls, OperationDoc, ParameterDoc, Search, Tier, Urls,
 };
-use app::publisher::{Operation, Page, Pagination, VHost};
+use app::publisher::{Operation, Page, VHost};
 use serde_json::Value;
 use sqlx::PgPool;
 use sqlx::types::Json;
@@ -120,26 +120,9 @@ impl Catalogue {
             .iter()
             .map(entry)
             .collect();
-        let page = |o: i64| format!("?limit={limit}&offset={o}&query={query}");
-        Ok(Page {
-            count: list.len(),
-            list,
-            pagination: Pagination {
-                offset,
-                limit,
-                total,
-                next: if offset + limit < total {
-                    page(offset + limit)
-                } else {
-                    String::new()
-                },
-                previous: if offset > 0 {
-                    page((offset - limit).max(0))
-                } else {
-                    String::new()
-                },
-            },
-        })
+        Ok(Page::new(list, offset, limit, total, |o| {
+            format!("?limit={limit}&offset={o}&query={query}")
+        }))
     }
 
     async fn load(&self, visitor: Visitor<'_>, id: &str) -> Result<(ApiRow, Value), ApiError> {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use app::publisher::{
     Api, ApiInfo, ApiScope, DefinitionInfo, ErrorItem, LifecycleHistoryItem, LifecycleState,
-    Operation, Page, Pagination, Scope, ValidationResponse, lifecycle,
+    Operation, Page, Scope, ValidationResponse, lifecycle,
 };
 use serde_json::{Value, json};
 use sqlx::types::Json;
@@ -342,26 +342,9 @@ impl Publisher {
                 deployed_to: r.deployed_to,
             })
             .collect();
-        let page = |o: i64| format!("?offset={o}&limit={limit}");
-        Ok(Page {
-            count: list.len(),
-            list,
-            pagination: Pagination {
-                offset,
-                limit,
-                total,
-                next: if offset + limit < total {
-                    page(offset + limit)
-                } else {
-                    String::new()
-                },
-                previous: if offset > 0 {
-                    page((offset - limit).max(0))
-                } else {
-                    String::new()
-                },
-            },
-        })
+        Ok(Page::new(list, offset, limit, total, |o| {
+            format!("?offset={o}&limit={limit}")
+        }))
     }
 
     pub async fn get(&self, actor: &Actor, id: &str, product: bool) -> Result<Api, ApiError> {
