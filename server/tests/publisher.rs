@@ -1354,3 +1354,38 @@ async fn demo_api_is_imported_deployed_and_published_once(db: PgPool) {
     assert_eq!(order.status, StatusCode::CREATED, "{}", order.text());
     assert_eq!(order.json()["status"], "received");
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn the_portal_saves_apis_with_tens_of_thousands_of_operations(db: PgPool) {
+    use leptos::server_fn::ServerFn;
+    let app = spawn(db).await;
+    let cookie = app.session("admin", ADMIN_PASSWORD).await;
+    let ops: Vec<Value> = (0..60_000)
+        .map(|i| json!({"target": format!("/resource{i}/{{id}}/items"), "verb": "GET"}))
+        .collect();
+    let body = json!({"call": {"Create": {"api": {"name": "Huge", "context": "/huge", "version": "1", "operations": ops}, "product": false}}})
+        .to_string();
+    assert!(
+        body.len() > 2 << 20,
+        "more than axum's default 2 MB: {}",
+        body.len()
+    );
+    let r = app
+        .send(
+            axum::http::Request::post(<app::api::PublisherCall as ServerFn>::PATH)
+                .header("cookie", &cookie)
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        &r.text()[..r.text().len().min(300)]
+    );
+    let api = &r.json()["Ok"]["Api"];
+    assert_eq!(api["operations"].as_array().unwrap().len(), 60_000);
+}

@@ -22,6 +22,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 
+/// Largest request body for routes without their own limit (portal server functions).
+pub const PORTAL_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
 /// The whole application router.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
@@ -56,6 +59,9 @@ pub fn app(state: AppState) -> Router {
             viewer::middleware,
         ))
         .layer(TraceLayer::new_for_http())
+        // Portal server functions carry whole API objects (tens of thousands of operations are
+        // a few MB); axum's default of 2 MB is too small. The REST routers set their own.
+        .layer(axum::extract::DefaultBodyLimit::max(PORTAL_BODY_LIMIT))
         // The demo backend stands for someone else's service: no portal session or cookies.
         .merge(if state.settings.demo.seed {
             crate::demo::router()
