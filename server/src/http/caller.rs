@@ -10,29 +10,8 @@ use crate::AppState;
 use crate::auth::tokens::TokenError;
 use crate::error::ApiError;
 
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub username: String,
-    pub organization: String,
-    pub scopes: Vec<String>,
-}
-
-impl Caller {
-    /// Passes when the caller holds any of `scopes` (WSO2 lists alternatives the same way).
-    pub fn require(&self, scopes: &[&str]) -> Result<(), ApiError> {
-        if scopes
-            .iter()
-            .any(|s| self.scopes.iter().any(|have| have == s))
-        {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "The request needs one of the scopes: {}",
-                scopes.join(", ")
-            )))
-        }
-    }
-}
+/// The caller is the service layer's `Actor`: one type, one `require`.
+pub use crate::publisher::Actor as Caller;
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -50,22 +29,14 @@ impl FromRequestParts<AppState> for Caller {
                 TokenError::Expired => ApiError::Unauthorized("Access token has expired".into()),
                 _ => ApiError::Unauthorized("Invalid access token".into()),
             })?;
-            return Ok(Caller {
-                username: claims.sub.clone(),
-                organization: claims.organization.clone(),
-                scopes: claims.scopes().map(str::to_string).collect(),
-            });
+            return Ok(Caller::from_claims(&claims));
         }
         match parts
             .extensions
             .get::<Viewer>()
             .and_then(|v| v.user.clone())
         {
-            Some(user) => Ok(Caller {
-                username: user.username,
-                organization: user.organization,
-                scopes: user.scopes,
-            }),
+            Some(user) => Ok(Caller::from(&user)),
             None => Err(ApiError::Unauthorized(
                 "Send an access token (Authorization: Bearer …) or sign in".into(),
             )),

@@ -12,7 +12,6 @@ use super::rest::DEVPORTAL;
 use crate::AppState;
 use crate::devportal::Catalogue;
 use crate::error::ApiError;
-use crate::publisher::Actor;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,10 +40,9 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
-    caller: Option<Caller>,
+    actor: Option<Caller>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.map(Actor::from);
     let page = catalogue(&state)
         .list(
             actor.as_ref(),
@@ -58,20 +56,18 @@ async fn list(
 
 async fn one(
     State(state): State<AppState>,
-    caller: Option<Caller>,
+    actor: Option<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.map(Actor::from);
     let api = catalogue(&state).get(actor.as_ref(), &id).await?;
     Ok(Json(json!(api)))
 }
 
 async fn swagger(
     State(state): State<AppState>,
-    caller: Option<Caller>,
+    actor: Option<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.map(Actor::from);
     Ok(Json(
         catalogue(&state).definition(actor.as_ref(), &id).await?,
     ))

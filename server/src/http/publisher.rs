@@ -204,7 +204,7 @@ async fn validate_openapi(
     Query(q): Query<ValidateQuery>,
     form: Multipart,
 ) -> Result<Json<Value>, ApiError> {
-    Actor::from(caller).require(crate::publisher::CREATE_SCOPES)?;
+    caller.require(crate::publisher::CREATE_SCOPES)?;
     let form = read_form(form).await?;
     let result = parse_form(&state, &form).await?;
     Ok(Json(json!(apis::validation_response(
@@ -216,10 +216,9 @@ async fn validate_openapi(
 /// `POST /apis/import-openapi`.
 async fn import_openapi(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Caller,
     form: Multipart,
 ) -> Result<Response, ApiError> {
-    let actor = Actor::from(caller);
     actor.require(crate::publisher::CREATE_SCOPES)?;
     let form = read_form(form).await?;
     let additional =
@@ -242,21 +241,16 @@ async fn get_definition(
     caller: Caller,
     Path(api_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        service(&state)
-            .definition(&Actor::from(caller), &api_id)
-            .await?,
-    ))
+    Ok(Json(service(&state).definition(&caller, &api_id).await?))
 }
 
 /// `PUT /apis/{id}/swagger` (multipart `apiDefinition`, `url` or `file`).
 async fn put_definition(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Caller,
     Path(api_id): Path<String>,
     form: Multipart,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = Actor::from(caller);
     let form = read_form(form).await?;
     let def = parse_form(&state, &form)
         .await?
@@ -283,7 +277,7 @@ async fn list_items<const P: bool>(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let page = service(&state).list(&Actor::from(caller), &q, P).await?;
+    let page = service(&state).list(&caller, &q, P).await?;
     Ok(Json(json!(page)))
 }
 
@@ -292,9 +286,7 @@ async fn create_item<const P: bool>(
     caller: Caller,
     AppJson(api): AppJson<Api>,
 ) -> Result<Response, ApiError> {
-    let api = service(&state)
-        .create(&Actor::from(caller), api, None, P)
-        .await?;
+    let api = service(&state).create(&caller, api, None, P).await?;
     let id = api.id.clone().unwrap_or_default();
     Ok(created(location::<P>(&id), api))
 }
@@ -304,9 +296,7 @@ async fn get_item<const P: bool>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Api>, ApiError> {
-    Ok(Json(
-        service(&state).get(&Actor::from(caller), &id, P).await?,
-    ))
+    Ok(Json(service(&state).get(&caller, &id, P).await?))
 }
 
 async fn update_item<const P: bool>(
@@ -315,11 +305,7 @@ async fn update_item<const P: bool>(
     Path(id): Path<String>,
     AppJson(api): AppJson<Api>,
 ) -> Result<Json<Api>, ApiError> {
-    Ok(Json(
-        service(&state)
-            .update(&Actor::from(caller), &id, api, P)
-            .await?,
-    ))
+    Ok(Json(service(&state).update(&caller, &id, api, P).await?))
 }
 
 async fn delete_item<const P: bool>(
@@ -327,7 +313,7 @@ async fn delete_item<const P: bool>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    service(&state).delete(&Actor::from(caller), &id, P).await?;
+    service(&state).delete(&caller, &id, P).await?;
     Ok(StatusCode::OK)
 }
 
@@ -369,7 +355,7 @@ async fn copy_item<const P: bool>(
     let id = target_id::<P>(&q.api_id, &q.api_product_id)?;
     let version = required(&q.new_version, "newVersion")?;
     let api = service(&state)
-        .copy(&Actor::from(caller), id, version, q.default_version, P)
+        .copy(&caller, id, version, q.default_version, P)
         .await?;
     let new_id = api.id.clone().unwrap_or_default();
     Ok(created(location::<P>(&new_id), api))
@@ -394,7 +380,7 @@ async fn change_lifecycle<const P: bool>(
     let action = required(&q.action, "action")?;
     Ok(Json(
         service(&state)
-            .change_lifecycle(&Actor::from(caller), id, action, &q.lifecycle_checklist, P)
+            .change_lifecycle(&caller, id, action, &q.lifecycle_checklist, P)
             .await?,
     ))
 }
@@ -404,9 +390,7 @@ async fn history<const P: bool>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let items = service(&state)
-        .lifecycle_history(&Actor::from(caller), &id, P)
-        .await?;
+    let items = service(&state).lifecycle_history(&caller, &id, P).await?;
     Ok(list(items))
 }
 
@@ -415,9 +399,7 @@ async fn lifecycle_state<const P: bool>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let st = service(&state)
-        .lifecycle_state(&Actor::from(caller), &id, P)
-        .await?;
+    let st = service(&state).lifecycle_state(&caller, &id, P).await?;
     Ok(Json(json!(st)))
 }
 
@@ -434,7 +416,7 @@ async fn change_provider(
 ) -> Result<StatusCode, ApiError> {
     let provider = required(&q.provider, "provider")?;
     service(&state)
-        .change_provider(&Actor::from(caller), &api_id, provider)
+        .change_provider(&caller, &api_id, provider)
         .await?;
     Ok(StatusCode::OK)
 }
@@ -472,9 +454,7 @@ async fn revisions<const P: bool>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let items = service(&state)
-        .list_revisions(&Actor::from(caller), &id, P)
-        .await?;
+    let items = service(&state).list_revisions(&caller, &id, P).await?;
     Ok(list(items))
 }
 
@@ -492,7 +472,7 @@ async fn create_revision<const P: bool>(
         })?
     };
     let rev = service(&state)
-        .create_revision(&Actor::from(caller), &id, &body.description, P)
+        .create_revision(&caller, &id, &body.description, P)
         .await?;
     Ok(created(
         format!("{}/revisions/{}", location::<P>(&id), rev.id),
@@ -506,17 +486,16 @@ async fn revision<const P: bool>(
     Path((id, revision_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let r = service(&state)
-        .get_revision(&Actor::from(caller), &id, &revision_id, P)
+        .get_revision(&caller, &id, &revision_id, P)
         .await?;
     Ok(Json(json!(r)))
 }
 
 async fn delete_revision<const P: bool>(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Caller,
     Path((id, revision_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = Actor::from(caller);
     let svc = service(&state);
     svc.delete_revision(&actor, &id, &revision_id, P).await?;
     Ok(list(svc.list_revisions(&actor, &id, P).await?))
@@ -530,7 +509,7 @@ async fn restore_revision<const P: bool>(
 ) -> Result<Response, ApiError> {
     let rid = required(&q.revision_id, "revisionId")?;
     let api = service(&state)
-        .restore_revision(&Actor::from(caller), &id, rid, P)
+        .restore_revision(&caller, &id, rid, P)
         .await?;
     Ok(created(location::<P>(&id), api))
 }
@@ -540,9 +519,7 @@ async fn deployments<const P: bool>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let d = service(&state)
-        .deployments(&Actor::from(caller), &id, P)
-        .await?;
+    let d = service(&state).deployments(&caller, &id, P).await?;
     Ok(list(d))
 }
 
@@ -555,7 +532,7 @@ async fn deploy<const P: bool>(
 ) -> Result<Response, ApiError> {
     let rid = required(&q.revision_id, "revisionId")?;
     let d = service(&state)
-        .deploy(&Actor::from(caller), &id, rid, deployments_body(&body)?, P)
+        .deploy(&caller, &id, rid, deployments_body(&body)?, P)
         .await?;
     Ok((StatusCode::CREATED, Json(d)).into_response())
 }
@@ -570,7 +547,7 @@ async fn undeploy<const P: bool>(
     let rid = required(&q.revision_id, "revisionId")?;
     let d = service(&state)
         .undeploy(
-            &Actor::from(caller),
+            &caller,
             &id,
             rid,
             deployments_body(&body)?,
@@ -585,9 +562,8 @@ async fn undeploy<const P: bool>(
 
 async fn environments(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = Actor::from(caller);
     let mut allowed = crate::publisher::VIEW_SCOPES.to_vec();
     allowed.extend([s::ENVIRONMENT_READ, s::ENVIRONMENT_MANAGE, s::ADMIN]);
     actor.require(&allowed)?;
@@ -599,9 +575,7 @@ async fn create_environment(
     caller: Caller,
     AppJson(input): AppJson<app::publisher::EnvironmentInput>,
 ) -> Result<Response, ApiError> {
-    let env = service(&state)
-        .create_environment(&Actor::from(caller), input)
-        .await?;
+    let env = service(&state).create_environment(&caller, input).await?;
     Ok(created(format!("{ADMIN}/environments/{}", env.id), env))
 }
 
@@ -612,7 +586,7 @@ async fn update_environment(
     AppJson(input): AppJson<app::publisher::EnvironmentInput>,
 ) -> Result<Json<Value>, ApiError> {
     let env = service(&state)
-        .update_environment(&Actor::from(caller), &id, input)
+        .update_environment(&caller, &id, input)
         .await?;
     Ok(Json(json!(env)))
 }
@@ -622,9 +596,7 @@ async fn delete_environment(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    service(&state)
-        .delete_environment(&Actor::from(caller), &id)
-        .await?;
+    service(&state).delete_environment(&caller, &id).await?;
     Ok(StatusCode::OK)
 }
 
@@ -648,12 +620,7 @@ fn authorize_gateway(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErr
         .keys
         .verify(bearer)
         .map_err(|_| ApiError::Unauthorized("Invalid gateway or access token".into()))?;
-    let actor = Actor {
-        username: claims.sub.clone(),
-        organization: claims.organization.clone(),
-        scopes: claims.scopes().map(str::to_string).collect(),
-    };
-    actor.require(&[s::ENVIRONMENT_READ, s::ADMIN])
+    Actor::from_claims(&claims).require(&[s::ENVIRONMENT_READ, s::ADMIN])
 }
 
 /// `"42"` from `If-None-Match`.

@@ -61,12 +61,13 @@ impl Actor {
     }
 }
 
-impl From<crate::http::caller::Caller> for Actor {
-    fn from(c: crate::http::caller::Caller) -> Self {
+impl Actor {
+    /// The holder of a verified access token.
+    pub fn from_claims(claims: &crate::auth::tokens::Claims) -> Self {
         Actor {
-            username: c.username,
-            organization: c.organization,
-            scopes: c.scopes,
+            username: claims.sub.clone(),
+            organization: claims.organization.clone(),
+            scopes: claims.scopes().map(str::to_string).collect(),
         }
     }
 }
