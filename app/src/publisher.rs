@@ -457,13 +457,6 @@ pub struct LifecycleHistoryItem {
     pub updated_time: String,
 }
 
-/// One problem of an API definition: where (JSON pointer) and what.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DefinitionProblem {
-    pub pointer: String,
-    pub message: String,
-}
-
 /// WSO2's `OpenAPIDefinitionValidationResponse`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

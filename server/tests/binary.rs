@@ -1,12 +1,15 @@
 //! The server binary as an operator runs it: settings from the environment, a real socket on
 //! 127.0.0.1 (port 0), the first admin's one-time password, no secret in the logs, SIGTERM.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::database_url;
 use sqlx::PgPool;
 
 fn server() -> Command {
@@ -18,18 +21,6 @@ fn server() -> Command {
     }
     cmd.env("GATEHOUSE_LOG__FORMAT", "json");
     cmd
-}
-
-/// The URL of the per-test database `#[sqlx::test]` made.
-fn database_url(db: &PgPool) -> String {
-    let name = db
-        .connect_options()
-        .get_database()
-        .expect("database name")
-        .to_string();
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let (server, _) = base.rsplit_once('/').expect("DATABASE_URL has a database");
-    format!("{server}/{name}")
 }
 
 struct Running {

@@ -12,14 +12,6 @@ use sqlx::PgPool;
 const P: &str = "/api/am/publisher/v4";
 const D: &str = "/api/am/devportal/v3";
 
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/openapi/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
 /// Imports petstore under `extra`, then (when `publish`) revision → Default → PUBLISHED.
 async fn api(app: &TestApp, token: &str, extra: Value, publish: bool) -> String {
     let mut extra = extra;

@@ -22,17 +22,6 @@ use sqlx::PgPool;
 const P: &str = "/api/am/publisher/v4";
 const GATEWAY_TOKEN: &str = "feed-test-gateway-token-0123456789";
 
-fn database_url(db: &PgPool) -> String {
-    let name = db
-        .connect_options()
-        .get_database()
-        .expect("name")
-        .to_string();
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let (server, _) = base.rsplit_once('/').expect("DATABASE_URL has a database");
-    format!("{server}/{name}")
-}
-
 fn clean(mut cmd: Command) -> Command {
     for (k, _) in std::env::vars() {
         if k.starts_with("GATEHOUSE_") {

@@ -9,14 +9,9 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 const P: &str = "/api/am/publisher/v4";
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openapi");
 const PUBLISHER_SCOPES: &str =
     "apim:api_view apim:api_create apim:api_publish apim:api_manage apim:api_delete";
 const ADMIN_SCOPES: &str = "apim:admin apim:api_view apim:api_create apim:api_publish apim:api_manage apim:api_delete apim:environment_read";
-
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{FIXTURES}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn as_value(path: &str) -> Value {
     let bytes = fixture(path);

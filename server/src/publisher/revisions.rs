@@ -434,12 +434,7 @@ impl Publisher {
     }
 
     pub async fn environments(&self) -> Result<Vec<Environment>, ApiError> {
-        let rows: Vec<EnvironmentRow> = sqlx::query_as(
-            "SELECT id, name, display_name, description, type, vhosts
-               FROM gateway_environment ORDER BY name",
-        )
-        .fetch_all(&self.db)
-        .await?;
+        let rows = self.environment_rows().await?;
         Ok(rows.iter().map(EnvironmentRow::to_dto).collect())
     }
 
@@ -805,13 +800,7 @@ impl Publisher {
 
     /// The runtime snapshot of an environment: every deployed, not retired revision.
     pub async fn environment_snapshot(&self, environment: &str) -> Result<Snapshot, ApiError> {
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT revision FROM gateway_environment WHERE name = $1")
-                .bind(environment)
-                .fetch_optional(&self.db)
-                .await?;
-        let version = version
-            .ok_or_else(|| ApiError::NotFound(format!("No gateway environment {environment}")))?;
+        let version = self.environment_version(environment).await?;
         let artifacts: Vec<Json<snapshot::Api>> = sqlx::query_scalar(
             "SELECT d.artifact FROM api_deployment d
                JOIN gateway_environment e ON e.id = d.environment_id

@@ -297,6 +297,26 @@ impl TestApp {
     }
 }
 
+/// The OpenAPI fixtures (OAI examples and the 3.1 schema test suite).
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openapi");
+
+/// A fixture file's bytes, by path below `FIXTURES`.
+pub fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The URL of the per-test database `#[sqlx::test]` made (for the binaries under test).
+pub fn database_url(db: &PgPool) -> String {
+    let name = db
+        .connect_options()
+        .get_database()
+        .expect("database name")
+        .to_string();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let (server, _) = base.rsplit_once('/').expect("DATABASE_URL has a database");
+    format!("{server}/{name}")
+}
+
 /// `SELECT count(*) …` (or any single bigint) without parameters.
 pub async fn count(db: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db).await.expect(sql)
