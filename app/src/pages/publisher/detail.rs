@@ -218,7 +218,6 @@ fn versions_and_owner(api: Api, ctx: Ctx) -> impl IntoView {
     let make_default = RwSignal::new(false);
     let owner = RwSignal::new(api.provider.clone().unwrap_or_default());
     let error = RwSignal::new(None);
-    let navigate = leptos_router::hooks::use_navigate();
     let copy = Action::new({
         let id = id.clone();
         move |(version, default_version): &(String, bool)| {
@@ -234,25 +233,7 @@ fn versions_and_owner(api: Api, ctx: Ctx) -> impl IntoView {
             }
         }
     });
-    Effect::new(move |_| {
-        if let Some(result) = copy.value().get() {
-            match result {
-                Ok(PublisherReply::Api(a)) => {
-                    let base = if ctx.product {
-                        "/publisher/api-products"
-                    } else {
-                        "/publisher/apis"
-                    };
-                    navigate(
-                        &format!("{base}/{}", a.id.unwrap_or_default()),
-                        Default::default(),
-                    );
-                }
-                Ok(_) => {}
-                Err(e) => error.set(Some(e)),
-            }
-        }
-    });
+    super::open_result(copy, ctx.product, error);
     let change_owner = Action::new({
         let id = id.clone();
         move |provider: &String| {

@@ -104,6 +104,34 @@ pub(crate) fn error_banner(error: RwSignal<Option<ServiceError>>) -> impl IntoVi
     }
 }
 
+/// When `action` returns an API (or product), opens its page; a refusal goes to `error`.
+pub(crate) fn open_result<I: Send + Sync + 'static>(
+    action: Action<I, Result<PublisherReply, ServiceError>>,
+    product: bool,
+    error: RwSignal<Option<ServiceError>>,
+) {
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(result) = action.value().get() {
+            match result {
+                Ok(PublisherReply::Api(a)) => {
+                    let base = if product {
+                        "/publisher/api-products"
+                    } else {
+                        "/publisher/apis"
+                    };
+                    navigate(
+                        &format!("{base}/{}", a.id.unwrap_or_default()),
+                        Default::default(),
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    });
+}
+
 /// API list: search, tiles or table.
 #[component]
 pub fn Apis() -> impl IntoView {
@@ -236,7 +264,6 @@ pub fn CreateApi() -> impl IntoView {
     let version = RwSignal::new("1.0.0".to_string());
     let endpoint = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ServiceError>);
-    let navigate = use_navigate();
     let create = Action::new(move |api: &Api| {
         let api = api.clone();
         async move {
@@ -247,20 +274,7 @@ pub fn CreateApi() -> impl IntoView {
             .await
         }
     });
-    Effect::new(move |_| {
-        if let Some(result) = create.value().get() {
-            match result {
-                Ok(PublisherReply::Api(api)) => {
-                    navigate(
-                        &format!("/publisher/apis/{}", api.id.unwrap_or_default()),
-                        Default::default(),
-                    );
-                }
-                Ok(_) => {}
-                Err(e) => error.set(Some(e)),
-            }
-        }
-    });
+    open_result(create, false, error);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);

@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
 
 use super::{
-    BUTTON, BUTTON_LIGHT, CARD, INPUT, LABEL, api_tiles, error_banner, field_error, nav, run,
+    BUTTON, BUTTON_LIGHT, CARD, INPUT, LABEL, api_tiles, error_banner, field_error, nav,
+    open_result, run,
 };
 use crate::api::ServiceError;
 use crate::auth::Portal;
@@ -171,23 +171,11 @@ pub fn CreateProduct() -> impl IntoView {
     let description = RwSignal::new(String::new());
     let parts = RwSignal::new(Vec::<Part>::new());
     let error = RwSignal::new(None::<ServiceError>);
-    let navigate = use_navigate();
     let create = Action::new(move |api: &Api| {
         let api = api.clone();
         async move { run(PublisherCall::Create { api, product: true }).await }
     });
-    Effect::new(move |_| {
-        if let Some(result) = create.value().get() {
-            match result {
-                Ok(PublisherReply::Api(p)) => navigate(
-                    &format!("/publisher/api-products/{}", p.id.unwrap_or_default()),
-                    Default::default(),
-                ),
-                Ok(_) => {}
-                Err(e) => error.set(Some(e)),
-            }
-        }
-    });
+    open_result(create, true, error);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
