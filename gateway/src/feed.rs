@@ -38,8 +38,12 @@ pub enum FeedError {
     NoEnvironment(String),
     #[error("unexpected answer {0} from the control plane")]
     Status(StatusCode),
-    #[error("snapshot refused: {0}")]
-    Invalid(String),
+    /// `version` is known when the snapshot parsed but has problems.
+    #[error("snapshot refused: {message}")]
+    Invalid {
+        version: Option<u64>,
+        message: String,
+    },
 }
 
 impl Feed {
@@ -152,16 +156,22 @@ impl Feed {
         .map_err(|_| FeedError::Unreachable("the snapshot took too long".into()))?
         .map_err(|e| FeedError::Unreachable(e.to_string()))?
         .to_bytes();
-        let snapshot = Snapshot::parse(&body).map_err(FeedError::Invalid)?;
+        let snapshot = Snapshot::parse(&body).map_err(|message| FeedError::Invalid {
+            version: None,
+            message,
+        })?;
         let problems = snapshot.problems();
         if !problems.is_empty() {
             let list: Vec<String> = problems.iter().take(20).map(|p| p.to_string()).collect();
-            return Err(FeedError::Invalid(format!(
-                "version {} has {} problem(s): {}",
-                snapshot.version,
-                problems.len(),
-                list.join("; ")
-            )));
+            return Err(FeedError::Invalid {
+                version: Some(snapshot.version),
+                message: format!(
+                    "version {} has {} problem(s): {}",
+                    snapshot.version,
+                    problems.len(),
+                    list.join("; ")
+                ),
+            });
         }
         Ok(Some(snapshot))
     }
@@ -190,12 +200,9 @@ impl Feed {
                     outage = false;
                     backoff = Duration::from_millis(250);
                 }
-                Err(FeedError::Invalid(message)) => {
+                Err(FeedError::Invalid { version, message }) => {
                     tracing::warn!(%message, "snapshot refused; keeping the previous one");
-                    refused = message
-                        .strip_prefix("version ")
-                        .and_then(|r| r.split(' ').next())
-                        .and_then(|v| v.parse().ok());
+                    refused = version;
                     tokio::time::sleep(backoff).await;
                 }
                 Err(e) => {
