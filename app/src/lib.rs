@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod applications;
 pub mod auth;
 pub mod components;
 pub mod devportal;

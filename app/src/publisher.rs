@@ -64,6 +64,9 @@ pub struct ApiSettings {
     /// `oauth2`, `api_key`, `basic_auth`, `mutualssl`, `oauth_basic_auth_api_key_mandatory`,
     /// `mutualssl_mandatory`.
     pub security_scheme: Vec<String>,
+    /// The gateway sends the backend a signed JWT about the caller (in `backendJwtHeader`).
+    pub enable_backend_jwt: bool,
+    pub backend_jwt_header: String,
     /// `PUBLIC`, `PRIVATE` or `RESTRICTED` (Developer Portal visibility).
     pub visibility: String,
     pub visible_roles: Vec<String>,
@@ -98,6 +101,8 @@ impl Default for ApiSettings {
             authorization_header: Some("Authorization".into()),
             api_key_header: DEFAULT_API_KEY_HEADER.into(),
             security_scheme: vec!["oauth2".into(), "oauth_basic_auth_api_key_mandatory".into()],
+            enable_backend_jwt: false,
+            backend_jwt_header: DEFAULT_BACKEND_JWT_HEADER.into(),
             visibility: "PUBLIC".into(),
             visible_roles: vec![],
             access_control: "NONE".into(),
@@ -118,6 +123,7 @@ impl Default for ApiSettings {
 }
 
 pub const DEFAULT_API_KEY_HEADER: &str = "ApiKey";
+pub const DEFAULT_BACKEND_JWT_HEADER: &str = "X-JWT-Assertion";
 
 pub const SECURITY_SCHEMES: &[&str] = &[
     "oauth2",

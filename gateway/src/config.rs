@@ -15,6 +15,7 @@ pub const SERVER_SECTIONS: &[&str] = &[
     "admin_password",
     "demo",
     "publisher",
+    "keymanager",
     "ai",
 ];
 

@@ -3,9 +3,13 @@
 //! the `runtime` feature adds the proxy itself.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "runtime")]
+pub mod auth;
 pub mod config;
 #[cfg(feature = "runtime")]
 pub mod feed;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 #[cfg(feature = "runtime")]
 pub mod metrics;
 #[cfg(feature = "process")]

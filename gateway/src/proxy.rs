@@ -20,7 +20,8 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::metrics::{ApiMetrics, Metrics, UpstreamError, now_ms};
 use crate::router::{Match, Router};
-use crate::snapshot::{EndpointGroup, EndpointKind, Snapshot};
+use crate::auth::{Denied, Presented, Security, Verifier};
+use crate::snapshot::{EndpointGroup, EndpointKind, Endpoints, KeyType, Snapshot};
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -28,15 +29,37 @@ pub type Body = BoxBody<Bytes, hyper::Error>;
 /// their own endpoints).
 pub struct Table {
     pub router: Router,
-    groups: Vec<Group>,
+    groups: Vec<Groups>,
     /// Per API: one entry per operation, `Some` where the operation has its own endpoints;
     /// empty when none has (no allocation for ordinary APIs).
-    operation_groups: Vec<Vec<Option<Group>>>,
+    operation_groups: Vec<Vec<Option<Groups>>>,
+    /// Key managers, applications, subscriptions, API keys, revocations.
+    pub security: Security,
+}
+
+/// Production endpoints, and sandbox ones when the API has them.
+struct Groups {
+    production: Group,
+    sandbox: Option<Group>,
+}
+
+impl Groups {
+    fn new(e: &Endpoints, metrics: &Arc<ApiMetrics>) -> Groups {
+        let make = |g: &EndpointGroup| {
+            let mut group = Group::new(g);
+            group.metrics = metrics.clone();
+            group
+        };
+        Groups {
+            production: make(&e.production),
+            sandbox: e.sandbox.as_ref().map(make),
+        }
+    }
 }
 
 impl Table {
     /// Builds the table; each API's counters come from `metrics`, so they carry over.
-    pub fn build(snapshot: &Snapshot, metrics: &Metrics) -> Table {
+    pub fn build(snapshot: &Snapshot, metrics: &Metrics, leeway_seconds: u64) -> Table {
         let mut groups = Vec::with_capacity(snapshot.apis.len());
         let mut operation_groups = Vec::with_capacity(snapshot.apis.len());
         for a in &snapshot.apis {
@@ -44,35 +67,33 @@ impl Table {
             let own = if a.operations.iter().any(|o| o.endpoints.is_some()) {
                 a.operations
                     .iter()
-                    .map(|o| {
-                        o.endpoints.as_ref().map(|e| {
-                            let mut g = Group::new(&e.production);
-                            g.metrics = api_metrics.clone();
-                            g
-                        })
-                    })
+                    .map(|o| o.endpoints.as_ref().map(|e| Groups::new(e, &api_metrics)))
                     .collect()
             } else {
                 Vec::new()
             };
-            let mut g = Group::new(&a.endpoints.production);
-            g.metrics = api_metrics;
-            groups.push(g);
+            groups.push(Groups::new(&a.endpoints, &api_metrics));
             operation_groups.push(own);
         }
         Table {
             router: Router::build(snapshot),
             groups,
             operation_groups,
+            security: Security::build(snapshot, leeway_seconds),
         }
     }
 
-    /// The endpoints serving `operation` of API `index`.
-    fn group(&self, index: usize, operation: usize) -> &Group {
-        self.operation_groups[index]
+    /// The endpoints serving `operation` of API `index` for a key of `key_type`; `None` when a
+    /// sandbox key meets an API without sandbox endpoints.
+    fn group(&self, index: usize, operation: usize, key_type: KeyType) -> Option<&Group> {
+        let g = self.operation_groups[index]
             .get(operation)
             .and_then(Option::as_ref)
-            .unwrap_or(&self.groups[index])
+            .unwrap_or(&self.groups[index]);
+        match key_type {
+            KeyType::Production => Some(&g.production),
+            KeyType::Sandbox => g.sandbox.as_ref(),
+        }
     }
 }
 
@@ -155,6 +176,10 @@ impl Group {
 pub struct Gateway {
     table: ArcSwapOption<Table>,
     pub metrics: Metrics,
+    /// Verified-token and backend-JWT caches, fetched JWKS: they outlive snapshots.
+    pub verifier: Verifier,
+    /// Clock skew allowed on tokens' `exp` / `nbf`.
+    pub leeway_seconds: u64,
 }
 
 /// A worker's pool of backend connections (HTTP and HTTPS). Each worker thread has its own,
@@ -214,13 +239,16 @@ pub fn upstream(tls: Arc<rustls::ClientConfig>) -> Upstream {
 
 impl Gateway {
     pub fn new() -> Gateway {
-        Gateway::default()
+        Gateway {
+            leeway_seconds: 30,
+            ..Gateway::default()
+        }
     }
 
     /// Builds the table for a valid snapshot and swaps it in; requests in flight keep the
     /// one they loaded.
     pub fn install(&self, snapshot: &Snapshot) {
-        let table = Table::build(snapshot, &self.metrics);
+        let table = Table::build(snapshot, &self.metrics, self.leeway_seconds);
         self.table.store(Some(Arc::new(table)));
         let deployed = snapshot.apis.iter().map(|a| a.id.as_str()).collect();
         self.metrics.retain(&deployed);
@@ -268,6 +296,10 @@ impl Gateway {
         let (mut parts, body) = req.into_parts();
         // A `Uri` clone shares its bytes; it keeps the path readable while `parts` changes.
         let uri = parts.uri.clone();
+        if uri.path() == JWKS_PATH {
+            let jwks = table.security.backend_jwks().to_string();
+            return Err((Fault::Own(StatusCode::OK, jwks), None));
+        }
         let (index, operation, resource) =
             match table.router.route(parts.method.as_str(), uri.path()) {
                 Match::Found {
@@ -286,7 +318,75 @@ impl Gateway {
             let api = table.router.api(index);
             format!("{}:{}", api.name, api.version)
         };
-        let group = table.group(index, operation);
+        let api = table.router.api(index);
+        let op = &api.operations[operation];
+        let api_metrics = || Some(table.groups[index].production.metrics.clone());
+        let mut key_type = KeyType::Production;
+        if let Some(security) = api.security.as_ref().filter(|_| !op.open) {
+            let bearer = parts
+                .headers
+                .get(security.authorization_header.as_str())
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
+                .map(str::trim);
+            let api_key = parts
+                .headers
+                .get(security.api_key_header.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim);
+            let referer = parts
+                .headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok());
+            let fetch = |url: String| fetch_jwks(upstream.clone(), url);
+            let caller = self
+                .verifier
+                .authorize(
+                    &table.security,
+                    api,
+                    op,
+                    Presented {
+                        bearer,
+                        api_key,
+                        peer: peer.ip(),
+                        referer,
+                    },
+                    &fetch,
+                )
+                .await
+                .map_err(|d| (Fault::Denied(d), api_metrics()))?;
+            key_type = caller.key_type;
+            if let Some(bj) = &security.backend_jwt {
+                let credential = bearer.or(api_key).unwrap_or_default();
+                if let (Some(value), Ok(name)) = (
+                    self.verifier.backend_jwt(
+                        &table.security,
+                        api,
+                        bj.ttl_seconds,
+                        &caller,
+                        credential,
+                    ),
+                    HeaderName::from_bytes(bj.header.as_bytes()),
+                ) {
+                    parts.headers.insert(name, value);
+                }
+            }
+            // The backend gets the gateway's word (backend JWT), not the caller's credential.
+            parts.headers.remove(security.authorization_header.as_str());
+            parts.headers.remove(security.api_key_header.as_str());
+        }
+        let group = table.group(index, operation, key_type).ok_or_else(|| {
+            (
+                Fault::Denied(Denied::Forbidden(format!(
+                    "{} {} has no sandbox endpoint; use a production key",
+                    api.name, api.version
+                ))),
+                api_metrics(),
+            )
+        })?;
         let m = || Some(group.metrics.clone());
         let query = uri.query();
         // Backend path: endpoint prefix + resource + query, built once per attempt.
@@ -408,6 +508,10 @@ pub enum Fault {
     Unreachable(String),
     Suspended(String),
     Timeout(String, Duration),
+    /// Authentication or authorization refused the caller.
+    Denied(Denied),
+    /// An answer the gateway makes itself (its JWKS), not a fault.
+    Own(StatusCode, String),
 }
 
 impl Fault {
@@ -423,7 +527,23 @@ impl Fault {
     }
 
     pub fn into_response(self) -> Response<Body> {
+        if let Fault::Own(status, body) = self {
+            return json_response(status, body);
+        }
         let (status, code, message, description) = match &self {
+            Fault::Own(..) => unreachable!("answered above"),
+            Fault::Denied(Denied::Unauthenticated(why)) => (
+                StatusCode::UNAUTHORIZED,
+                "900901",
+                "Invalid Credentials",
+                why.clone(),
+            ),
+            Fault::Denied(Denied::Forbidden(why)) => (
+                StatusCode::FORBIDDEN,
+                "900908",
+                "Resource forbidden",
+                why.clone(),
+            ),
             Fault::NoSnapshot => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "101503",
@@ -472,6 +592,12 @@ impl Fault {
         })
         .to_string();
         let mut resp = json_response(status, body);
+        if let Fault::Denied(Denied::Unauthenticated(_)) = &self {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"gatehouse\""),
+            );
+        }
         if let Fault::MethodNotAllowed(allowed) = &self
             && let Ok(v) = HeaderValue::from_str(&allowed.join(", "))
         {
@@ -479,6 +605,37 @@ impl Fault {
         }
         resp
     }
+}
+
+/// Where the gateway publishes the public key of its backend JWTs.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// GETs a JWKS document with the worker's client (5 s, at most 1 MiB).
+fn fetch_jwks(
+    upstream: Upstream,
+    url: String,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send>> {
+    Box::pin(async move {
+        let uri: Uri = url.parse().map_err(|e| format!("{e}"))?;
+        let req = Request::get(uri)
+            .header(header::ACCEPT, "application/json")
+            .body(Empty::new().map_err(|never| match never {}).boxed())
+            .map_err(|e| e.to_string())?;
+        let resp = tokio::time::timeout(Duration::from_secs(5), upstream.request(req))
+            .await
+            .map_err(|_| "timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("status {}", resp.status()));
+        }
+        let body = http_body_util::Limited::new(resp.into_body(), 1 << 20);
+        let bytes = tokio::time::timeout(Duration::from_secs(5), body.collect())
+            .await
+            .map_err(|_| "timed out".to_string())?
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok(bytes.to_vec())
+    })
 }
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");

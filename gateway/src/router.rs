@@ -339,8 +339,10 @@ mod tests {
                     method: m.to_string(),
                     target: t.to_string(),
                     endpoints: None,
+                    ..Default::default()
                 })
                 .collect(),
+            ..Default::default()
         }
     }
 
@@ -365,6 +367,7 @@ mod tests {
                 api("/pets", "2.0.0", false, &[("GET", "/pets")]),
                 api("/shop/eu", "v1", false, &[("GET", "/")]),
             ],
+            ..Default::default()
         };
         assert!(s.problems().is_empty(), "{:?}", s.problems());
         Router::build(&s)
@@ -446,6 +449,7 @@ mod tests {
             version: 1,
             environment: "Default".into(),
             apis,
+            ..Default::default()
         };
         let r = Router::build(&s);
         assert_eq!(r.api_count(), 10_000);

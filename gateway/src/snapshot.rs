@@ -34,7 +34,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Snapshot {
     /// Increases with every change the control plane makes to the environment.
@@ -43,6 +43,178 @@ pub struct Snapshot {
     pub environment: String,
     #[serde(default)]
     pub apis: Vec<Api>,
+    /// Issuers whose tokens the gateway accepts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_managers: Vec<KeyManager>,
+    /// Applications subscribed to an API deployed here, with their OAuth clients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applications: Vec<Application>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<Subscription>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_keys: Vec<ApiKey>,
+    /// Revoked access tokens that have not expired yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_tokens: Vec<RevokedToken>,
+    /// The key the gateway signs backend JWTs with (shared by the environment's gateways, so a
+    /// backend trusts them all); a gateway without one generates its own at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_jwt_key: Option<SigningKey>,
+}
+
+/// A key manager: who issues tokens, and how to read them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyManager {
+    pub name: String,
+    /// Organization the key manager belongs to; its tokens are accepted only for that
+    /// organization's APIs unless `global`.
+    #[serde(default)]
+    pub organization: String,
+    #[serde(default)]
+    pub global: bool,
+    /// Exact `iss` of its tokens.
+    pub issuer: String,
+    /// The key set itself (the resident key manager sends it along) …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// … or where to fetch it (refetched when a token names an unknown `kid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// When not empty, a token's `aud` must name one of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<String>,
+    /// Claim that carries the OAuth client id (`azp`, `client_id`, Azure AD's `appid`).
+    #[serde(default = "default_consumer_key_claim")]
+    pub consumer_key_claim: String,
+    /// Claim that carries the scopes: a space-separated string or an array (`scope`, `scp`).
+    #[serde(default = "default_scopes_claim")]
+    pub scopes_claim: String,
+}
+
+fn default_consumer_key_claim() -> String {
+    "azp".into()
+}
+
+fn default_scopes_claim() -> String {
+    "scope".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Application {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub organization: String,
+    /// Username of the owner (the subscriber).
+    #[serde(default)]
+    pub owner: String,
+    /// Application throttling policy.
+    #[serde(default = "default_tier")]
+    pub tier: String,
+    /// OAuth clients: the application's identity in tokens.
+    #[serde(default)]
+    pub keys: Vec<ApplicationKey>,
+}
+
+fn default_tier() -> String {
+    "Unlimited".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationKey {
+    /// Name of the key manager in `keyManagers`.
+    pub key_manager: String,
+    pub consumer_key: String,
+    pub key_type: KeyType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum KeyType {
+    #[default]
+    Production,
+    Sandbox,
+}
+
+impl KeyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::Production => "PRODUCTION",
+            KeyType::Sandbox => "SANDBOX",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<KeyType> {
+        match s {
+            "PRODUCTION" => Some(KeyType::Production),
+            "SANDBOX" => Some(KeyType::Sandbox),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Subscription {
+    pub application_id: String,
+    /// `id` of the API or product in `apis`.
+    pub api_id: String,
+    #[serde(default = "default_tier")]
+    pub tier: String,
+    /// UNBLOCKED, BLOCKED, PROD_ONLY_BLOCKED, ON_HOLD, REJECTED, TIER_UPDATE_PENDING.
+    #[serde(default = "default_subscription_status")]
+    pub status: String,
+}
+
+fn default_subscription_status() -> String {
+    "UNBLOCKED".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiKey {
+    /// Lower-case hex SHA-256 of the key.
+    pub sha256: String,
+    pub application_id: String,
+    #[serde(default)]
+    pub key_type: KeyType,
+    /// Unix seconds; none means no expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// Client addresses or CIDR ranges allowed to use the key; empty means any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permitted_ips: Vec<String>,
+    /// `Referer` values allowed (`*` wildcards); empty means any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permitted_referrers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RevokedToken {
+    pub jti: String,
+    /// Unix seconds; after it the token is refused as expired anyway.
+    pub exp: i64,
+}
+
+/// A private key in PKCS#8 DER, base64 (standard alphabet).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SigningKey {
+    pub kid: String,
+    pub pkcs8: String,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("pkcs8", &"[redacted]")
+            .finish()
+    }
 }
 
 fn default_environment() -> String {
@@ -50,7 +222,7 @@ fn default_environment() -> String {
 }
 
 /// One deployed API revision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Api {
     pub id: String,
@@ -63,9 +235,66 @@ pub struct Api {
     pub is_default_version: bool,
     pub endpoints: Endpoints,
     pub operations: Vec<Operation>,
+    /// Organization the API belongs to.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub organization: String,
+    /// How callers authenticate; without it every operation is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Security>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Security {
+    /// Bearer tokens (JWT) from the key managers.
+    #[serde(default = "yes")]
+    pub oauth2: bool,
+    /// Header that carries the token.
+    #[serde(default = "default_authorization_header")]
+    pub authorization_header: String,
+    /// API keys, in `apiKeyHeader`.
+    #[serde(default)]
+    pub api_key: bool,
+    #[serde(default = "default_api_key_header")]
+    pub api_key_header: String,
+    /// Also accept the API key as a query parameter of the same name.
+    #[serde(default)]
+    pub api_key_query: bool,
+    /// Send a signed JWT about the caller to the backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_jwt: Option<BackendJwt>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_authorization_header() -> String {
+    "Authorization".into()
+}
+
+fn default_api_key_header() -> String {
+    "ApiKey".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackendJwt {
+    #[serde(default = "default_backend_jwt_header")]
+    pub header: String,
+    #[serde(default = "default_backend_jwt_ttl")]
+    pub ttl_seconds: u64,
+}
+
+fn default_backend_jwt_header() -> String {
+    "X-JWT-Assertion".into()
+}
+
+fn default_backend_jwt_ttl() -> u64 {
+    900
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Endpoints {
     pub production: EndpointGroup,
@@ -83,7 +312,7 @@ pub enum EndpointKind {
     Failover,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EndpointGroup {
     #[serde(default, rename = "type")]
@@ -105,7 +334,7 @@ fn default_suspend() -> u64 {
     30
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Operation {
     /// GET, POST, … or `*` for any method.
@@ -115,6 +344,12 @@ pub struct Operation {
     /// This operation's own backend (API products); the API's endpoints when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Endpoints>,
+    /// Reachable without credentials even when the API is secured (WSO2's auth type `None`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub open: bool,
+    /// Scopes a token must hold (any one of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
 }
 
 /// A problem found in a snapshot, with where it is.
@@ -207,6 +442,65 @@ impl Snapshot {
                     check_endpoints(&mut bad, &format!("{field}.endpoints"), e);
                 }
             }
+            if api
+                .security
+                .as_ref()
+                .is_some_and(|s| s.backend_jwt.is_some())
+                && self.backend_jwt_key.is_none()
+            {
+                bad(
+                    "security.backendJwt",
+                    "needs backendJwtKey (an RSA key in PKCS#8) in the snapshot".into(),
+                );
+            }
+        }
+        let mut names = HashSet::new();
+        for (i, km) in self.key_managers.iter().enumerate() {
+            let at = |f: &str| format!("keyManagers[{i}].{f}");
+            if !names.insert(km.name.as_str()) {
+                out.push(Problem {
+                    at: at("name"),
+                    message: format!("`{}` appears twice", km.name),
+                });
+            }
+            if km.issuer.trim().is_empty() {
+                out.push(Problem {
+                    at: at("issuer"),
+                    message: "is required".into(),
+                });
+            }
+            if km.jwks.is_none() && km.jwks_url.is_none() {
+                out.push(Problem {
+                    at: at("jwks"),
+                    message: "give jwks or jwksUrl".into(),
+                });
+            }
+        }
+        for (i, app) in self.applications.iter().enumerate() {
+            for (j, k) in app.keys.iter().enumerate() {
+                if !names.contains(k.key_manager.as_str()) {
+                    out.push(Problem {
+                        at: format!("applications[{i}].keys[{j}].keyManager"),
+                        message: format!("no key manager `{}`", k.key_manager),
+                    });
+                }
+            }
+        }
+        for (i, key) in self.api_keys.iter().enumerate() {
+            if key.sha256.len() != 64 || !key.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                out.push(Problem {
+                    at: format!("apiKeys[{i}].sha256"),
+                    message: "64 hex digits".into(),
+                });
+            }
+            for ip in &key.permitted_ips {
+                if parse_cidr(ip).is_none() {
+                    out.push(Problem {
+                        at: format!("apiKeys[{i}].permittedIps"),
+                        message: format!("`{ip}` is not an address or CIDR range"),
+                    });
+                }
+            }
         }
         out
     }
@@ -230,6 +524,42 @@ fn check_endpoints(bad: &mut impl FnMut(&str, String), at: &str, endpoints: &End
         if group.timeout_ms == 0 {
             bad(&name, "timeoutMs must be positive".into());
         }
+    }
+}
+
+/// `10.0.0.0/8`, `192.168.1.7`, `::1`, `2001:db8::/32` → (network address, prefix length).
+pub fn parse_cidr(s: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (addr, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let ip: std::net::IpAddr = addr.trim().parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        Some(l) => l.trim().parse::<u8>().ok().filter(|l| *l <= max)?,
+        None => max,
+    };
+    Some((ip, len))
+}
+
+/// Whether `ip` is inside the range `parse_cidr` returned (IPv4 clients seen as IPv4-mapped IPv6
+/// addresses match IPv4 ranges).
+pub fn cidr_contains(net: (std::net::IpAddr, u8), ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr::{V4, V6};
+    let ip = match ip {
+        V6(v6) => v6.to_ipv4_mapped().map(V4).unwrap_or(V6(v6)),
+        v4 => v4,
+    };
+    match (net.0, ip) {
+        (V4(n), V4(i)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(net.1)).unwrap_or(0);
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (V6(n), V6(i)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(net.1)).unwrap_or(0);
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
     }
 }
 
@@ -317,7 +647,9 @@ mod tests {
                 method: "GET".into(),
                 target: "/pets/{id}".into(),
                 endpoints: None,
+                ..Default::default()
             }],
+            ..Default::default()
         }
     }
 
@@ -327,6 +659,7 @@ mod tests {
             version: 1,
             environment: "Default".into(),
             apis: vec![api("/pets", "1.0.0"), api("/pets", "2.0.0")],
+            ..Default::default()
         };
         assert_eq!(s.problems(), vec![]);
     }
@@ -338,17 +671,20 @@ mod tests {
             method: "FETCH".into(),
             target: "/a/*/b".into(),
             endpoints: None,
+            ..Default::default()
         });
         a.operations.push(Operation {
             method: "GET".into(),
             target: "/pets/{other}".into(),
             endpoints: None,
+            ..Default::default()
         });
         a.endpoints.production.urls = vec!["ftp://x".into()];
         let s = Snapshot {
             version: 1,
             environment: "Default".into(),
             apis: vec![a, api("/dup", "1"), api("/dup", "1")],
+            ..Default::default()
         };
         let p: Vec<String> = s.problems().iter().map(|p| p.to_string()).collect();
         let has = |needle: &str| p.iter().any(|x| x.contains(needle));
@@ -372,6 +708,7 @@ mod tests {
             version: 7,
             environment: "Default".into(),
             apis: vec![api("/pets", "1.0.0")],
+            ..Default::default()
         };
         let json = serde_json::to_vec(&s).unwrap();
         assert_eq!(Snapshot::parse(&json).unwrap(), s);

@@ -23,6 +23,8 @@ pub struct Settings {
     #[serde(default)]
     pub publisher: PublisherSection,
     #[serde(default)]
+    pub keymanager: KeyManagerSection,
+    #[serde(default)]
     pub log: LogSettings,
     /// First start only: the password of the `admin` user (`GATEHOUSE_ADMIN_PASSWORD`).
     /// Unset means a random one, printed once.
@@ -145,6 +147,39 @@ impl Default for PublisherSection {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyManagerSection {
+    /// `ephemeral` (default): access tokens are never stored, only revocations are;
+    /// `persistent`: every token is stored (its hash) so it can be listed.
+    pub token_mode: TokenMode,
+    /// Validity of application access tokens unless the application sets its own.
+    pub default_validity_seconds: i64,
+    /// Longest validity an application may set; also how long a retired signing key stays
+    /// published.
+    pub max_validity_seconds: i64,
+    /// Algorithm of the resident key manager's tokens: `RS256` or `ES256`.
+    pub signing_algorithm: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenMode {
+    Ephemeral,
+    Persistent,
+}
+
+impl Default for KeyManagerSection {
+    fn default() -> Self {
+        Self {
+            token_mode: TokenMode::Ephemeral,
+            default_validity_seconds: 3600,
+            max_validity_seconds: 86_400,
+            signing_algorithm: "RS256".into(),
+        }
+    }
+}
+
 fn invalid(key: &str, message: impl Into<String>) -> SettingsError {
     SettingsError::Invalid {
         key: key.into(),
@@ -185,6 +220,25 @@ impl Settings {
         }
         if self.auth.refresh_ttl_seconds <= 0 {
             return Err(invalid("auth.refresh_ttl_seconds", "must be positive"));
+        }
+        let km = &self.keymanager;
+        if km.default_validity_seconds <= 0 {
+            return Err(invalid(
+                "keymanager.default_validity_seconds",
+                "must be positive",
+            ));
+        }
+        if km.max_validity_seconds < km.default_validity_seconds {
+            return Err(invalid(
+                "keymanager.max_validity_seconds",
+                "must be at least keymanager.default_validity_seconds",
+            ));
+        }
+        if !["RS256", "ES256"].contains(&km.signing_algorithm.as_str()) {
+            return Err(invalid(
+                "keymanager.signing_algorithm",
+                format!("`{}`: use RS256 or ES256", km.signing_algorithm),
+            ));
         }
         if let Some(k) = &self.auth.hash_key
             && k.expose_secret().len() < 32

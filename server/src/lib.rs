@@ -10,6 +10,7 @@ pub mod demo;
 pub mod devportal;
 pub mod error;
 pub mod http;
+pub mod keymanager;
 pub mod publisher;
 pub mod services;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub keys: Arc<KeySet>,
     /// Key for client-secret hashes.
     pub hash_key: Arc<Vec<u8>>,
+    /// Applications, keys, subscriptions and the resident key manager's tokens.
+    pub km: keymanager::KeyManager,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -62,8 +65,27 @@ pub async fn prepare(db: PgPool, settings: Settings) -> anyhow::Result<AppState>
     }
     bootstrap::run(&db, &settings).await?;
     let hash_key = bootstrap::hash_key(&db, &settings).await?;
-    let keys =
-        KeySet::load_or_create(&db, format!("{}/oauth2/token", settings.public_url())).await?;
+    let issuer = format!("{}/oauth2/token", settings.public_url());
+    let keys = KeySet::load_or_create(&db, issuer.clone()).await?;
+    let hash_key = Arc::new(hash_key);
+    let oauth_keys =
+        keymanager::keys::OAuthKeys::load_or_create(db.clone(), settings.keymanager.max_validity_seconds)
+            .await
+            .context("Failed to load the resident key manager's signing keys")?;
+    let km = keymanager::KeyManager {
+        db: db.clone(),
+        settings: settings.keymanager.clone(),
+        hash_key: hash_key.clone(),
+        keys: Arc::new(oauth_keys),
+        issuer,
+        public_url: settings.public_url(),
+    };
+    let organizations: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM organization")
+        .fetch_all(&db)
+        .await?;
+    for org in organizations {
+        km.ensure_resident(org).await?;
+    }
     let leptos = LeptosOptions::builder()
         .output_name("gatehouse")
         .site_root(settings.server.site_root.to_string_lossy().to_string())
@@ -75,7 +97,8 @@ pub async fn prepare(db: PgPool, settings: Settings) -> anyhow::Result<AppState>
         settings: Arc::new(settings),
         leptos,
         keys: Arc::new(keys),
-        hash_key: Arc::new(hash_key),
+        hash_key,
+        km,
     })
 }
 

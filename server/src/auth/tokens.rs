@@ -138,7 +138,7 @@ impl KeySet {
 async fn load(db: &PgPool) -> sqlx::Result<Vec<(String, Vec<u8>, serde_json::Value)>> {
     sqlx::query_as(
         "SELECT kid, private_der, public_jwk FROM signing_key
-          WHERE retired_at IS NULL AND algorithm = 'ES256' ORDER BY created_at DESC, kid",
+          WHERE retired_at IS NULL AND algorithm = 'ES256' AND purpose = 'rest' ORDER BY created_at DESC, kid",
     )
     .fetch_all(db)
     .await

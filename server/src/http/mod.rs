@@ -1,6 +1,7 @@
 //! The HTTP surface: one module per area, each with `router()`, merged here with the portal
 //! pages. The viewer middleware resolves the session for every page and API call.
 
+pub mod applications;
 pub mod caller;
 pub mod devportal;
 pub mod health;
@@ -41,6 +42,7 @@ pub fn app(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(publisher::router(&state))
         .merge(devportal::router())
+        .merge(applications::router())
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,

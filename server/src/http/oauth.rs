@@ -19,15 +19,132 @@ use crate::AppState;
 use crate::auth::tokens::{Claims, REFRESH};
 use crate::auth::{secrets, users};
 use crate::error::{ApiError, AppForm, AppJson};
+use crate::keymanager::tokens::GrantRequest;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/client-registration/v0.17/register", post(register))
         .route("/oauth2/token", post(token))
-        .route(
-            "/oauth2/jwks",
-            get(|State(s): State<AppState>| async move { Json(s.keys.jwks().clone()) }),
-        )
+        .route("/oauth2/revoke", post(revoke))
+        .route("/oauth2/introspect", post(introspect))
+        .route("/oauth2/jwks", get(jwks))
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/oauth2/token/.well-known/openid-configuration", get(discovery))
+        .route("/.well-known/oauth-authorization-server", get(discovery))
+}
+
+/// Every public key that signs tokens here: the REST API's and the resident key manager's
+/// (including retired ones whose tokens may still be valid).
+async fn jwks(State(s): State<AppState>) -> Response {
+    let mut keys: Vec<serde_json::Value> = s.keys.jwks()["keys"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(more) = s.km.keys.current().jwks["keys"].as_array() {
+        keys.extend(more.iter().cloned());
+    }
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(json!({ "keys": keys })),
+    )
+        .into_response()
+}
+
+/// OpenID Provider / OAuth 2.0 Authorization Server metadata (RFC 8414).
+async fn discovery(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let base = s.settings.public_url();
+    Json(json!({
+        "issuer": s.km.issuer,
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "jwks_uri": format!("{base}/oauth2/jwks"),
+        "revocation_endpoint": format!("{base}/oauth2/revoke"),
+        "introspection_endpoint": format!("{base}/oauth2/introspect"),
+        "registration_endpoint": format!("{base}/client-registration/v0.17/register"),
+        "grant_types_supported": ["client_credentials", "password", "refresh_token"],
+        "response_types_supported": ["token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "subject_types_supported": ["public"],
+        "scopes_supported": ["default"],
+        "claims_supported": ["iss", "sub", "aud", "azp", "client_id", "exp", "iat", "nbf", "jti", "scope", "organization", "keytype", "application", "subscriber"],
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct TokenParam {
+    token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// Client authentication for revoke and introspect: an application client of the resident
+/// key manager, by HTTP Basic or form fields. Returns its consumer key.
+async fn client_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    p: &TokenParam,
+) -> Result<String, OAuthError> {
+    let (id, secret) = match (basic_auth(headers), &p.client_id, &p.client_secret) {
+        (Some(pair), _, _) => pair,
+        (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
+        _ => {
+            return Err(OAuthError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Client authentication is required (HTTP Basic with client id and secret)",
+            ));
+        }
+    };
+    match state.km.app_client(&id).await? {
+        Some(c) if state.km.secret_matches(&c, &secret) => Ok(id),
+        _ => Err(OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Unknown client or wrong client secret",
+        )),
+    }
+}
+
+/// RFC 7009. Always 200 for a well-formed request by an authenticated client, whether or not the
+/// token was valid or theirs.
+async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<AppForm<TokenParam>, ApiError>,
+) -> Result<Response, OAuthError> {
+    let AppForm(p) = form?;
+    let client = client_of(&state, &headers, &p).await?;
+    let Some(token) = p.token.as_deref().filter(|t| !t.is_empty()) else {
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "`token` is required",
+        ));
+    };
+    state.km.revoke(&client, token).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// RFC 7662, for authenticated clients.
+async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<AppForm<TokenParam>, ApiError>,
+) -> Result<Response, OAuthError> {
+    let AppForm(p) = form?;
+    client_of(&state, &headers, &p).await?;
+    let Some(token) = p.token.as_deref().filter(|t| !t.is_empty()) else {
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "`token` is required",
+        ));
+    };
+    let body = state.km.introspect(token).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 
 /// `user:password` from a Basic Authorization header.
@@ -296,6 +413,48 @@ async fn token(
             "invalid_request",
             "`grant_type` is required",
         ));
+    }
+    // Applications' clients (resident key manager) first: they are the hot path.
+    if let Some(app_client) = state.km.app_client(&client_id).await? {
+        if !state.km.secret_matches(&app_client, &client_secret) {
+            return Err(OAuthError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Unknown client or wrong client secret",
+            ));
+        }
+        let issued = state
+            .km
+            .grant(
+                &app_client,
+                &client_id,
+                GrantRequest {
+                    grant_type: grant,
+                    username: req.username.as_deref(),
+                    password: req.password.as_deref(),
+                    refresh_token: req.refresh_token.as_deref(),
+                    scope: req.scope.as_deref(),
+                },
+            )
+            .await
+            .map_err(|e| {
+                OAuthError::new(
+                    StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                    e.error,
+                    e.description,
+                )
+            })?;
+        let mut resp = Json(TokenResponse {
+            access_token: issued.access_token,
+            refresh_token: issued.refresh_token,
+            scope: issued.scope,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+        })
+        .into_response();
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
+        return Ok(resp);
     }
     let client: Option<(Uuid, Vec<u8>, Uuid, Vec<String>)> = sqlx::query_as(
         "SELECT organization_id, secret_hash, owner_id, grant_types FROM oauth_client WHERE client_id = $1",

@@ -602,7 +602,9 @@ async fn delete_environment(
 
 /// Gateways present `server.gateway_token`; people and tools a token with
 /// `apim:environment_read` (or `apim:admin`).
-fn authorize_gateway(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// `Ok(true)` for a gateway (its snapshot carries the backend-JWT signing key), `Ok(false)` for
+/// a person or tool.
+fn authorize_gateway(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiError> {
     use secrecy::ExposeSecret;
     use subtle::ConstantTimeEq;
     let bearer = headers
@@ -614,13 +616,14 @@ fn authorize_gateway(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErr
     if let Some(expected) = &state.settings.server.gateway_token
         && bool::from(bearer.as_bytes().ct_eq(expected.expose_secret().as_bytes()))
     {
-        return Ok(());
+        return Ok(true);
     }
     let claims = state
         .keys
         .verify(bearer)
         .map_err(|_| ApiError::Unauthorized("Invalid gateway or access token".into()))?;
-    Actor::from_claims(&claims).require(&[s::ENVIRONMENT_READ, s::ADMIN])
+    Actor::from_claims(&claims).require(&[s::ENVIRONMENT_READ, s::ADMIN])?;
+    Ok(false)
 }
 
 /// `"42"` from `If-None-Match`.
@@ -662,7 +665,7 @@ async fn snapshot(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize_gateway(&state, &headers)?;
+    let is_gateway = authorize_gateway(&state, &headers)?;
     let svc = service(&state);
     let known = known_version(&headers);
     let deadline = tokio::time::Instant::now() + wait_of(&headers);
@@ -678,7 +681,11 @@ async fn snapshot(
         // A version check is one indexed row; five a second per waiting gateway.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let snap = svc.environment_snapshot(&name).await?;
+    let mut snap = svc.environment_snapshot(&name).await?;
+    state.km.fill_snapshot(&mut snap).await?;
+    if !is_gateway {
+        snap.backend_jwt_key = None;
+    }
     let etag = format!("\"{}\"", snap.version);
     Ok(([(header::ETAG, etag)], Json(snap)).into_response())
 }

@@ -171,11 +171,18 @@ fn revision_of(id: &str) -> Result<Uuid, ApiError> {
 }
 
 /// The gateway's runtime form of an API or product revision (`snapshot.apis[]`).
-fn artifact(api: &Api, id: Uuid, sources: &[(String, Api)]) -> Result<snapshot::Api, ApiError> {
+fn artifact(
+    api: &Api,
+    id: Uuid,
+    organization: &str,
+    sources: &[(String, Api)],
+) -> Result<snapshot::Api, ApiError> {
     let to_op = |o: &app::publisher::Operation| snapshot::Operation {
         method: o.verb.clone(),
         target: o.target.clone(),
         endpoints: None,
+        open: !o.secured(),
+        scopes: o.scopes.clone(),
     };
     let endpoints_of = |a: &Api, field: &str| -> Result<snapshot::Endpoints, ApiError> {
         let mut p = Problems::default();
@@ -204,6 +211,8 @@ fn artifact(api: &Api, id: Uuid, sources: &[(String, Api)]) -> Result<snapshot::
             is_default_version: api.is_default_version,
             endpoints: endpoints_of(api, "endpointConfig")?,
             operations: api.operations.iter().map(to_op).collect(),
+            organization: organization.to_string(),
+            security: security(api),
         });
     }
     // A product routes each operation to its own API's endpoints: the first API's serve as the
@@ -219,10 +228,15 @@ fn artifact(api: &Api, id: Uuid, sources: &[(String, Api)]) -> Result<snapshot::
         let e = endpoints_of(source, "apis")?;
         let main = main.get_or_insert_with(|| e.clone());
         for op in &part.operations {
+            // Security of an operation is its API's: the product only picks it.
+            let own = source
+                .operations
+                .iter()
+                .find(|o| o.verb == op.verb && o.target == op.target)
+                .unwrap_or(op);
             operations.push(snapshot::Operation {
-                method: op.verb.clone(),
-                target: op.target.clone(),
                 endpoints: (*main != e).then(|| e.clone()),
+                ..to_op(own)
             });
         }
     }
@@ -234,6 +248,40 @@ fn artifact(api: &Api, id: Uuid, sources: &[(String, Api)]) -> Result<snapshot::
         is_default_version: api.is_default_version,
         endpoints: main.ok_or_else(|| ApiError::field("apis", "the product has no APIs"))?,
         operations,
+        organization: organization.to_string(),
+        security: security(api),
+    })
+}
+
+/// How the gateway authenticates callers of `api` (WSO2's `securityScheme`): OAuth2 bearer
+/// tokens, API keys, or both. Schemes the gateway does not implement yet (basic auth, mutual
+/// TLS) leave the API secured by what remains; an API with none of them still needs a token.
+fn security(api: &Api) -> Option<snapshot::Security> {
+    let s = &api.settings;
+    let has = |scheme: &str| s.security_scheme.iter().any(|x| x == scheme);
+    let api_key = has("api_key");
+    Some(snapshot::Security {
+        oauth2: has("oauth2") || !api_key,
+        authorization_header: s
+            .authorization_header
+            .clone()
+            .filter(|h| !h.trim().is_empty())
+            .unwrap_or_else(|| "Authorization".into()),
+        api_key,
+        api_key_header: if s.api_key_header.trim().is_empty() {
+            app::publisher::DEFAULT_API_KEY_HEADER.into()
+        } else {
+            s.api_key_header.clone()
+        },
+        api_key_query: false,
+        backend_jwt: s.enable_backend_jwt.then(|| snapshot::BackendJwt {
+            header: if s.backend_jwt_header.trim().is_empty() {
+                app::publisher::DEFAULT_BACKEND_JWT_HEADER.into()
+            } else {
+                s.backend_jwt_header.clone()
+            },
+            ttl_seconds: 900,
+        }),
     })
 }
 
@@ -497,12 +545,11 @@ impl Publisher {
         } else {
             vec![]
         };
-        let runtime = artifact(&api, row.id, &sources)?;
+        let runtime = artifact(&api, row.id, &actor.organization, &sources)?;
         // The gateway refuses a snapshot with problems; refuse them here, where they can be fixed.
         let problems = Snapshot {
-            version: 0,
-            environment: String::new(),
             apis: vec![runtime.clone()],
+            ..Snapshot::default()
         }
         .problems();
         if !problems.is_empty() {
@@ -815,6 +862,7 @@ impl Publisher {
             version: u64::try_from(version).unwrap_or(0),
             environment: environment.to_string(),
             apis: artifacts.into_iter().map(|a| a.0).collect(),
+            ..Snapshot::default()
         })
     }
 }

@@ -1,0 +1,215 @@
+//! Applications, their keys and subscriptions: the types of the DevPortal v3 REST API
+//! (`/applications`, `/subscriptions`, `/key-managers`, WSO2's field names), shared with the
+//! portal pages.
+
+use serde::{Deserialize, Serialize};
+
+pub const PRODUCTION: &str = "PRODUCTION";
+pub const SANDBOX: &str = "SANDBOX";
+pub const KEY_TYPES: &[&str] = &[PRODUCTION, SANDBOX];
+
+/// WSO2's default application throttling policies.
+pub const APPLICATION_POLICIES: &[&str] = &["10PerMin", "20PerMin", "50PerMin", "Unlimited"];
+
+/// Grant types an application's OAuth client may use at the resident key manager.
+pub const GRANT_TYPES: &[&str] = &["client_credentials", "password", "refresh_token"];
+
+/// Subscription states (WSO2's `Subscription.status`).
+pub mod status {
+    pub const UNBLOCKED: &str = "UNBLOCKED";
+    pub const BLOCKED: &str = "BLOCKED";
+    pub const PROD_ONLY_BLOCKED: &str = "PROD_ONLY_BLOCKED";
+    pub const ON_HOLD: &str = "ON_HOLD";
+    pub const REJECTED: &str = "REJECTED";
+    pub const TIER_UPDATE_PENDING: &str = "TIER_UPDATE_PENDING";
+    pub const ALL: &[&str] = &[
+        UNBLOCKED,
+        BLOCKED,
+        PROD_ONLY_BLOCKED,
+        ON_HOLD,
+        REJECTED,
+        TIER_UPDATE_PENDING,
+    ];
+}
+
+/// WSO2's `Application` (create / update body and answer).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Application {
+    pub application_id: Option<String>,
+    pub name: String,
+    pub throttling_policy: String,
+    pub description: Option<String>,
+    /// Always `JWT`.
+    pub token_type: String,
+    /// APPROVED, CREATED (waiting for approval) or REJECTED.
+    pub status: String,
+    pub groups: Vec<String>,
+    pub subscription_count: i64,
+    pub keys: Vec<ApplicationKey>,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub subscription_scopes: Vec<serde_json::Value>,
+    pub owner: String,
+    pub hash_enabled: bool,
+    pub created_time: Option<String>,
+    pub updated_time: Option<String>,
+}
+
+/// An OAuth client of an application at one key manager (WSO2's `ApplicationKey`). The secret is
+/// present only in the answer that created or regenerated it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApplicationKey {
+    pub key_mapping_id: String,
+    pub key_manager: String,
+    pub consumer_key: String,
+    pub consumer_secret: Option<String>,
+    pub supported_grant_types: Vec<String>,
+    pub callback_url: Option<String>,
+    /// `COMPLETED`.
+    pub key_state: String,
+    pub key_type: String,
+    /// `CREATED` or `MAPPED`.
+    pub mode: String,
+    pub token: Option<ApplicationToken>,
+    pub additional_properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// WSO2's `ApplicationKeyGenerateRequest`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KeyGenerateRequest {
+    pub key_type: String,
+    /// Name (or id) of the key manager; the resident one when empty.
+    pub key_manager: Option<String>,
+    pub grant_types_to_be_supported: Vec<String>,
+    pub callback_url: Option<String>,
+    pub scopes: Vec<String>,
+    /// Token validity in seconds (a string in WSO2's contract).
+    pub validity_time: Option<String>,
+    pub additional_properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// WSO2's `ApplicationKeyMappingRequest`: an existing client of a third-party provider.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KeyMappingRequest {
+    pub consumer_key: String,
+    pub consumer_secret: Option<String>,
+    pub key_manager: Option<String>,
+    pub key_type: String,
+}
+
+/// WSO2's `ApplicationTokenGenerateRequest`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TokenGenerateRequest {
+    pub consumer_secret: Option<String>,
+    /// Seconds; the application's validity when absent or larger.
+    pub validity_period: Option<i64>,
+    pub scopes: Vec<String>,
+    pub revoke_token: Option<String>,
+    pub grant_type: Option<String>,
+}
+
+/// WSO2's `ApplicationToken`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApplicationToken {
+    pub access_token: String,
+    pub token_scopes: Vec<String>,
+    pub validity_time: i64,
+}
+
+/// WSO2's `APIKeyGenerateRequest`; `additionalProperties` may carry `permittedIP` and
+/// `permittedReferer` (comma-separated), as WSO2's portal sends them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApiKeyGenerateRequest {
+    /// Seconds; `-1` or absent: no expiry.
+    pub validity_period: Option<i64>,
+    pub additional_properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// WSO2's `APIKey`: the key itself, shown once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApiKey {
+    pub apikey: String,
+    /// Seconds; `-1`: no expiry.
+    pub validity_time: i64,
+    /// Our addition: the id to revoke by, and the first characters to recognise it.
+    pub key_id: String,
+    pub key_prefix: String,
+}
+
+/// An API key as listed (never the key).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApiKeyInfo {
+    pub key_id: String,
+    pub key_type: String,
+    pub key_prefix: String,
+    pub permitted_ips: Vec<String>,
+    pub permitted_referrers: Vec<String>,
+    pub expires_time: Option<String>,
+    pub created_time: String,
+}
+
+/// WSO2's `APIKeyRevokeRequest`; we also accept `keyId`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApiKeyRevokeRequest {
+    pub apikey: Option<String>,
+    pub key_id: Option<String>,
+}
+
+/// WSO2's `Subscription`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Subscription {
+    pub subscription_id: Option<String>,
+    pub application_id: String,
+    pub api_id: String,
+    pub api_info: Option<SubscribedApi>,
+    pub application_info: Option<serde_json::Value>,
+    pub throttling_policy: String,
+    pub requested_throttling_policy: Option<String>,
+    pub status: String,
+}
+
+/// The API side of a subscription, as shown in lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SubscribedApi {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub context: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub provider: String,
+    pub life_cycle_status: String,
+}
+
+/// WSO2's `KeyManagerInfo`: what the Developer Portal shows of a key manager.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KeyManagerInfo {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub display_name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub available_grant_types: Vec<String>,
+    pub token_endpoint: String,
+    pub revoke_endpoint: String,
+    pub enable_token_generation: bool,
+    pub enable_o_auth_app_creation: bool,
+    pub enable_map_o_auth_consumer_apps: bool,
+    pub token_type: String,
+    /// Ours: visible in every organization.
+    pub global: bool,
+}
