@@ -162,7 +162,10 @@ impl Security {
             let i = apps.len();
             app_index.insert(a.id.as_str(), i);
             for k in &a.keys {
-                clients.insert((k.key_manager.clone(), k.consumer_key.clone()), (i, k.key_type));
+                clients.insert(
+                    (k.key_manager.clone(), k.consumer_key.clone()),
+                    (i, k.key_type),
+                );
             }
             apps.push(App {
                 id: a.id.clone(),
@@ -253,8 +256,13 @@ pub struct RemoteKeys {
 const REFETCH_EVERY: Duration = Duration::from_secs(10);
 
 /// Fetches a URL's body (the gateway's HTTP client, with a timeout).
-pub type Fetch<'a> = &'a (dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send>>
-          + Sync);
+pub type Fetch<'a> = &'a (
+        dyn Fn(
+    String,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send>,
+> + Sync
+    );
 
 impl RemoteKeys {
     fn cached(&self, url: &str) -> Option<Arc<KeySet>> {
@@ -427,7 +435,8 @@ impl Verifier {
         let wants_token = security.is_none_or(|s| s.oauth2);
         let now = now_unix();
         let mut via_global = false;
-        let (app, key_type, end_user, scopes, exp) = if let (true, Some(key)) = (wants_key, p.api_key)
+        let (app, key_type, end_user, scopes, exp) = if let (true, Some(key)) =
+            (wants_key, p.api_key)
         {
             let entry = sec
                 .api_keys
@@ -436,7 +445,12 @@ impl Verifier {
             if entry.expires_at.is_some_and(|e| e <= now) {
                 return Err(Denied::Unauthenticated("The API key has expired".into()));
             }
-            if !entry.ips.is_empty() && !entry.ips.iter().any(|n| snapshot::cidr_contains(*n, p.peer)) {
+            if !entry.ips.is_empty()
+                && !entry
+                    .ips
+                    .iter()
+                    .any(|n| snapshot::cidr_contains(*n, p.peer))
+            {
                 return Err(Denied::Forbidden(format!(
                     "The API key may not be used from {}",
                     p.peer
@@ -458,9 +472,15 @@ impl Verifier {
             if facts.jti.as_ref().is_some_and(|j| sec.revoked.contains(j)) {
                 return Err(Denied::Unauthenticated("The token has been revoked".into()));
             }
-            let m = sec.by_name.get(&facts.manager).map(|&i| &sec.managers[i]).ok_or_else(|| {
-                Denied::Unauthenticated("The token's key manager is no longer configured".into())
-            })?;
+            let m = sec
+                .by_name
+                .get(&facts.manager)
+                .map(|&i| &sec.managers[i])
+                .ok_or_else(|| {
+                    Denied::Unauthenticated(
+                        "The token's key manager is no longer configured".into(),
+                    )
+                })?;
             let &(app, key_type) = sec
                 .clients
                 .get(&(facts.manager.clone(), facts.consumer_key.clone()))
@@ -478,7 +498,13 @@ impl Verifier {
                 )));
             }
             via_global = m.global;
-            (app, key_type, facts.sub.clone(), facts.scopes.clone(), Some(facts.exp))
+            (
+                app,
+                key_type,
+                facts.sub.clone(),
+                facts.scopes.clone(),
+                Some(facts.exp),
+            )
         } else {
             let mut how = Vec::new();
             if wants_token {
@@ -649,7 +675,10 @@ mod tests {
     fn wildcards_match_referrers() {
         assert!(wildcard("https://example.com/*", "https://example.com/a/b"));
         assert!(wildcard("*.example.com*", "www.example.com/x"));
-        assert!(!wildcard("https://example.com/*", "https://evil.com/https://example.com/"));
+        assert!(!wildcard(
+            "https://example.com/*",
+            "https://evil.com/https://example.com/"
+        ));
         assert!(wildcard("exact", "exact"));
         assert!(!wildcard("exact", "exactly"));
     }

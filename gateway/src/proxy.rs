@@ -18,9 +18,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::auth::{Denied, Presented, Security, Verifier};
 use crate::metrics::{ApiMetrics, Metrics, UpstreamError, now_ms};
 use crate::router::{Match, Router};
-use crate::auth::{Denied, Presented, Security, Verifier};
 use crate::snapshot::{EndpointGroup, EndpointKind, Endpoints, KeyType, Snapshot};
 
 pub type Body = BoxBody<Bytes, hyper::Error>;

@@ -68,10 +68,12 @@ pub async fn prepare(db: PgPool, settings: Settings) -> anyhow::Result<AppState>
     let issuer = format!("{}/oauth2/token", settings.public_url());
     let keys = KeySet::load_or_create(&db, issuer.clone()).await?;
     let hash_key = Arc::new(hash_key);
-    let oauth_keys =
-        keymanager::keys::OAuthKeys::load_or_create(db.clone(), settings.keymanager.max_validity_seconds)
-            .await
-            .context("Failed to load the resident key manager's signing keys")?;
+    let oauth_keys = keymanager::keys::OAuthKeys::load_or_create(
+        db.clone(),
+        settings.keymanager.max_validity_seconds,
+    )
+    .await
+    .context("Failed to load the resident key manager's signing keys")?;
     let km = keymanager::KeyManager {
         db: db.clone(),
         settings: settings.keymanager.clone(),

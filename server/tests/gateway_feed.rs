@@ -6,180 +6,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
+use common::procs::*;
 use common::*;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 const P: &str = "/api/am/publisher/v4";
-const GATEWAY_TOKEN: &str = "feed-test-gateway-token-0123456789";
-
-fn clean(mut cmd: Command) -> Command {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GATEHOUSE_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("GATEHOUSE_LOG__FORMAT", "json")
-        .env("RUST_LOG", "info");
-    cmd
-}
-
-/// Starts a binary and waits for the log line `message`; returns the child, that line's
-/// fields, and everything it logs.
-fn start(mut cmd: Command, message: &str) -> (Child, Value, Arc<Mutex<String>>) {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel::<Value>();
-    for stream in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let (log, tx, message) = (log.clone(), tx.clone(), message.to_string());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                log.lock().unwrap().push_str(&line);
-                log.lock().unwrap().push('\n');
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && v["fields"]["message"] == message.as_str()
-                {
-                    let _ = tx.send(v["fields"].clone());
-                }
-            }
-        });
-    }
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(fields) => (child, fields, log),
-        Err(_) => {
-            let _ = child.kill();
-            panic!("no `{message}` line:\n{}", log.lock().unwrap());
-        }
-    }
-}
-
-fn control_plane(db_url: &str) -> (Child, String) {
-    let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_server")));
-    cmd.env("GATEHOUSE_DATABASE__URL", db_url)
-        .env("GATEHOUSE_SERVER__ADDR", "127.0.0.1:0")
-        .env("GATEHOUSE_SERVER__GATEWAY_TOKEN", GATEWAY_TOKEN)
-        .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD);
-    let (child, fields, _) = start(cmd, "server started");
-    (child, fields["addr"].as_str().unwrap().to_string())
-}
-
-/// The gateway binary cargo built beside this test (`cargo test --workspace` builds it).
-fn gateway_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let bin = dir.join("gateway");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (cargo build --workspace --bin gateway, or cargo test --workspace)",
-        bin.display()
-    );
-    bin
-}
-
-struct Gw {
-    child: Child,
-    traffic: String,
-    admin: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Gw {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_gateway(cp: &str, cache: &std::path::Path) -> Gw {
-    let mut cmd = clean(Command::new(gateway_binary()));
-    cmd.env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
-        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
-        .env("GATEHOUSE_GATEWAY__WORKERS", "2")
-        .env("GATEHOUSE_GATEWAY__TOKEN", GATEWAY_TOKEN)
-        .env("GATEHOUSE_GATEWAY__SNAPSHOT_CACHE", cache)
-        .args(["--control-plane", cp, "--environment", "Default"]);
-    let (child, fields, log) = start(cmd, "gateway started");
-    Gw {
-        child,
-        traffic: fields["listen"].as_str().unwrap().to_string(),
-        admin: fields["admin"].as_str().unwrap().to_string(),
-        log,
-    }
-}
-
-/// GET over a fresh connection: (status, body).
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return (0, "connect failed".into());
-    };
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n");
-    if s.write_all(req.as_bytes()).is_err() {
-        return (0, "write failed".into());
-    }
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let raw = String::from_utf8_lossy(&raw).to_string();
-    let Some((head, body)) = raw.split_once("\r\n\r\n") else {
-        return (0, raw);
-    };
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
-}
-
-/// Polls until `want` holds (up to `limit`); returns how long it took.
-fn within(limit: Duration, what: &str, mut want: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if want() {
-            return start.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("{what}: not within {limit:?}");
-}
-
-/// A backend on its own thread: answers `{"backend": name, "path": …}`.
-fn backend(name: &'static str) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let app = axum::Router::new().fallback(move |uri: axum::http::Uri| async move {
-                axum::Json(json!({"backend": name, "path": uri.path()}))
-            });
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    rx.recv().unwrap()
-}
-
-fn closed_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
 
 async fn deploy_revision(
     app: &TestApp,
@@ -241,7 +79,7 @@ async fn the_gateway_follows_deployments_and_survives_the_control_plane_going_aw
         )
         .await;
     let (a, b) = (backend("a"), backend("b"));
-    let (mut cp, cp_addr) = control_plane(&database_url(&db));
+    let (cp, cp_addr) = control_plane(&database_url(&db));
     let cache = std::env::temp_dir().join(format!("gh-feed-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&cache);
     let cp_url = format!("http://{cp_addr}");
@@ -265,7 +103,7 @@ async fn the_gateway_follows_deployments_and_survives_the_control_plane_going_aw
             &token,
             Some(
                 json!({"name": "Feed", "context": "/feed", "version": "1.0.0",
-                        "operations": [{"target": "/items/{id}", "verb": "GET"}]}),
+                        "operations": [{"target": "/items/{id}", "verb": "GET", "authType": "None"}]}),
             ),
         )
         .await;
@@ -384,8 +222,7 @@ async fn the_gateway_follows_deployments_and_survives_the_control_plane_going_aw
     })
     .await
     .unwrap();
-    let _ = cp.kill();
-    let _ = cp.wait();
+    drop(cp);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(get(&gw.traffic, "/feed/1.0.0/items/7").0, 200);
     assert!(cache.exists(), "the disk copy was written");

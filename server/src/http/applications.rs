@@ -108,9 +108,8 @@ async fn list_apps(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let page = s
-        .km
-        .list_applications(
+    let page =
+        s.km.list_applications(
             &caller,
             q.query.as_deref(),
             q.offset.unwrap_or(0),
@@ -233,11 +232,7 @@ async fn generate_token(
     AppJson(body): AppJson<TokenGenerateRequest>,
 ) -> Result<Response, ApiError> {
     let token = s.km.generate_token(&caller, &id, &key, body).await?;
-    Ok((
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(json!(token)),
-    )
-        .into_response())
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!(token))).into_response())
 }
 
 async fn legacy_regenerate_secret(
@@ -311,9 +306,8 @@ async fn list_subs(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let page = s
-        .km
-        .list_subscriptions(
+    let page =
+        s.km.list_subscriptions(
             &caller,
             q.application_id.as_deref(),
             q.api_id.as_deref(),

@@ -29,7 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/introspect", post(introspect))
         .route("/oauth2/jwks", get(jwks))
         .route("/.well-known/openid-configuration", get(discovery))
-        .route("/oauth2/token/.well-known/openid-configuration", get(discovery))
+        .route(
+            "/oauth2/token/.well-known/openid-configuration",
+            get(discovery),
+        )
         .route("/.well-known/oauth-authorization-server", get(discovery))
 }
 

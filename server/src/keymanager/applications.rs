@@ -483,10 +483,16 @@ impl KeyManager {
         .fetch_one(&mut *tx)
         .await
         .on_constraint("application_key_type_key", || {
-            ApiError::field("keyType", "this application already has keys of this type there")
+            ApiError::field(
+                "keyType",
+                "this application already has keys of this type there",
+            )
         })
         .on_constraint("application_key_consumer_key", || {
-            ApiError::field("consumerKey", "this client is mapped to an application already")
+            ApiError::field(
+                "consumerKey",
+                "this client is mapped to an application already",
+            )
         })?;
         crate::audit::change(
             &mut tx,
@@ -499,7 +505,10 @@ impl KeyManager {
         .await?;
         runtime::bump_for_application(&mut tx, app.id).await?;
         tx.commit().await?;
-        Ok(self.key_row(app.id, &key_id.to_string()).await?.to_dto(None))
+        Ok(self
+            .key_row(app.id, &key_id.to_string())
+            .await?
+            .to_dto(None))
     }
 
     async fn key_row(&self, app: Uuid, key_mapping_id: &str) -> Result<KeyRow, ApiError> {
@@ -515,7 +524,11 @@ impl KeyManager {
         .ok_or_else(|| ApiError::NotFound(format!("Key mapping {key_mapping_id} not found")))
     }
 
-    pub async fn oauth_keys(&self, actor: &Actor, id: &str) -> Result<Vec<ApplicationKey>, ApiError> {
+    pub async fn oauth_keys(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Vec<ApplicationKey>, ApiError> {
         actor.require(APP_SCOPES)?;
         let app = self.own_application(actor, id).await?;
         Ok(self

@@ -101,11 +101,7 @@ impl OAuthKeys {
     }
 }
 
-async fn insert(
-    tx: &mut sqlx::PgConnection,
-    alg: Algorithm,
-    der: &[u8],
-) -> anyhow::Result<String> {
+async fn insert(tx: &mut sqlx::PgConnection, alg: Algorithm, der: &[u8]) -> anyhow::Result<String> {
     let kid = secrets::random_token(12);
     let signer = Signer::from_pkcs8(&kid, alg, der).context("new signing key unusable")?;
     sqlx::query(

@@ -100,17 +100,19 @@ impl KeyManager {
         .into_iter()
         .map(|k| (k, String::new()))
         .collect();
-        let org_names: HashMap<Uuid, String> =
-            sqlx::query_as("SELECT id, name FROM organization")
-                .fetch_all(&self.db)
-                .await?
-                .into_iter()
-                .collect();
+        let org_names: HashMap<Uuid, String> = sqlx::query_as("SELECT id, name FROM organization")
+            .fetch_all(&self.db)
+            .await?
+            .into_iter()
+            .collect();
         for (k, _) in &third {
             let cfg = &k.config.0;
             managers.push(snapshot::KeyManager {
                 name: Self::runtime_name(k),
-                organization: org_names.get(&k.organization_id).cloned().unwrap_or_default(),
+                organization: org_names
+                    .get(&k.organization_id)
+                    .cloned()
+                    .unwrap_or_default(),
                 global: k.global,
                 issuer: k.issuer.clone(),
                 jwks: None,

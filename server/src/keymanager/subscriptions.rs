@@ -129,7 +129,11 @@ impl KeyManager {
         .ok_or_else(|| ApiError::NotFound(format!("Subscription {id} not found")))
     }
 
-    pub async fn get_subscription(&self, actor: &Actor, id: &str) -> Result<Subscription, ApiError> {
+    pub async fn get_subscription(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Subscription, ApiError> {
         actor.require(SUBSCRIPTION_SCOPES)?;
         Ok(self.own_subscription(actor, id).await?.to_dto())
     }
@@ -185,7 +189,10 @@ impl KeyManager {
         if !tiers.contains(&tier) {
             return Err(ApiError::field(
                 "throttlingPolicy",
-                format!("`{tier}` is not offered; choose one of {}", tiers.join(", ")),
+                format!(
+                    "`{tier}` is not offered; choose one of {}",
+                    tiers.join(", ")
+                ),
             ));
         }
         let api = parse_id(&sub.api_id, "API")?;
@@ -239,7 +246,10 @@ impl KeyManager {
         if !tiers.contains(&tier) {
             return Err(ApiError::field(
                 "throttlingPolicy",
-                format!("`{tier}` is not offered; choose one of {}", tiers.join(", ")),
+                format!(
+                    "`{tier}` is not offered; choose one of {}",
+                    tiers.join(", ")
+                ),
             ));
         }
         if row.status == status::BLOCKED || row.status == status::REJECTED {
@@ -301,7 +311,12 @@ impl KeyManager {
         new_status: &str,
     ) -> Result<(), ApiError> {
         actor.require(&[s::API_PUBLISH, "apim:subscription_block"])?;
-        if ![status::BLOCKED, status::PROD_ONLY_BLOCKED, status::UNBLOCKED].contains(&new_status)
+        if ![
+            status::BLOCKED,
+            status::PROD_ONLY_BLOCKED,
+            status::UNBLOCKED,
+        ]
+        .contains(&new_status)
         {
             return Err(ApiError::field(
                 "blockState",

@@ -268,19 +268,19 @@ impl KeyManager {
             .execute(&self.db)
             .await?;
         }
-        let refresh_token = if with_refresh && client.grant_types.iter().any(|g| g == "refresh_token")
-        {
-            claims.exp = now + self.settings.max_validity_seconds;
-            claims.jti = Uuid::new_v4().to_string();
-            claims.token_use = Some(REFRESH.into());
-            Some(
-                signer
-                    .sign(&claims)
-                    .map_err(|e| ApiError::Anyhow(anyhow::anyhow!("signing failed: {e}")))?,
-            )
-        } else {
-            None
-        };
+        let refresh_token =
+            if with_refresh && client.grant_types.iter().any(|g| g == "refresh_token") {
+                claims.exp = now + self.settings.max_validity_seconds;
+                claims.jti = Uuid::new_v4().to_string();
+                claims.token_use = Some(REFRESH.into());
+                Some(
+                    signer
+                        .sign(&claims)
+                        .map_err(|e| ApiError::Anyhow(anyhow::anyhow!("signing failed: {e}")))?,
+                )
+            } else {
+                None
+            };
         Ok(Issued {
             access_token,
             refresh_token,
@@ -374,18 +374,14 @@ impl KeyManager {
                         "The password grant needs `username` and `password`",
                     ));
                 };
-                let user = match users::authenticate(
-                    &self.db,
-                    &client.organization,
-                    username,
-                    password,
-                )
-                .await
-                .map_err(ApiError::from)?
-                {
-                    users::Authn::Ok { .. } => username.to_string(),
-                    _ => return Err(GrantError::grant("Invalid user name or password")),
-                };
+                let user =
+                    match users::authenticate(&self.db, &client.organization, username, password)
+                        .await
+                        .map_err(ApiError::from)?
+                    {
+                        users::Authn::Ok { .. } => username.to_string(),
+                        _ => return Err(GrantError::grant("Invalid user name or password")),
+                    };
                 let scopes = self.grantable(client, &user, split(req.scope)).await?;
                 self.mint(
                     client,
@@ -405,9 +401,9 @@ impl KeyManager {
                         "The refresh_token grant needs `refresh_token`",
                     ));
                 };
-                let old = self
-                    .verify_own(token)
-                    .map_err(|_| GrantError::grant("The refresh token is invalid or has expired"))?;
+                let old = self.verify_own(token).map_err(|_| {
+                    GrantError::grant("The refresh token is invalid or has expired")
+                })?;
                 if old.token_use.as_deref() != Some(REFRESH) || old.client_id != consumer_key {
                     return Err(GrantError::grant(
                         "The refresh token was not issued to this client",
@@ -484,12 +480,11 @@ impl KeyManager {
             return Ok(inactive);
         }
         if self.settings.token_mode == TokenMode::Persistent && c.token_use.is_none() {
-            let stored: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM access_token WHERE jti = $1)",
-            )
-            .bind(&c.jti)
-            .fetch_one(&self.db)
-            .await?;
+            let stored: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM access_token WHERE jti = $1)")
+                    .bind(&c.jti)
+                    .fetch_one(&self.db)
+                    .await?;
             if !stored {
                 return Ok(inactive);
             }
@@ -553,7 +548,14 @@ impl KeyManager {
             .grantable(&client, &client.owner, req.scopes.clone())
             .await?;
         let issued = self
-            .mint(&client, &key.consumer_key, &client.owner, scopes, validity, false)
+            .mint(
+                &client,
+                &key.consumer_key,
+                &client.owner,
+                scopes,
+                validity,
+                false,
+            )
             .await
             .map_err(|e| ApiError::Anyhow(anyhow::anyhow!("{}", e.description)))?;
         Ok(ApplicationToken {

@@ -2,6 +2,8 @@
 //! request/response conveniences. No mocks: requests go through every layer the server has.
 #![allow(dead_code)]
 
+pub mod procs;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
