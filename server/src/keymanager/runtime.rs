@@ -46,6 +46,16 @@ pub async fn bump_all(tx: &mut sqlx::PgConnection) -> Result<(), ApiError> {
 }
 
 #[derive(sqlx::FromRow)]
+struct KeyEntry {
+    key_hash: Vec<u8>,
+    application_id: Uuid,
+    key_type: String,
+    expires_at: Option<i64>,
+    permitted_ips: Vec<String>,
+    permitted_referrers: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
 struct AppEntry {
     id: Uuid,
     name: String,
@@ -89,23 +99,20 @@ impl KeyManager {
             consumer_key_claim: "azp".into(),
             scopes_claim: "scope".into(),
         }];
-        let third: Vec<(KmRow, String)> = sqlx::query_as::<_, KmRow>(sqlx::AssertSqlSafe(format!(
+        let third: Vec<KmRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {KM_COLUMNS} FROM key_manager k JOIN organization o ON o.id = k.organization_id
               WHERE k.enabled AND k.type <> 'Default' AND (o.name = ANY($1) OR k.global)
               ORDER BY k.name"
         )))
         .bind(&orgs)
         .fetch_all(&self.db)
-        .await?
-        .into_iter()
-        .map(|k| (k, String::new()))
-        .collect();
+        .await?;
         let org_names: HashMap<Uuid, String> = sqlx::query_as("SELECT id, name FROM organization")
             .fetch_all(&self.db)
             .await?
             .into_iter()
             .collect();
-        for (k, _) in &third {
+        for k in &third {
             let cfg = &k.config.0;
             managers.push(snapshot::KeyManager {
                 name: Self::runtime_name(k),
@@ -194,25 +201,25 @@ impl KeyManager {
             })
             .collect();
 
-        let api_keys: Vec<(Vec<u8>, Uuid, String, Option<i64>, Vec<String>, Vec<String>)> =
-            sqlx::query_as(
-                "SELECT key_hash, application_id, key_type,
-                        extract(epoch FROM expires_at)::bigint, permitted_ips, permitted_referrers
+        let api_keys: Vec<KeyEntry> = sqlx::query_as(
+            "SELECT key_hash, application_id, key_type,
+                        extract(epoch FROM expires_at)::bigint AS expires_at, permitted_ips,
+                        permitted_referrers
                    FROM api_key WHERE application_id = ANY($1)
                     AND (expires_at IS NULL OR expires_at > now()) ORDER BY key_hash",
-            )
-            .bind(&app_ids)
-            .fetch_all(&self.db)
-            .await?;
+        )
+        .bind(&app_ids)
+        .fetch_all(&self.db)
+        .await?;
         snap.api_keys = api_keys
             .into_iter()
-            .map(|(hash, app, kt, exp, ips, refs)| snapshot::ApiKey {
-                sha256: hex(&hash),
-                application_id: app.to_string(),
-                key_type: KeyType::parse(&kt).unwrap_or_default(),
-                expires_at: exp,
-                permitted_ips: ips,
-                permitted_referrers: refs,
+            .map(|k| snapshot::ApiKey {
+                sha256: hex(&k.key_hash),
+                application_id: k.application_id.to_string(),
+                key_type: KeyType::parse(&k.key_type).unwrap_or_default(),
+                expires_at: k.expires_at,
+                permitted_ips: k.permitted_ips,
+                permitted_referrers: k.permitted_referrers,
             })
             .collect();
 

@@ -304,7 +304,7 @@ impl KeyManager {
             chrono::Utc::now().timestamp(),
         )?;
         serde_json::from_value(serde_json::Value::Object(verified.claims))
-            .map_err(|_| jwt::JwtError::Malformed("not an application token".into()))
+            .map_err(|_| jwt::JwtError::Malformed("not an application token"))
     }
 
     async fn is_revoked(&self, jti: &str) -> Result<bool, ApiError> {
