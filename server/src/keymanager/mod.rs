@@ -98,8 +98,9 @@ impl KmRow {
 }
 
 impl KeyManager {
-    /// Creates the organization's resident key manager when it has none and keeps its issuer in
-    /// step with the server's public URL.
+    /// Creates the organization's resident key manager when it has none and keeps its issuer
+    /// and signing algorithm in step with the settings (`server.public_url`,
+    /// `keymanager.signing_algorithm`).
     pub async fn ensure_resident(&self, organization: Uuid) -> anyhow::Result<()> {
         let config = KmConfig {
             signing_algorithm: Some(self.settings.signing_algorithm.clone()),
@@ -112,7 +113,10 @@ impl KeyManager {
         sqlx::query(
             "INSERT INTO key_manager (organization_id, name, display_name, type, description, issuer, config)
              VALUES ($1, $2, $2, $3, 'The built-in key manager of this organization', $4, $5)
-             ON CONFLICT ON CONSTRAINT key_manager_name_key DO UPDATE SET issuer = EXCLUDED.issuer",
+             ON CONFLICT ON CONSTRAINT key_manager_name_key DO UPDATE
+                SET issuer = EXCLUDED.issuer,
+                    config = key_manager.config
+                        || jsonb_build_object('signingAlgorithm', EXCLUDED.config->'signingAlgorithm')",
         )
         .bind(organization)
         .bind(RESIDENT)
