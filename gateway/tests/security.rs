@@ -1,0 +1,193 @@
+//! The gateway binary refusing bad tokens: a standalone snapshot with one key manager (an
+//! issuer whose key this test holds), one subscribed application, a real backend. A valid token
+//! passes; missing, expired, not-yet-valid, wrong-issuer, wrong-audience, tampered, `alg: none`
+//! and HS256-signed-with-the-public-key tokens get 401; a valid token of an unsubscribed client
+//! gets 403.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{call, gateway, started};
+use gateway::jwt::{Algorithm, Signer};
+use serde_json::{Value, json};
+
+const KEY: &[u8] = include_bytes!("keys/rsa2048.pk8");
+const PUBLIC_PEM: &str = include_str!("keys/rsa2048.pub.pem");
+const ISSUER: &str = "https://idp.example.test";
+
+/// A backend answering 200 `{"ok":true}` to anything.
+fn backend() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 8192];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}",
+            );
+        }
+    });
+    addr
+}
+
+struct Gw(Child, String);
+
+impl Drop for Gw {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn claims(client: &str) -> Value {
+    json!({"iss": ISSUER, "sub": "alice", "aud": "gatehouse", "azp": client,
+           "exp": now() + 300, "iat": now(), "jti": format!("jti-{client}-{}", now()),
+           "scope": "pets:read"})
+}
+
+fn b64(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+#[test]
+fn bad_tokens_are_refused_and_good_ones_pass() {
+    let signer = Signer::from_pkcs8("k1", Algorithm::RS256, KEY).unwrap();
+    let backend = backend();
+    let snapshot = json!({
+        "version": 1,
+        "apis": [{
+            "id": "pets", "name": "Pets", "context": "/pets", "version": "1.0.0",
+            "organization": "acme",
+            "endpoints": {"production": {"urls": [format!("http://{backend}")]}},
+            "security": {"oauth2": true},
+            "operations": [{"method": "GET", "target": "/pets", "scopes": ["pets:read"]}]
+        }],
+        "keyManagers": [{
+            "name": "idp", "organization": "acme", "issuer": ISSUER,
+            "jwks": {"keys": [signer.public_jwk()]}, "audiences": ["gatehouse"]
+        }],
+        "applications": [{
+            "id": "app-1", "name": "App", "organization": "acme", "owner": "alice",
+            "keys": [{"keyManager": "idp", "consumerKey": "client-1", "keyType": "PRODUCTION"},
+                     {"keyManager": "idp", "consumerKey": "client-2", "keyType": "PRODUCTION"}]
+        }, {
+            "id": "app-2", "name": "Unsubscribed", "organization": "acme", "owner": "bob",
+            "keys": [{"keyManager": "idp", "consumerKey": "client-3", "keyType": "PRODUCTION"}]
+        }],
+        "subscriptions": [{"applicationId": "app-1", "apiId": "pets", "tier": "Gold"}]
+    });
+    let file = std::env::temp_dir().join(format!("gh-security-{}.json", std::process::id()));
+    std::fs::write(&file, snapshot.to_string()).unwrap();
+    let mut child = gateway()
+        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
+        .args(["--config", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let (traffic, _) = started(&mut child);
+    let gw = Gw(child, traffic);
+    let status = |token: &str| {
+        let auth = format!("Bearer {token}");
+        call(
+            &gw.1,
+            "GET",
+            "/pets/1.0.0/pets",
+            &[("Authorization", &auth)],
+            "",
+        )
+    };
+
+    let good = signer.sign(&claims("client-1")).unwrap();
+    let (s, _, body) = status(&good);
+    assert_eq!((s, body.as_str()), (200, "{\"ok\":true}"));
+    // The cached path gives the same answer.
+    assert_eq!(status(&good).0, 200);
+
+    let (s, head, _) = call(&gw.1, "GET", "/pets/1.0.0/pets", &[], "");
+    assert_eq!(s, 401);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: bearer")
+    );
+
+    let refused = |what: &str, token: String| {
+        let (s, _, body) = status(&token);
+        assert_eq!(s, 401, "{what}: {body}");
+    };
+    let mut c = claims("client-1");
+    c["exp"] = json!(now() - 3600);
+    refused("expired", signer.sign(&c).unwrap());
+    let mut c = claims("client-1");
+    c["nbf"] = json!(now() + 3600);
+    refused("not yet valid", signer.sign(&c).unwrap());
+    let mut c = claims("client-1");
+    c["iss"] = json!("https://evil.example.test");
+    refused("wrong issuer", signer.sign(&c).unwrap());
+    let mut c = claims("client-1");
+    c["aud"] = json!("someone-else");
+    refused("wrong audience", signer.sign(&c).unwrap());
+    let (head, _) = good.rsplit_once('.').unwrap();
+    let (header, _) = head.split_once('.').unwrap();
+    let mut c = claims("client-1");
+    c["sub"] = json!("mallory");
+    refused(
+        "tampered payload",
+        format!("{header}.{}.{}", b64(&c), good.rsplit_once('.').unwrap().1),
+    );
+    refused(
+        "alg none",
+        format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "typ": "JWT"})),
+            b64(&claims("client-1"))
+        ),
+    );
+    // HS256 "signed" with the public key as the HMAC secret (the classic confusion attack).
+    let signing_input = format!(
+        "{}.{}",
+        b64(&json!({"alg": "HS256", "typ": "JWT", "kid": "k1"})),
+        b64(&claims("client-1"))
+    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, PUBLIC_PEM.as_bytes());
+    let tag = ring::hmac::sign(&key, signing_input.as_bytes());
+    refused(
+        "HS256 with the public key",
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref())),
+    );
+    // A key this gateway does not trust.
+    let (other, _) = Signer::generate_es256("k1").unwrap();
+    refused("foreign key", other.sign(&claims("client-1")).unwrap());
+
+    // Valid, but the client's application is not subscribed: 403 saying so.
+    let (s, _, body) = status(&signer.sign(&claims("client-3")).unwrap());
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("not subscribed"), "{body}");
+    // Valid, but without the operation's scope: 403 naming it.
+    let mut c = claims("client-2");
+    c["scope"] = json!("other");
+    let (s, _, body) = status(&signer.sign(&c).unwrap());
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("pets:read"), "{body}");
+    let _ = std::fs::remove_file(&file);
+}
