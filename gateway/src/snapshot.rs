@@ -28,6 +28,32 @@
 //!         target: /drinks
 //!         endpoints:
 //!           production: { urls: [http://127.0.0.1:9100] }
+//!     # Without `security` every operation is open. With it, operations need a bearer token
+//!     # from a key manager below (or an API key, if `apiKey`) unless marked `open`, and the
+//!     # caller's application must be subscribed; `scopes` lists what an operation accepts.
+//!     organization: acme
+//!     security: { oauth2: true, apiKey: true, apiKeyHeader: X-Pizza-Key }
+//! keyManagers:
+//!   - name: idp
+//!     organization: acme
+//!     issuer: https://idp.example.com
+//!     jwksUrl: https://idp.example.com/jwks     # or `jwks: {keys: [...]}` inline
+//!     audiences: [gatehouse]                    # checked when given
+//!     consumerKeyClaim: azp                     # Azure AD: appid; scopes in `scp`
+//!     scopesClaim: scope
+//! applications:
+//!   - id: app-1
+//!     name: Mobile app
+//!     organization: acme
+//!     owner: alice
+//!     keys: [{ keyManager: idp, consumerKey: client-1, keyType: PRODUCTION }]
+//! subscriptions:
+//!   - { applicationId: app-1, apiId: pizzashack-1.0.0, tier: Gold }
+//! apiKeys:
+//!   # SHA-256 (hex) of the key; optional expiresAt (unix seconds), permittedIps, permittedReferrers
+//!   - { sha256: 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8, applicationId: app-1 }
+//! revokedTokens: []      # [{ jti, exp }]
+//! # backendJwtKey: { kid: k1, pkcs8: <base64 RSA PKCS#8> }  — needed when an API sets backendJwt
 //! ```
 
 use std::collections::HashSet;
@@ -728,7 +754,15 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         let s = Snapshot::parse(doc.as_bytes()).unwrap();
+        assert_eq!(s.problems(), vec![]);
         assert_eq!(s.version, 3);
+        assert_eq!(
+            s.key_managers[0].jwks_url.as_deref(),
+            Some("https://idp.example.com/jwks")
+        );
+        assert_eq!(s.applications[0].keys[0].key_type, KeyType::Production);
+        assert_eq!(s.subscriptions[0].status, "UNBLOCKED");
+        assert!(s.apis[0].security.as_ref().unwrap().api_key);
         assert_eq!(
             s.apis[0].endpoints.production.kind,
             EndpointKind::LoadBalance
