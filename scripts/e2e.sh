@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests: builds the site, starts server + gateway on free ports against a fresh
-# database with demo users, runs Playwright (Debian's Chromium), stops everything.
-# Screenshots land in end2end/artifacts/.
+# database with demo users, runs Playwright (Debian's Chromium), then the client-compatibility
+# tests (scripts/compat.sh: real OAuth2 and JWKS clients in Python), stops everything.
+# Screenshots and reports land in end2end/artifacts/.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -54,4 +55,9 @@ node -e '
   const s = require(process.argv[1]).stats;
   console.log(`browser tests: ${s.expected + s.flaky} passed, ${s.unexpected} failed, ${s.skipped} skipped`);
 ' "$run_dir/results.json" || true
+
+# Third-party OAuth2 / JWKS clients against the same server and gateway.
+compat_status=0
+"$ROOT/scripts/compat.sh" || compat_status=$?
+[ "$status" -ne 0 ] || status=$compat_status
 exit "$status"

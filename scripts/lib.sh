@@ -5,6 +5,7 @@
 #   GATEHOUSE_PG_URL   server URL for PostgreSQL without a database name
 #                      (default postgres://postgres@127.0.0.1:5432)
 #   REDIS_URL          default redis://127.0.0.1:6379 (tests)
+#   GATEHOUSE_CACHE    default ~/.cache/gatehouse: holds the client-compat tests' virtualenv (venv/)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
@@ -51,4 +52,23 @@ wait_http() {
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# The virtualenv of the client-compatibility tests (end2end/compat, Python packages pinned in
+# its requirements.txt). Created once; pip runs again only when requirements.txt changes.
+COMPAT_VENV="${GATEHOUSE_CACHE:-$HOME/.cache/gatehouse}/venv"
+ensure_compat_venv() {
+  local req="$ROOT/end2end/compat/requirements.txt" stamp="$COMPAT_VENV/.requirements.sha256" sum
+  sum=$(sha256sum "$req" | cut -d' ' -f1)
+  # A venv whose base interpreter is gone (e.g. a removed pyenv version) is made anew.
+  if ! "$COMPAT_VENV/bin/python" -c '' 2>/dev/null; then
+    say "python3 -m venv $COMPAT_VENV"
+    rm -rf "$COMPAT_VENV"
+    python3 -m venv "$COMPAT_VENV"
+  elif [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
+    return 0
+  fi
+  say "pip install -r end2end/compat/requirements.txt"
+  "$COMPAT_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+  echo "$sum" >"$stamp"
 }

@@ -3,7 +3,8 @@
 # each step is skipped when its result is already there, so a second run takes seconds.
 #   system packages (curl, build tools, Chromium for the browser tests, PostgreSQL and Redis
 #   when absent), pgvector, the wasm32 target, cargo-leptos and wasm-bindgen at pinned
-#   versions, the npm build tools (Tailwind, wasm-opt) and Playwright (no browser download).
+#   versions, the npm build tools (Tailwind, wasm-opt) and Playwright (no browser download),
+#   a Python virtualenv with the client-compatibility tests' pinned packages.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -20,7 +21,7 @@ apt_install() {
 }
 
 say "system packages"
-apt_install curl ca-certificates build-essential pkg-config python3 chromium
+apt_install curl ca-certificates build-essential pkg-config python3 python3-venv chromium
 have node || apt_install nodejs npm
 have psql || apt_install postgresql-client
 
@@ -69,5 +70,8 @@ say "npm packages"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 [ -x node_modules/.bin/tailwindcss ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
 (cd end2end && { [ -d node_modules/@playwright/test ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; })
+
+say "Python packages (client-compatibility tests)"
+ensure_compat_venv
 
 say "setup done"

@@ -213,3 +213,83 @@ pub struct KeyManagerInfo {
     /// Ours: visible in every organization.
     pub global: bool,
 }
+
+/// Key manager types the Admin API accepts: the resident one and third-party providers.
+pub mod km_types {
+    pub const RESIDENT: &str = "Default";
+    pub const OIDC: &str = "OIDC";
+    pub const AZURE_AD: &str = "AzureAD";
+    pub const KEYCLOAK: &str = "KeyCloak";
+    pub const OKTA: &str = "Okta";
+    pub const AUTH0: &str = "Auth0";
+    pub const WSO2_IS: &str = "WSO2-IS";
+    /// Types an admin may add.
+    pub const ADDABLE: &[&str] = &[OIDC, AZURE_AD, KEYCLOAK, OKTA, AUTH0, WSO2_IS];
+}
+
+/// WSO2 Admin v4 `KeyManager` (the implemented part) plus `global` and `audiences`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KeyManagerDto {
+    pub id: Option<String>,
+    pub name: String,
+    pub display_name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub well_known_endpoint: Option<String>,
+    pub introspection_endpoint: Option<String>,
+    pub client_registration_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub revoke_endpoint: Option<String>,
+    pub user_info_endpoint: Option<String>,
+    pub authorize_endpoint: Option<String>,
+    /// `{"type": "JWKS", "value": "<jwks URL>"}`.
+    pub certificates: Option<Certificates>,
+    pub issuer: String,
+    pub alias: Option<String>,
+    pub available_grant_types: Vec<String>,
+    pub enable_token_generation: bool,
+    pub enable_map_o_auth_consumer_apps: bool,
+    pub enable_o_auth_app_creation: bool,
+    pub enable_self_validation_jwt: bool,
+    pub consumer_key_claim: Option<String>,
+    pub scopes_claim: Option<String>,
+    pub enabled: bool,
+    /// Preset inputs: `tenantId` (Azure AD), `serverUrl` + `realm` (Keycloak), `domain` (Okta,
+    /// Auth0), `authorizationServerId` (Okta, default `default`).
+    pub additional_properties: serde_json::Map<String, serde_json::Value>,
+    pub permissions: Permissions,
+    /// `DIRECT`: tokens are used as they come.
+    pub token_type: String,
+    /// Ours: a token's `aud` must name one of these (empty: not checked).
+    pub audiences: Vec<String>,
+    /// Ours: visible in every organization (super admin only).
+    pub global: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Certificates {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+/// Who may use a key manager in the Developer Portal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Permissions {
+    /// `PUBLIC`, `ALLOW` (only these roles) or `DENY` (all but these roles).
+    pub permission_type: String,
+    pub roles: Vec<String>,
+}
+
+impl Default for Permissions {
+    fn default() -> Self {
+        Self {
+            permission_type: "PUBLIC".into(),
+            roles: vec![],
+        }
+    }
+}

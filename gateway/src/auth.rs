@@ -335,16 +335,23 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-fn scopes_of(claims: &Map<String, Value>, claim: &str) -> Vec<String> {
-    match claims.get(claim) {
-        Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => vec![],
+/// Scopes from one or more claims (`scope`, or Azure AD's `scp roles`): space-separated strings
+/// or arrays.
+fn scopes_of(claims: &Map<String, Value>, names: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names.split([' ', ',']).filter(|n| !n.is_empty()) {
+        let found: Vec<&str> = match claims.get(name) {
+            Some(Value::String(s)) => s.split_whitespace().collect(),
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        for f in found {
+            if !out.iter().any(|o| o == f) {
+                out.push(f.to_string());
+            }
+        }
     }
+    out
 }
 
 /// The request facts authentication looks at.
@@ -402,10 +409,13 @@ impl Verifier {
             ))
         })?;
         let verified = jwt::verify(token, &keys, &m.validation, now).map_err(bad)?;
-        let consumer_key = verified
-            .claim_str(&m.consumer_key_claim)
-            .or_else(|| verified.claim_str("client_id"))
-            .or_else(|| verified.claim_str("azp"))
+        // The configured claim(s) first (Azure AD: `azp appid`), then the usual ones.
+        let consumer_key = m
+            .consumer_key_claim
+            .split([' ', ','])
+            .chain(["client_id", "azp"])
+            .filter(|c| !c.is_empty())
+            .find_map(|c| verified.claim_str(c))
             .unwrap_or_default()
             .to_string();
         let facts = Arc::new(TokenFacts {
@@ -681,6 +691,17 @@ mod tests {
         ));
         assert!(wildcard("exact", "exact"));
         assert!(!wildcard("exact", "exactly"));
+    }
+
+    #[test]
+    fn scopes_come_from_every_named_claim() {
+        let claims: Map<String, Value> = serde_json::from_value(json!({
+            "scp": "read write", "roles": ["Admin", "read"], "scope": "other"
+        }))
+        .unwrap();
+        assert_eq!(scopes_of(&claims, "scp roles"), ["read", "write", "Admin"]);
+        assert_eq!(scopes_of(&claims, "scope"), ["other"]);
+        assert!(scopes_of(&claims, "missing").is_empty());
     }
 
     #[test]

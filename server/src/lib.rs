@@ -81,6 +81,7 @@ pub async fn prepare(db: PgPool, settings: Settings) -> anyhow::Result<AppState>
         keys: Arc::new(oauth_keys),
         issuer,
         public_url: settings.public_url(),
+        default_organization: settings.auth.default_organization.clone(),
     };
     let organizations: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM organization")
         .fetch_all(&db)

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod caller;
 pub mod devportal;
 pub mod health;
+pub mod key_managers;
 pub mod oauth;
 pub mod portal_auth;
 pub mod publisher;
@@ -43,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .merge(publisher::router(&state))
         .merge(devportal::router())
         .merge(applications::router())
+        .merge(key_managers::router())
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,

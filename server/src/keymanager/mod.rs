@@ -3,6 +3,7 @@
 //! revoke, introspect). REST handlers (`http::applications`, `http::oauth`) and portal server
 //! functions call this layer; it checks who may do what.
 
+pub mod admin;
 pub mod applications;
 pub mod keys;
 pub mod runtime;
@@ -36,6 +37,8 @@ pub struct KeyManager {
     pub issuer: String,
     /// Base URL of this server (token endpoint etc. for the portal).
     pub public_url: String,
+    /// The super organization: only its admins mark a key manager global.
+    pub default_organization: String,
 }
 
 /// What a key manager row's `config` holds.
@@ -53,6 +56,10 @@ pub struct KmConfig {
     pub consumer_key_claim: Option<String>,
     pub scopes_claim: Option<String>,
     pub available_grant_types: Vec<String>,
+    pub user_info_endpoint: Option<String>,
+    pub authorize_endpoint: Option<String>,
+    pub client_registration_endpoint: Option<String>,
+    pub additional_properties: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(sqlx::FromRow, Clone)]
