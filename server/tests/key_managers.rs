@@ -22,7 +22,6 @@ use sqlx::PgPool;
 const KEY: &[u8] = include_bytes!("../../gateway/tests/keys/rsa2048.pk8");
 const A: &str = "/api/am/admin/v4";
 const D: &str = "/api/am/devportal/v3";
-const P: &str = "/api/am/publisher/v4";
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
 /// The test's identity provider: discovery and JWKS over HTTP.
