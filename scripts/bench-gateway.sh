@@ -17,6 +17,11 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 say "building the gateway (release)"
 cargo build --release -p gateway >/dev/null 2>&1 || cargo build --release -p gateway
+cargo build --release -p gateway --example mint >/dev/null 2>&1 || cargo build --release -p gateway --example mint
+MINT="$CARGO_TARGET_DIR/release/examples/mint"
+# A test-only key stands for a key manager's signing key.
+BENCH_KEY="$ROOT/gateway/tests/keys/rsa2048.pk8"
+ISSUER="https://idp.bench.test"
 
 work=$(mktemp -d)
 pids=()
@@ -59,6 +64,8 @@ nginx_conf "$work/proxy" "
 taskset -c 0 "$NGINX" -c "$work/proxy/nginx.conf" -p "$work/proxy" &
 pids+=($!)
 
+# /bench: plain proxying. /secure: the full security path — a JWT from a key manager (RS256,
+# keys inline), the application's subscription — to the same backend.
 cat >"$work/snapshot.yaml" <<SNAP
 version: 1
 apis:
@@ -70,32 +77,59 @@ apis:
       production: {urls: ["http://127.0.0.1:$backend_port"], timeoutMs: 5000}
     operations:
       - {method: GET, target: "/*"}
+  - id: secure
+    name: Secure
+    context: /secure
+    version: 1.0.0
+    organization: bench
+    security: {oauth2: true}
+    endpoints:
+      production: {urls: ["http://127.0.0.1:$backend_port"], timeoutMs: 5000}
+    operations:
+      - {method: GET, target: "/*"}
+keyManagers:
+  - {name: idp, organization: bench, issuer: "$ISSUER", jwks: {keys: [$("$MINT" jwk "$BENCH_KEY")]}}
+applications:
+  - {id: app-1, name: Bench app, organization: bench, owner: bench, keys: [{keyManager: idp, consumerKey: bench-client, keyType: PRODUCTION}]}
+subscriptions:
+  - {applicationId: app-1, apiId: secure, tier: Unlimited}
 SNAP
-GATEHOUSE_GATEWAY__WORKERS=1 GATEHOUSE_GATEWAY__LISTEN="127.0.0.1:$gw_port" GATEHOUSE_GATEWAY__ADMIN_LISTEN="127.0.0.1:$gw_admin" RUST_LOG=warn \
-  "$CARGO_TARGET_DIR/release/gateway" --config "$work/snapshot.yaml" &
-gw_pid=$!
-pids+=($gw_pid)
-wait_http "http://127.0.0.1:$gw_admin/ready" 20 || die "gateway not ready"
-# The traffic worker gets CPU 0 to itself; the main thread (admin port, snapshot builds)
-# goes with wrk and the backend to CPU 1, as it would run beside the workers in production.
-for task in /proc/"$gw_pid"/task/*; do
-  if [ "$(cat "$task/comm")" = gateway-worker- ] || grep -q '^gateway-worker' "$task/comm"; then
-    taskset -p -c 0 "${task##*/}" >/dev/null
-  else
-    taskset -p -c 1 "${task##*/}" >/dev/null
-  fi
-done
+# start_gateway PORT ADMIN [ENV...]: one traffic worker on CPU 0; the main thread (admin port,
+# snapshot builds) with wrk and the backend on CPU 1, as it would run beside the workers.
+start_gateway() {
+  local port=$1 admin=$2; shift 2
+  env GATEHOUSE_GATEWAY__WORKERS=1 GATEHOUSE_GATEWAY__LISTEN="127.0.0.1:$port" GATEHOUSE_GATEWAY__ADMIN_LISTEN="127.0.0.1:$admin" RUST_LOG=warn "$@" \
+    "$CARGO_TARGET_DIR/release/gateway" --config "$work/snapshot.yaml" >"$work/logs/gateway-$port.log" 2>&1 &
+  local pid=$!
+  wait_http "http://127.0.0.1:$admin/ready" 20 || { cat "$work/logs/gateway-$port.log" >&2; die "gateway not ready"; }
+  for task in /proc/"$pid"/task/*; do
+    if grep -q '^gateway-worker' "$task/comm"; then
+      taskset -p -c 0 "${task##*/}" >/dev/null
+    else
+      taskset -p -c 1 "${task##*/}" >/dev/null
+    fi
+  done
+  echo "$pid"
+}
+gw_pid=$(start_gateway "$gw_port" "$gw_admin")
+pids+=("$gw_pid")
+# The same with the verified-token cache off: every request checks an RS256 signature.
+gw_nocache_port=$(free_port); gw_nocache_admin=$(free_port)
+gw_nocache_pid=$(start_gateway "$gw_nocache_port" "$gw_nocache_admin" GATEHOUSE_GATEWAY__TOKEN_CACHE_SIZE=0)
+pids+=("$gw_nocache_pid")
+token=$("$MINT" tokens "$BENCH_KEY" "$ISSUER" bench-client 1)
 wait_http "http://127.0.0.1:$nginx_proxy_port/bench/1.0.0/x" 20 || die "nginx not up"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # nginx's worker (the child of the master) does the work.
 nginx_worker() { pgrep -P "$(cat "$work/$1/nginx.pid")" | head -1; }
 
-run() { # name url pid
+run() { # name url pid [wrk args...]
   local name=$1 url=$2 pid=$3 before after out
-  wrk -t1 -c"$CONNECTIONS" -d2s "$url" >/dev/null 2>&1 # warm-up
+  shift 3
+  wrk -t1 -c"$CONNECTIONS" -d2s "$@" "$url" >/dev/null 2>&1 # warm-up
   before=$(cpu_ticks "$pid")
-  out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url")
+  out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url")
   after=$(cpu_ticks "$pid")
   local reqs rps p50 p99 errors
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -112,6 +146,9 @@ say "wrk: ${DURATION}s, $CONNECTIONS connections; proxies pinned to CPU 0, wrk a
 run "backend direct" "http://127.0.0.1:$backend_port/x" "$(nginx_worker backend)"
 run "gateway (plain proxy)" "http://127.0.0.1:$gw_port/bench/1.0.0/x" "$gw_pid"
 run "nginx (reverse proxy)" "http://127.0.0.1:$nginx_proxy_port/bench/1.0.0/x" "$(nginx_worker proxy)"
+run "gateway JWT (cached)" "http://127.0.0.1:$gw_port/secure/1.0.0/x" "$gw_pid" -H "Authorization: Bearer $token"
+run "gateway JWT (uncached)" "http://127.0.0.1:$gw_nocache_port/secure/1.0.0/x" "$gw_nocache_pid" -H "Authorization: Bearer $token"
+kill "$gw_nocache_pid" 2>/dev/null || true
 
 # Live swap to 10,000 APIs while under load: errors, p99 against the plain run, memory.
 say "swap to 10,000 APIs under load"

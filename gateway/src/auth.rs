@@ -320,10 +320,17 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
+        Verifier::with_cache(100_000)
+    }
+}
+
+impl Verifier {
+    /// `capacity` verified tokens (and as many backend JWTs) at most; 0: no caching.
+    pub fn with_cache(capacity: usize) -> Self {
         Verifier {
-            tokens: TokenCache::new(100_000, 3600),
+            tokens: TokenCache::new(capacity, 3600),
             remote: RemoteKeys::default(),
-            backend: TokenCache::new(100_000, 3600),
+            backend: TokenCache::new(capacity, 3600),
         }
     }
 }

@@ -54,6 +54,11 @@ pub struct GatewaySection {
     pub snapshot_cache: Option<std::path::PathBuf>,
     /// How long one long-poll of the control plane waits for a change.
     pub feed_wait_seconds: u64,
+    /// Clock skew allowed on tokens' `exp` and `nbf`.
+    pub clock_skew_seconds: u64,
+    /// Verified tokens remembered (so a repeated token costs no signature check); 0 turns the
+    /// cache off.
+    pub token_cache_size: usize,
 }
 
 /// A setting that must never be printed.
@@ -99,6 +104,8 @@ impl Default for GatewaySection {
             token: None,
             snapshot_cache: None,
             feed_wait_seconds: 25,
+            clock_skew_seconds: 30,
+            token_cache_size: 100_000,
         }
     }
 }

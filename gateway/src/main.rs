@@ -97,7 +97,7 @@ async fn run() -> anyhow::Result<()> {
     gateway::process::init_logging(cfg.log.format, "info");
     let shutdown = gateway::process::shutdown_signal();
 
-    let gw = Arc::new(Gateway::new());
+    let gw = Arc::new(Gateway::with_settings(&cfg.gateway));
     let tls = proxy::backend_tls(cfg.gateway.backend_ca_file.as_deref())
         .map_err(|e| anyhow::anyhow!(e))?;
     if let Some(file) = &args.snapshot {

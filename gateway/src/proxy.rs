@@ -245,6 +245,15 @@ impl Gateway {
         }
     }
 
+    /// A gateway with the token settings of `[gateway]`.
+    pub fn with_settings(s: &crate::config::GatewaySection) -> Gateway {
+        Gateway {
+            leeway_seconds: s.clock_skew_seconds,
+            verifier: Verifier::with_cache(s.token_cache_size),
+            ..Gateway::default()
+        }
+    }
+
     /// Builds the table for a valid snapshot and swaps it in; requests in flight keep the
     /// one they loaded.
     pub fn install(&self, snapshot: &Snapshot) {
