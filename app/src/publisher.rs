@@ -64,6 +64,8 @@ pub struct ApiSettings {
     /// `oauth2`, `api_key`, `basic_auth`, `mutualssl`, `oauth_basic_auth_api_key_mandatory`,
     /// `mutualssl_mandatory`.
     pub security_scheme: Vec<String>,
+    /// Also accept the API key as a query parameter named like `apiKeyHeader`.
+    pub api_key_in_query: bool,
     /// The gateway sends the backend a signed JWT about the caller (in `backendJwtHeader`).
     pub enable_backend_jwt: bool,
     pub backend_jwt_header: String,
@@ -101,6 +103,7 @@ impl Default for ApiSettings {
             authorization_header: Some("Authorization".into()),
             api_key_header: DEFAULT_API_KEY_HEADER.into(),
             security_scheme: vec!["oauth2".into(), "oauth_basic_auth_api_key_mandatory".into()],
+            api_key_in_query: false,
             enable_backend_jwt: false,
             backend_jwt_header: DEFAULT_BACKEND_JWT_HEADER.into(),
             visibility: "PUBLIC".into(),

@@ -331,6 +331,8 @@ impl Gateway {
         let op = &api.operations[operation];
         let api_metrics = || Some(table.groups[index].production.metrics.clone());
         let mut key_type = KeyType::Production;
+        let mut query_key: Option<String> = None;
+        let mut stripped_query: Option<String> = None;
         if let Some(security) = api.security.as_ref().filter(|_| !op.open) {
             let bearer = parts
                 .headers
@@ -341,11 +343,23 @@ impl Gateway {
                         .or_else(|| v.strip_prefix("bearer "))
                 })
                 .map(str::trim);
-            let api_key = parts
+            let mut api_key = parts
                 .headers
                 .get(security.api_key_header.as_str())
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim);
+            // `?ApiKey=…` when the API allows it; the parameter does not reach the backend.
+            if api_key.is_none()
+                && security.api_key
+                && security.api_key_query
+                && let Some((key, rest)) = take_query_param(uri.query(), &security.api_key_header)
+            {
+                query_key = Some(key);
+                stripped_query = Some(rest);
+            }
+            if api_key.is_none() {
+                api_key = query_key.as_deref();
+            }
             let referer = parts
                 .headers
                 .get(header::REFERER)
@@ -397,7 +411,11 @@ impl Gateway {
             )
         })?;
         let m = || Some(group.metrics.clone());
-        let query = uri.query();
+        let query = match &stripped_query {
+            Some(q) if q.is_empty() => None,
+            Some(q) => Some(q.as_str()),
+            None => uri.query(),
+        };
         // Backend path: endpoint prefix + resource + query, built once per attempt.
         let target = |backend: &Backend| {
             let mut t = String::with_capacity(
@@ -616,6 +634,54 @@ impl Fault {
     }
 }
 
+/// Finds `name=value` in a query string: (the decoded value, the query without it).
+fn take_query_param(query: Option<&str>, name: &str) -> Option<(String, String)> {
+    let query = query?;
+    let mut found = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if found.is_none() && k == name {
+            found = Some(percent_decode(v));
+        } else {
+            rest.push(pair);
+        }
+    }
+    found.map(|v| (v, rest.join("&")))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Where the gateway publishes the public key of its backend JWTs.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
@@ -763,6 +829,21 @@ fn new_traceparent() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_keys_come_out_of_the_query() {
+        assert_eq!(
+            take_query_param(Some("a=1&ApiKey=gk%5Fx&b=2"), "ApiKey"),
+            Some(("gk_x".to_string(), "a=1&b=2".to_string()))
+        );
+        assert_eq!(
+            take_query_param(Some("ApiKey=k"), "ApiKey"),
+            Some(("k".to_string(), String::new()))
+        );
+        assert_eq!(take_query_param(Some("apikey=k"), "ApiKey"), None);
+        assert_eq!(take_query_param(None, "ApiKey"), None);
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
 
     #[test]
     fn hop_by_hop_headers_go() {

@@ -56,6 +56,20 @@ async fn run() -> anyhow::Result<()> {
         }
     });
 
+    // Another replica may rotate the resident key manager's signing keys: read them again every
+    // minute (retired keys keep verifying meanwhile, so nothing breaks in between).
+    let keys = state.km.keys.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = keys.reload().await {
+                tracing::warn!(error = %e, "signing keys reload failed");
+            }
+        }
+    });
+
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on server.addr {addr}"))?;

@@ -101,6 +101,7 @@ async fn tokens_keys_subscriptions_and_revocation_at_the_gateway(db: PgPool) {
             "name": "Secure", "context": "/secure", "version": "1.0.0",
             "securityScheme": ["oauth2", "api_key"],
             "apiKeyHeader": "X-Pizza-Key",
+            "apiKeyInQuery": true,
             "enableBackendJwt": true,
             "policies": ["Gold", "Unlimited"],
             "scopes": [{"scope": {"name": "items:admin", "bindings": []}}],
@@ -331,6 +332,13 @@ async fn tokens_keys_subscriptions_and_revocation_at_the_gateway(db: PgPool) {
         Duration::from_secs(1),
     )
     .await;
+    // Also as a query parameter of that name, which the backend does not see.
+    let (s, seen) = call(
+        &gw1.traffic,
+        &format!("{items}?q=1&X-Pizza-Key={apikey}"),
+        &[],
+    );
+    assert_eq!((s, seen["query"].as_str()), (200, Some("q=1")), "{seen}");
     let (s, _) = call(&gw1.traffic, items, &[("ApiKey", &apikey)]);
     assert_eq!(s, 401, "an API key in the default header is refused");
     let (s, _) = call(&gw1.traffic, items, &[("X-Pizza-Key", "gk_wrong")]);

@@ -323,6 +323,38 @@ async fn es256_and_persistent_mode_by_setting(db: PgPool) {
         .await
         .unwrap();
     assert_eq!(stored.len(), 32, "a digest, not the token");
+    // Listed for the owner, and revocable from the list.
+    let (app_id, mapping) = (
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM application WHERE name = 'Elliptic'")
+            .fetch_one(&db)
+            .await
+            .unwrap(),
+        key["keyMappingId"].as_str().unwrap().to_string(),
+    );
+    let base = format!("{D}/applications/{app_id}/oauth-keys/{mapping}/tokens");
+    let list = app.call(Method::GET, &base, &admin, None).await.json();
+    assert_eq!(list["count"], 1, "{list}");
+    let token_id = list["list"][0]["tokenId"].as_str().unwrap().to_string();
+    assert!(
+        !list.to_string().contains(&token),
+        "the list never shows a token"
+    );
+    let r = app
+        .call(Method::DELETE, &format!("{base}/{token_id}"), &admin, None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let auth = basic(
+        key["consumerKey"].as_str().unwrap(),
+        key["consumerSecret"].as_str().unwrap(),
+    );
+    let r = app
+        .post_form(
+            "/oauth2/introspect",
+            &[("token", &token)],
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(r.json()["active"], false);
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
@@ -394,6 +426,58 @@ async fn bad_input_is_refused_with_the_field_named(db: PgPool) {
             Method::GET,
             &format!("{D}/applications"),
             &publisher_only,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn rotated_keys_keep_earlier_tokens_valid(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let admin = app
+        .access_token("admin", ADMIN_PASSWORD, &format!("{SCOPES} apim:admin"))
+        .await;
+    let (_, key) = app_with_keys(&app, &admin, "Rotation").await;
+    let before = grant(&app, &key, &[("grant_type", "client_credentials")])
+        .await
+        .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old_kid = verify(&app, &before).await.header_kid;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/am/admin/v4/key-managers/resident/rotate-signing-key?algorithm=RS256",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let after = grant(&app, &key, &[("grant_type", "client_credentials")])
+        .await
+        .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let new_kid = verify(&app, &after).await.header_kid;
+    assert_ne!(old_kid, new_kid, "new tokens use the new key");
+    // The old key is still published: the earlier token verifies from the JWKS.
+    assert_eq!(verify(&app, &before).await.header_kid, old_kid);
+    let retired: i64 = count(
+        &db,
+        "SELECT count(*) FROM signing_key WHERE purpose = 'oauth' AND retired_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(retired, 1);
+    // Only an admin rotates.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/am/admin/v4/key-managers/resident/rotate-signing-key",
+            &app.access_token("admin", ADMIN_PASSWORD, "apim:keymanagers_manage")
+                .await,
             None,
         )
         .await;

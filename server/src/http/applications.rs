@@ -48,6 +48,14 @@ pub fn router() -> Router<AppState> {
             post(generate_token),
         )
         .route(
+            &d("/applications/{id}/oauth-keys/{key}/tokens"),
+            get(list_tokens),
+        )
+        .route(
+            &d("/applications/{id}/oauth-keys/{key}/tokens/{token}"),
+            axum::routing::delete(revoke_listed),
+        )
+        .route(
             &d("/applications/{id}/keys/{key_type}/regenerate-secret"),
             post(legacy_regenerate_secret),
         )
@@ -233,6 +241,25 @@ async fn generate_token(
 ) -> Result<Response, ApiError> {
     let token = s.km.generate_token(&caller, &id, &key, body).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!(token))).into_response())
+}
+
+/// Ours, persistent mode: the client's live tokens (ids, scopes, expiry).
+async fn list_tokens(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let list = s.km.list_tokens(&caller, &id, &key).await?;
+    Ok(Json(json!({ "count": list.len(), "list": list })))
+}
+
+async fn revoke_listed(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, key, token)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.km.revoke_listed(&caller, &id, &key, &token).await?;
+    Ok(StatusCode::OK)
 }
 
 async fn legacy_regenerate_secret(

@@ -20,6 +20,10 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{ADMIN}/key-managers"), get(list).post(create))
         .route(&format!("{ADMIN}/key-managers/discover"), post(discover))
         .route(
+            &format!("{ADMIN}/key-managers/resident/rotate-signing-key"),
+            post(rotate),
+        )
+        .route(
             &format!("{ADMIN}/key-managers/{{id}}"),
             get(one).put(update).delete(remove),
         )
@@ -72,6 +76,47 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     s.km.admin_delete(&caller, &id).await?;
     Ok(StatusCode::OK)
+}
+
+#[derive(serde::Deserialize)]
+struct RotateQuery {
+    algorithm: Option<String>,
+}
+
+/// Ours: a new signing key for the resident key manager (`?algorithm=RS256|ES256`). Tokens
+/// signed with the old key keep verifying until they expire.
+async fn rotate(
+    State(s): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<RotateQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(&[app::auth::scopes::ADMIN])?;
+    let alg = match q.algorithm.as_deref().unwrap_or("RS256") {
+        "RS256" => gateway::jwt::Algorithm::RS256,
+        "ES256" => gateway::jwt::Algorithm::ES256,
+        other => {
+            return Err(ApiError::field(
+                "algorithm",
+                format!("`{other}`: RS256 or ES256"),
+            ));
+        }
+    };
+    s.km.keys.rotate(alg).await?;
+    crate::audit::record(
+        &s.db,
+        None,
+        None,
+        &caller.username,
+        "signing_key.rotate",
+        None,
+    )
+    .await?;
+    let keys = s.km.keys.current();
+    Ok(Json(json!({
+        "algorithm": alg.as_str(),
+        "kid": keys.signer(alg).kid(),
+        "jwks": keys.jwks,
+    })))
 }
 
 async fn discover(

@@ -96,6 +96,10 @@ impl OAuthKeys {
         .execute(&mut *tx)
         .await?;
         insert(&mut tx, alg, &der).await?;
+        // Gateways get the new JWKS with their next snapshot.
+        sqlx::query("UPDATE gateway_environment SET revision = revision + 1")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.reload().await
     }

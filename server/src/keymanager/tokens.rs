@@ -10,7 +10,7 @@ use gateway::jwt::{self, Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{KeyManager, runtime};
+use super::{KeyManager, parse_id, runtime};
 use crate::auth::{secrets, users};
 use crate::config::TokenMode;
 use crate::error::ApiError;
@@ -506,6 +506,82 @@ impl KeyManager {
             "keytype": c.keytype,
             "application": c.application,
         }))
+    }
+
+    /// Persistent mode: the unexpired tokens of one of the actor's OAuth clients (never the
+    /// tokens themselves). Ephemeral mode keeps none, and says so.
+    pub async fn list_tokens(
+        &self,
+        actor: &Actor,
+        id: &str,
+        key_mapping_id: &str,
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
+        actor.require(super::applications::APP_SCOPES)?;
+        let key = self.oauth_key(actor, id, key_mapping_id).await?;
+        if self.settings.token_mode != TokenMode::Persistent {
+            return Err(ApiError::field(
+                "keyMappingId",
+                "tokens are not stored (keymanager.token_mode is ephemeral); revoke one with /oauth2/revoke",
+            ));
+        }
+        let rows: Vec<(
+            String,
+            String,
+            chrono::DateTime<chrono::Utc>,
+            chrono::DateTime<chrono::Utc>,
+        )> = sqlx::query_as(
+            "SELECT t.jti, t.scope, t.expires_at, t.created_at FROM access_token t
+                  WHERE t.application_key_id = $1 AND t.expires_at > now()
+                  ORDER BY t.created_at DESC LIMIT 1000",
+        )
+        .bind(parse_id(&key.key_mapping_id, "Key mapping")?)
+        .fetch_all(&self.db)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(jti, scope, exp, created)| {
+                serde_json::json!({
+                    "tokenId": jti, "scope": scope,
+                    "expiresTime": crate::publisher::time(exp),
+                    "createdTime": crate::publisher::time(created),
+                })
+            })
+            .collect())
+    }
+
+    /// Persistent mode: revokes one listed token by its id.
+    pub async fn revoke_listed(
+        &self,
+        actor: &Actor,
+        id: &str,
+        key_mapping_id: &str,
+        token_id: &str,
+    ) -> Result<(), ApiError> {
+        actor.require(super::applications::APP_SCOPES)?;
+        let key = self.oauth_key(actor, id, key_mapping_id).await?;
+        let exp: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+            "SELECT expires_at FROM access_token WHERE jti = $1 AND application_key_id = $2",
+        )
+        .bind(token_id)
+        .bind(parse_id(&key.key_mapping_id, "Key mapping")?)
+        .fetch_optional(&self.db)
+        .await?;
+        let exp = exp.ok_or_else(|| ApiError::NotFound(format!("Token {token_id} not found")))?;
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO revoked_token (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(token_id)
+        .bind(exp)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM access_token WHERE jti = $1")
+            .bind(token_id)
+            .execute(&mut *tx)
+            .await?;
+        runtime::bump_all(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// DevPortal `generate-token`: a client-credentials token for the owner, without the secret

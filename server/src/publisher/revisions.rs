@@ -273,7 +273,7 @@ fn security(api: &Api) -> Option<snapshot::Security> {
         } else {
             s.api_key_header.clone()
         },
-        api_key_query: false,
+        api_key_query: s.api_key_in_query,
         backend_jwt: s.enable_backend_jwt.then(|| snapshot::BackendJwt {
             header: if s.backend_jwt_header.trim().is_empty() {
                 app::publisher::DEFAULT_BACKEND_JWT_HEADER.into()

@@ -193,7 +193,7 @@ pub fn backend(name: &'static str) -> SocketAddr {
                         .iter()
                         .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or_default())))
                         .collect();
-                    axum::Json(json!({"backend": name, "path": uri.path(), "headers": headers}))
+                    axum::Json(json!({"backend": name, "path": uri.path(), "query": uri.query(), "headers": headers}))
                 },
             );
             axum::serve(listener, app).await.unwrap();
