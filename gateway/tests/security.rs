@@ -191,3 +191,69 @@ fn bad_tokens_are_refused_and_good_ones_pass() {
     assert!(body.contains("pets:read"), "{body}");
     let _ = std::fs::remove_file(&file);
 }
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn api_keys_honour_header_expiry_ip_and_referrer_limits() {
+    let backend = backend();
+    let key = |k: &str| hex(&gateway::auth::sha256(k.as_bytes()));
+    let snapshot = json!({
+        "version": 1,
+        "apis": [{
+            "id": "pets", "name": "Pets", "context": "/pets", "version": "1.0.0",
+            "endpoints": {"production": {"urls": [format!("http://{backend}")]}},
+            "security": {"oauth2": false, "apiKey": true, "apiKeyHeader": "X-Key"},
+            "operations": [{"method": "GET", "target": "/pets"}]
+        }],
+        "applications": [{"id": "app-1", "name": "App", "owner": "alice"}],
+        "subscriptions": [{"applicationId": "app-1", "apiId": "pets"}],
+        "apiKeys": [
+            {"sha256": key("good"), "applicationId": "app-1"},
+            {"sha256": key("expired"), "applicationId": "app-1", "expiresAt": now() - 10},
+            {"sha256": key("office"), "applicationId": "app-1", "permittedIps": ["10.0.0.0/8"]},
+            {"sha256": key("local"), "applicationId": "app-1", "permittedIps": ["127.0.0.0/8", "::1"]},
+            {"sha256": key("shop"), "applicationId": "app-1", "permittedReferrers": ["https://shop.example/*"]}
+        ]
+    });
+    let file = std::env::temp_dir().join(format!("gh-apikeys-{}.json", std::process::id()));
+    std::fs::write(&file, snapshot.to_string()).unwrap();
+    let mut child = gateway()
+        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
+        .args(["--config", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let (traffic, _) = started(&mut child);
+    let gw = Gw(child, traffic);
+    let status = |headers: &[(&str, &str)]| call(&gw.1, "GET", "/pets/1.0.0/pets", headers, "").0;
+    assert_eq!(status(&[("X-Key", "good")]), 200);
+    assert_eq!(status(&[("ApiKey", "good")]), 401, "only the API's header");
+    assert_eq!(
+        status(&[("Authorization", "Bearer good")]),
+        401,
+        "no OAuth2 on this API"
+    );
+    assert_eq!(status(&[("X-Key", "unknown")]), 401);
+    assert_eq!(status(&[("X-Key", "expired")]), 401);
+    assert_eq!(
+        status(&[("X-Key", "office")]),
+        403,
+        "127.0.0.1 is not in 10.0.0.0/8"
+    );
+    assert_eq!(status(&[("X-Key", "local")]), 200);
+    assert_eq!(status(&[("X-Key", "shop")]), 403, "no Referer");
+    assert_eq!(
+        status(&[("X-Key", "shop"), ("Referer", "https://evil.example/")]),
+        403
+    );
+    assert_eq!(
+        status(&[("X-Key", "shop"), ("Referer", "https://shop.example/cart")]),
+        200
+    );
+    let _ = std::fs::remove_file(&file);
+}
