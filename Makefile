@@ -4,13 +4,13 @@
 run:   ## set up, build, migrate, seed demo data, start server (:3000) and gateway (:8280)
 	@bash scripts/run.sh
 
-test:  ## set up, then every test: fmt, clippy, Rust tests (PostgreSQL, Redis), browser tests
+test:  ## set up, then every test: fmt, clippy, Rust tests (PostgreSQL, Redis), browser and client-compat tests
 	@bash scripts/test.sh
 
 setup: ## only install and start what is missing
 	@bash scripts/setup.sh
 
-e2e:   ## only the browser tests
+e2e:   ## only the browser tests and the client-compatibility tests
 	@bash scripts/e2e.sh
 
 fmt:

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 for v in BASE_URL GATEWAY_URL ADMIN_PASSWORD DEMO_PASSWORD; do
-  [ -n "${!v:-}" ] || die "$v is not set (scripts/e2e.sh sets it; see end2end/compat/test_oauth_clients.py)"
+  [ -n "${!v:-}" ] || die "$v is not set (scripts/e2e.sh sets it)"
 done
 
 ensure_compat_venv

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: set up, then run every test: formatting and lints, the Rust unit and
 # integration tests against the real PostgreSQL (with pgvector) and Redis, and the browser
-# tests (Playwright + Debian's Chromium) against a freshly built server and gateway.
+# tests (Playwright + Debian's Chromium) and client-compatibility tests (Authlib,
+# requests-oauthlib, PyJWT) against a freshly built server and gateway.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -21,5 +22,5 @@ export DATABASE_URL="$PG_URL/postgres"
 say "cargo test (Rust unit and integration tests)"
 cargo test --workspace
 
-say "browser tests"
+say "browser tests, client-compatibility tests"
 "$ROOT/scripts/e2e.sh"

@@ -117,6 +117,12 @@ pub mod ssr {
             caller: &'a CurrentUser,
             call: PublisherCall,
         ) -> BoxFuture<'a, Result<PublisherReply, ServiceError>>;
+        /// Applications, keys and subscriptions of the Developer Portal user.
+        fn applications<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+            call: crate::applications::ApplicationsCall,
+        ) -> BoxFuture<'a, Result<crate::applications::ApplicationsReply, ServiceError>>;
     }
 
     pub type Services = Arc<dyn PortalServices>;
@@ -189,6 +195,19 @@ pub async fn publisher_call(
     };
     let services = expect_context::<ssr::Services>();
     Ok(services.publisher(&user, call).await)
+}
+
+/// One applications / keys / subscriptions call for the Developer Portal (signed in).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn applications_call(
+    call: crate::applications::ApplicationsCall,
+) -> Result<Result<crate::applications::ApplicationsReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let Some(user) = ssr::viewer().user else {
+        return Ok(Err(ServiceError::Unauthorized));
+    };
+    let services = expect_context::<ssr::Services>();
+    Ok(services.applications(&user, call).await)
 }
 
 /// One catalogue call for the Developer Portal (anonymous visitors too).

@@ -293,3 +293,74 @@ impl Default for Permissions {
         }
     }
 }
+
+/// What the Developer Portal's pages ask of the applications service (one server function).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplicationsCall {
+    List,
+    Get {
+        id: String,
+    },
+    Create {
+        application: Application,
+    },
+    Delete {
+        id: String,
+    },
+    GenerateKeys {
+        id: String,
+        request: KeyGenerateRequest,
+    },
+    RegenerateSecret {
+        id: String,
+        key_mapping_id: String,
+    },
+    CleanUp {
+        id: String,
+        key_mapping_id: String,
+    },
+    GenerateToken {
+        id: String,
+        key_mapping_id: String,
+        scopes: Vec<String>,
+    },
+    ApiKeys {
+        id: String,
+    },
+    GenerateApiKey {
+        id: String,
+        key_type: String,
+        validity_seconds: Option<i64>,
+    },
+    RevokeApiKey {
+        id: String,
+        key_type: String,
+        key_id: String,
+    },
+    /// Of one application, or of the user's applications to one API.
+    Subscriptions {
+        application_id: Option<String>,
+        api_id: Option<String>,
+    },
+    Subscribe {
+        subscription: Subscription,
+    },
+    Unsubscribe {
+        id: String,
+    },
+    KeyManagers,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplicationsReply {
+    Applications(Vec<Application>),
+    Application(Box<Application>),
+    Key(Box<ApplicationKey>),
+    Token(ApplicationToken),
+    ApiKeys(Vec<ApiKeyInfo>),
+    ApiKey(ApiKey),
+    Subscriptions(Vec<Subscription>),
+    Subscription(Box<Subscription>),
+    KeyManagers(Vec<KeyManagerInfo>),
+    Done,
+}

@@ -64,7 +64,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-in") view=sign_in::SignIn/>
                 <Route path=path!("/sign-up") view=sign_in::SignUp/>
                 <Route path=path!("/devportal") view=devportal_pages::Catalogue/>
-                <Route path=path!("/devportal/applications") view=devportal_pages::Applications/>
+                <Route path=path!("/devportal/applications") view=crate::pages::applications::ApplicationList/>
+                <Route path=path!("/devportal/applications/:id") view=crate::pages::applications::ApplicationDetail/>
                 <Route path=path!("/devportal/apis/:id") view=devportal_pages::ApiOverview/>
                 <Route path=path!("/publisher") view=publisher_pages::Apis/>
                 <Route path=path!("/publisher/apis/create") view=publisher_pages::CreateApi/>

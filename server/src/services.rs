@@ -14,15 +14,120 @@ pub struct DbServices {
     db: PgPool,
     publisher: Publisher,
     catalogue: crate::devportal::Catalogue,
+    km: crate::keymanager::KeyManager,
 }
 
 impl DbServices {
-    pub fn new(db: PgPool, publisher: Publisher, catalogue: crate::devportal::Catalogue) -> Self {
+    pub fn new(
+        db: PgPool,
+        publisher: Publisher,
+        catalogue: crate::devportal::Catalogue,
+        km: crate::keymanager::KeyManager,
+    ) -> Self {
         Self {
             db,
             publisher,
             catalogue,
+            km,
         }
+    }
+
+    async fn applications_call(
+        &self,
+        actor: &Actor,
+        call: app::applications::ApplicationsCall,
+    ) -> Result<app::applications::ApplicationsReply, ApiError> {
+        use app::applications::{ApiKeyGenerateRequest, ApiKeyRevokeRequest, TokenGenerateRequest};
+        use app::applications::{ApplicationsCall as C, ApplicationsReply as R};
+        let km = &self.km;
+        Ok(match call {
+            C::List => R::Applications(km.list_applications(actor, None, 0, 500).await?.list),
+            C::Get { id } => R::Application(Box::new(km.get_application(actor, &id).await?)),
+            C::Create { application } => {
+                R::Application(Box::new(km.create_application(actor, application).await?))
+            }
+            C::Delete { id } => {
+                km.delete_application(actor, &id).await?;
+                R::Done
+            }
+            C::GenerateKeys { id, request } => {
+                R::Key(Box::new(km.generate_keys(actor, &id, request).await?))
+            }
+            C::RegenerateSecret { id, key_mapping_id } => R::Key(Box::new(
+                km.regenerate_secret(actor, &id, &key_mapping_id).await?,
+            )),
+            C::CleanUp { id, key_mapping_id } => {
+                km.clean_up_keys(actor, &id, &key_mapping_id).await?;
+                R::Done
+            }
+            C::GenerateToken {
+                id,
+                key_mapping_id,
+                scopes,
+            } => R::Token(
+                km.generate_token(
+                    actor,
+                    &id,
+                    &key_mapping_id,
+                    TokenGenerateRequest {
+                        scopes,
+                        ..TokenGenerateRequest::default()
+                    },
+                )
+                .await?,
+            ),
+            C::ApiKeys { id } => R::ApiKeys(km.api_keys(actor, &id).await?),
+            C::GenerateApiKey {
+                id,
+                key_type,
+                validity_seconds,
+            } => R::ApiKey(
+                km.generate_api_key(
+                    actor,
+                    &id,
+                    &key_type,
+                    ApiKeyGenerateRequest {
+                        validity_period: validity_seconds,
+                        ..ApiKeyGenerateRequest::default()
+                    },
+                )
+                .await?,
+            ),
+            C::RevokeApiKey {
+                id,
+                key_type,
+                key_id,
+            } => {
+                km.revoke_api_key(
+                    actor,
+                    &id,
+                    &key_type,
+                    ApiKeyRevokeRequest {
+                        apikey: None,
+                        key_id: Some(key_id),
+                    },
+                )
+                .await?;
+                R::Done
+            }
+            C::Subscriptions {
+                application_id,
+                api_id,
+            } => R::Subscriptions(
+                km.list_subscriptions(actor, application_id.as_deref(), api_id.as_deref(), 0, 500)
+                    .await?
+                    .list,
+            ),
+            C::Subscribe { subscription } => R::Subscription(Box::new(
+                km.create_subscription(&self.catalogue, actor, subscription)
+                    .await?,
+            )),
+            C::Unsubscribe { id } => {
+                km.delete_subscription(actor, &id).await?;
+                R::Done
+            }
+            C::KeyManagers => R::KeyManagers(km.infos(actor).await?),
+        })
     }
 }
 
@@ -308,6 +413,19 @@ impl PortalServices for DbServices {
                     .map(|a| R::Api(Box::new(a))),
             };
             result.map_err(ServiceError::from)
+        })
+    }
+
+    fn applications<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+        call: app::applications::ApplicationsCall,
+    ) -> BoxFuture<'a, Result<app::applications::ApplicationsReply, ServiceError>> {
+        Box::pin(async move {
+            let actor = Actor::from(caller);
+            self.applications_call(&actor, call)
+                .await
+                .map_err(ServiceError::from)
         })
     }
 

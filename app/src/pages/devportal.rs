@@ -225,6 +225,8 @@ fn api_page(a: CatalogueApiDetail) -> impl IntoView {
                     <p class="mt-2 text-xs text-slate-500">{format!("{} · security: {}", i.monetization_label, a.security_scheme.join(", "))}</p>
                     <p class="mt-1 text-xs text-slate-500">"API key header: " <code>{a.api_key_header.clone()}</code></p>
                 </div>
+                <crate::pages::applications::SubscribePanel api_id=i.id.clone()
+                    tiers=a.tiers.iter().map(|t| t.tier_name.clone()).collect()/>
                 <div class="rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-200" data-testid="business-info">
                     <h3 class="text-sm font-semibold">"Business information"</h3>
                     <p class="mt-2 text-sm text-slate-600">"Business owner: " {b.business_owner.unwrap_or_else(|| "—".into())}
@@ -280,20 +282,5 @@ fn operation(op: OperationDoc) -> impl IntoView {
                 </ul>
             </div>
         </details>
-    }
-}
-
-#[component]
-pub fn Applications() -> impl IntoView {
-    view! {
-        <Title text="Applications"/>
-        <PortalPage portal=Portal::DevPortal>
-            {nav()}
-            <PageTitle title="Applications" subtitle="Applications hold your subscriptions and keys."/>
-            <EmptyState
-                title="You have no applications yet"
-                detail="An application groups the APIs you subscribe to and carries the keys your client uses to call them."
-            />
-        </PortalPage>
     }
 }

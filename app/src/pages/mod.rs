@@ -1,6 +1,7 @@
 //! One module per portal, plus sign-in and the error pages.
 
 pub mod admin;
+pub mod applications;
 pub mod devportal;
 pub mod errors;
 pub mod publisher;

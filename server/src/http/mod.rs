@@ -34,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         state.db.clone(),
         crate::publisher::Publisher::new(state.db.clone(), state.settings.publisher.clone()),
         devportal::catalogue(&state),
+        state.km.clone(),
     ));
     let leptos_state = state.clone();
     Router::new()

@@ -1,0 +1,634 @@
+//! Developer Portal: the signed-in user's applications — list and create, and one
+//! application's page with its keys per key type (generate, show the secret once, regenerate,
+//! test token with the curl commands, remove), API keys (shown once, revoke) and subscriptions;
+//! plus the subscribe panel of an API's page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::api::{ServiceError, applications_call};
+use crate::applications::{
+    self as a, ApiKey, Application, ApplicationKey, ApplicationToken, ApplicationsCall as C,
+    ApplicationsReply as R, KeyGenerateRequest, Subscription,
+};
+use crate::auth::Portal;
+use crate::components::{EmptyState, PageTitle, PortalPage, SubNav};
+use crate::pages::publisher::{
+    BUTTON, BUTTON_LIGHT, CARD, INPUT, LABEL, error_banner, field_error,
+};
+
+fn nav() -> impl IntoView {
+    view! {
+        <SubNav links=vec![
+            ("APIs", "/devportal".to_string()),
+            ("Applications", "/devportal/applications".to_string()),
+        ]/>
+    }
+}
+
+async fn run(call: C) -> Result<R, ServiceError> {
+    match applications_call(call).await {
+        Ok(reply) => reply,
+        Err(e) => Err(ServiceError::Fields {
+            message: format!("The server could not be reached: {e}"),
+            problems: vec![],
+        }),
+    }
+}
+
+#[component]
+pub fn ApplicationList() -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let apps = Resource::new(move || version.get(), |_| run(C::List));
+    let name = RwSignal::new(String::new());
+    let policy = RwSignal::new("Unlimited".to_string());
+    let description = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ServiceError>);
+    let navigate = use_navigate();
+    let create = Action::new(move |app: &Application| {
+        run(C::Create {
+            application: app.clone(),
+        })
+    });
+    Effect::new(move |_| {
+        if let Some(result) = create.value().get() {
+            match result {
+                Ok(R::Application(a)) => navigate(
+                    &format!(
+                        "/devportal/applications/{}",
+                        a.application_id.unwrap_or_default()
+                    ),
+                    Default::default(),
+                ),
+                Ok(_) => {}
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        create.dispatch(Application {
+            name: name.get_untracked(),
+            throttling_policy: policy.get_untracked(),
+            description: Some(description.get_untracked()),
+            ..Default::default()
+        });
+    };
+    view! {
+        <Title text="Applications"/>
+        <PortalPage portal=Portal::DevPortal>
+            {nav()}
+            <PageTitle title="Applications" subtitle="An application groups the APIs you subscribe to and carries the keys your client calls them with."/>
+            <div class="grid gap-6 lg:grid-cols-3">
+                <div class="lg:col-span-2">
+                    <Suspense fallback=|| view! { <p class="text-slate-500">"Loading applications…"</p> }>
+                        {move || Suspend::new(async move {
+                            match apps.await {
+                                Ok(R::Applications(list)) if list.is_empty() => view! {
+                                    <EmptyState title="You have no applications yet"
+                                        detail="Create one on the right; then generate its keys and subscribe it to APIs."/>
+                                }.into_any(),
+                                Ok(R::Applications(list)) => view! {
+                                    <table class=format!("{CARD} w-full text-left text-sm") data-testid="applications">
+                                        <thead><tr class="text-slate-500"><th class="py-2">"Name"</th><th>"Policy"</th><th>"Subscriptions"</th><th>"Status"</th></tr></thead>
+                                        <tbody>
+                                            {list.into_iter().map(|a| view! {
+                                                <tr class="border-t border-slate-100">
+                                                    <td class="py-2"><a class="font-medium text-indigo-700 hover:underline"
+                                                        href=format!("/devportal/applications/{}", a.application_id.clone().unwrap_or_default())>{a.name.clone()}</a></td>
+                                                    <td>{a.throttling_policy.clone()}</td>
+                                                    <td>{a.subscription_count}</td>
+                                                    <td>{a.status.clone()}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any(),
+                                Err(e) => view! { <p class="text-rose-600">{e.to_string()}</p> }.into_any(),
+                                Ok(_) => ().into_any(),
+                            }
+                        })}
+                    </Suspense>
+                </div>
+                <form on:submit=submit class=format!("{CARD} space-y-4") data-testid="create-application">
+                    <h2 class="text-lg font-semibold">"New application"</h2>
+                    {error_banner(error)}
+                    <div>
+                        <label class=LABEL for="app-name">"Name"</label>
+                        <input id="app-name" class=INPUT bind:value=name required placeholder="My mobile app"/>
+                        {field_error(error, "name")}
+                    </div>
+                    <div>
+                        <label class=LABEL for="app-policy">"Rate limit (application policy)"</label>
+                        <select id="app-policy" class=INPUT
+                            on:change=move |ev| policy.set(event_target_value(&ev))>
+                            {a::APPLICATION_POLICIES.iter().map(|p| view! {
+                                <option value=*p selected=*p == "Unlimited">{*p}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div>
+                        <label class=LABEL for="app-description">"Description"</label>
+                        <textarea id="app-description" class=INPUT rows="2" bind:value=description></textarea>
+                    </div>
+                    <button type="submit" class=BUTTON disabled=move || create.pending().get()>"Create application"</button>
+                    <p class="text-xs text-slate-400">{move || { version.get(); "" }}</p>
+                </form>
+            </div>
+        </PortalPage>
+    }
+}
+
+#[component]
+pub fn ApplicationDetail() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let version = RwSignal::new(0u32);
+    let app = Resource::new(move || (id(), version.get()), |(id, _)| run(C::Get { id }));
+    view! {
+        <Title text="Application"/>
+        <PortalPage portal=Portal::DevPortal>
+            {nav()}
+            <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match app.await {
+                        Ok(R::Application(a)) => application_page(*a, version).into_any(),
+                        Err(ServiceError::NotFound(_)) => view! {
+                            <EmptyState title="No such application" detail="It may have been deleted, or belong to someone else."/>
+                        }.into_any(),
+                        Err(e) => view! { <p class="text-rose-600">{e.to_string()}</p> }.into_any(),
+                        Ok(_) => ().into_any(),
+                    }
+                })}
+            </Suspense>
+        </PortalPage>
+    }
+}
+
+fn application_page(app: Application, version: RwSignal<u32>) -> impl IntoView {
+    let id = app.application_id.clone().unwrap_or_default();
+    let navigate = use_navigate();
+    let delete = Action::new({
+        let id = id.clone();
+        move |_: &()| run(C::Delete { id: id.clone() })
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = delete.value().get() {
+            navigate("/devportal/applications", Default::default());
+        }
+    });
+    let keys = app.keys.clone();
+    view! {
+        <div class="mb-6 flex flex-wrap items-center gap-3">
+            <h1 class="text-2xl font-bold tracking-tight" data-testid="application-name">{app.name.clone()}</h1>
+            <span class="rounded bg-slate-100 px-2 py-0.5 text-xs">{app.throttling_policy.clone()}</span>
+            <span class="text-xs text-slate-500">{app.status.clone()}</span>
+            <button class=format!("{BUTTON_LIGHT} ml-auto") on:click=move |_| {
+                #[cfg(feature = "hydrate")]
+                if !window().confirm_with_message("Delete this application, its keys and subscriptions?").unwrap_or(false) {
+                    return;
+                }
+                delete.dispatch(());
+            }>"Delete application"</button>
+        </div>
+        <div class="grid gap-6 lg:grid-cols-2">
+            {a::KEY_TYPES.iter().map(|kt| {
+                let key = keys.iter().find(|k| k.key_type == *kt && k.key_manager == "Resident Key Manager").cloned();
+                key_panel(id.clone(), kt, key, version)
+            }).collect_view()}
+        </div>
+        {api_keys_panel(id.clone())}
+        {subscriptions_panel(id.clone(), version)}
+    }
+}
+
+/// Where the token endpoint is, as the browser sees the server.
+fn origin() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        window().location().origin().unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
+fn key_panel(
+    app_id: String,
+    key_type: &'static str,
+    key: Option<ApplicationKey>,
+    version: RwSignal<u32>,
+) -> impl IntoView {
+    let error = RwSignal::new(None::<ServiceError>);
+    // The secret exists in this page only right after it was made.
+    let secret = RwSignal::new(None::<String>);
+    let token = RwSignal::new(None::<ApplicationToken>);
+    let shown = RwSignal::new(key.clone());
+    let password = RwSignal::new(false);
+    let refresh = RwSignal::new(false);
+    let generate = Action::new({
+        let app_id = app_id.clone();
+        move |grants: &Vec<String>| {
+            run(C::GenerateKeys {
+                id: app_id.clone(),
+                request: KeyGenerateRequest {
+                    key_type: key_type.into(),
+                    grant_types_to_be_supported: grants.clone(),
+                    ..Default::default()
+                },
+            })
+        }
+    });
+    let regenerate = Action::new({
+        let app_id = app_id.clone();
+        move |kmid: &String| {
+            run(C::RegenerateSecret {
+                id: app_id.clone(),
+                key_mapping_id: kmid.clone(),
+            })
+        }
+    });
+    let get_token = Action::new({
+        let app_id = app_id.clone();
+        move |kmid: &String| {
+            run(C::GenerateToken {
+                id: app_id.clone(),
+                key_mapping_id: kmid.clone(),
+                scopes: vec![],
+            })
+        }
+    });
+    let clean = Action::new({
+        let app_id = app_id.clone();
+        move |kmid: &String| {
+            run(C::CleanUp {
+                id: app_id.clone(),
+                key_mapping_id: kmid.clone(),
+            })
+        }
+    });
+    let on_key = move |result: Option<Result<R, ServiceError>>| match result {
+        Some(Ok(R::Key(k))) => {
+            secret.set(k.consumer_secret.clone());
+            shown.set(Some(*k));
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        _ => {}
+    };
+    Effect::new(move |_| on_key(generate.value().get()));
+    Effect::new(move |_| on_key(regenerate.value().get()));
+    Effect::new(move |_| match get_token.value().get() {
+        Some(Ok(R::Token(t))) => token.set(Some(t)),
+        Some(Err(e)) => error.set(Some(e)),
+        _ => {}
+    });
+    Effect::new(move |_| match clean.value().get() {
+        Some(Ok(_)) => {
+            shown.set(None);
+            secret.set(None);
+            token.set(None);
+            version.update(|v| *v += 1);
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let title = if key_type == a::PRODUCTION {
+        "Production keys"
+    } else {
+        "Sandbox keys"
+    };
+    view! {
+        <section class=CARD data-testid=format!("keys-{key_type}")>
+            <h2 class="mb-3 text-lg font-semibold">{title}</h2>
+            {error_banner(error)}
+            {move || match shown.get() {
+                None => view! {
+                    <p class="mb-3 text-sm text-slate-600">"No OAuth client yet. Generate one to get tokens from the token endpoint."</p>
+                    <div class="mb-3 space-y-1 text-sm">
+                        <label class="flex items-center gap-2"><input type="checkbox" checked disabled/>"client_credentials"</label>
+                        <label class="flex items-center gap-2"><input type="checkbox" bind:checked=password/>"password"</label>
+                        <label class="flex items-center gap-2"><input type="checkbox" bind:checked=refresh/>"refresh_token"</label>
+                    </div>
+                    <button class=BUTTON disabled=move || generate.pending().get() on:click=move |_| {
+                        error.set(None);
+                        let mut grants = vec!["client_credentials".to_string()];
+                        if password.get_untracked() { grants.push("password".into()); }
+                        if refresh.get_untracked() { grants.push("refresh_token".into()); }
+                        generate.dispatch(grants);
+                    }>"Generate keys"</button>
+                }.into_any(),
+                Some(k) => {
+                    let kmid = k.key_mapping_id.clone();
+                    let (kmid2, kmid3) = (kmid.clone(), kmid.clone());
+                    let consumer_key = k.consumer_key.clone();
+                    view! {
+                        <dl class="space-y-2 text-sm">
+                            <div><dt class="text-slate-500">"Consumer key"</dt>
+                                <dd class="break-all font-mono" data-testid="consumer-key">{consumer_key.clone()}</dd></div>
+                            <div><dt class="text-slate-500">"Consumer secret"</dt>
+                                <dd class="break-all font-mono" data-testid="consumer-secret">{move || secret.get().unwrap_or_else(|| "•••••• (shown once; regenerate to get a new one)".into())}</dd></div>
+                            <div><dt class="text-slate-500">"Grant types"</dt><dd>{k.supported_grant_types.join(", ")}</dd></div>
+                        </dl>
+                        {move || secret.get().map(|s| view! {
+                            <div class="mt-3 rounded-md bg-amber-50 p-3 text-xs text-amber-900">
+                                <p class="font-medium">"Copy the secret now: it is not stored and will not be shown again."</p>
+                                <pre class="mt-2 whitespace-pre-wrap break-all font-mono">{format!("curl -u '{}:{}' -d grant_type=client_credentials {}/oauth2/token", consumer_key, s, origin())}</pre>
+                            </div>
+                        })}
+                        <div class="mt-4 flex flex-wrap gap-2">
+                            <button class=BUTTON disabled=move || get_token.pending().get()
+                                on:click=move |_| { error.set(None); get_token.dispatch(kmid.clone()); }>"Generate test token"</button>
+                            <button class=BUTTON_LIGHT on:click=move |_| { error.set(None); regenerate.dispatch(kmid2.clone()); }>"Regenerate secret"</button>
+                            <button class=BUTTON_LIGHT on:click=move |_| { error.set(None); clean.dispatch(kmid3.clone()); }>"Remove keys"</button>
+                        </div>
+                        {move || token.get().map(|t| view! {
+                            <div class="mt-4 rounded-md bg-slate-50 p-3 text-xs">
+                                <p class="font-medium">{format!("Access token (valid {} s, scopes: {})", t.validity_time, t.token_scopes.join(" "))}</p>
+                                <pre class="mt-2 whitespace-pre-wrap break-all font-mono" data-testid="test-token">{t.access_token.clone()}</pre>
+                                <p class="mt-2 text-slate-500">"Call an API you subscribed to:"</p>
+                                <pre class="whitespace-pre-wrap break-all font-mono">{format!("curl -H 'Authorization: Bearer {}' http://localhost:8280/<context>/<version>/<resource>", t.access_token)}</pre>
+                            </div>
+                        })}
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+fn api_keys_panel(app_id: String) -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let list = Resource::new(
+        {
+            let app_id = app_id.clone();
+            move || (app_id.clone(), version.get())
+        },
+        |(id, _)| run(C::ApiKeys { id }),
+    );
+    let error = RwSignal::new(None::<ServiceError>);
+    let created = RwSignal::new(None::<ApiKey>);
+    let key_type = RwSignal::new(a::PRODUCTION.to_string());
+    let generate = Action::new({
+        let app_id = app_id.clone();
+        move |kt: &String| {
+            run(C::GenerateApiKey {
+                id: app_id.clone(),
+                key_type: kt.clone(),
+                validity_seconds: None,
+            })
+        }
+    });
+    let revoke = Action::new({
+        let app_id = app_id.clone();
+        move |(kt, key_id): &(String, String)| {
+            run(C::RevokeApiKey {
+                id: app_id.clone(),
+                key_type: kt.clone(),
+                key_id: key_id.clone(),
+            })
+        }
+    });
+    Effect::new(move |_| match generate.value().get() {
+        Some(Ok(R::ApiKey(k))) => {
+            created.set(Some(k));
+            version.update(|v| *v += 1);
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        _ => {}
+    });
+    Effect::new(move |_| match revoke.value().get() {
+        Some(Ok(_)) => version.update(|v| *v += 1),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    view! {
+        <section class=format!("{CARD} mt-6") data-testid="api-keys">
+            <div class="mb-3 flex flex-wrap items-center gap-2">
+                <h2 class="text-lg font-semibold">"API keys"</h2>
+                <select class="ml-auto rounded-md border border-slate-300 px-2 py-1 text-sm" aria-label="Key type"
+                    on:change=move |ev| key_type.set(event_target_value(&ev))>
+                    {a::KEY_TYPES.iter().map(|k| view! { <option value=*k>{*k}</option> }).collect_view()}
+                </select>
+                <button class=BUTTON on:click=move |_| { error.set(None); generate.dispatch(key_type.get_untracked()); }>"Generate API key"</button>
+            </div>
+            {error_banner(error)}
+            {move || created.get().map(|k| view! {
+                <div class="mb-3 rounded-md bg-amber-50 p-3 text-xs text-amber-900">
+                    <p class="font-medium">"Copy the key now: only its digest is stored. Send it in the API's API-key header (shown on the API's page)."</p>
+                    <pre class="mt-2 break-all font-mono" data-testid="api-key-value">{k.apikey.clone()}</pre>
+                </div>
+            })}
+            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(R::ApiKeys(keys)) if keys.is_empty() => view! {
+                            <p class="text-sm text-slate-500">"No API keys. An API key is an alternative to tokens for APIs that accept one."</p>
+                        }.into_any(),
+                        Ok(R::ApiKeys(keys)) => view! {
+                            <table class="w-full text-left text-sm">
+                                <thead><tr class="text-slate-500"><th class="py-1">"Key"</th><th>"Type"</th><th>"Created"</th><th>"Expires"</th><th></th></tr></thead>
+                                <tbody>
+                                    {keys.into_iter().map(|k| {
+                                        let pair = (k.key_type.clone(), k.key_id.clone());
+                                        view! {
+                                            <tr class="border-t border-slate-100">
+                                                <td class="py-1 font-mono">{format!("{}…", k.key_prefix)}</td>
+                                                <td>{k.key_type.clone()}</td>
+                                                <td class="text-xs">{k.created_time.clone()}</td>
+                                                <td class="text-xs">{k.expires_time.clone().unwrap_or_else(|| "never".into())}</td>
+                                                <td><button class=BUTTON_LIGHT on:click=move |_| { revoke.dispatch(pair.clone()); }>"Revoke"</button></td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <p class="text-rose-600">{e.to_string()}</p> }.into_any(),
+                        Ok(_) => ().into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+fn subscriptions_panel(app_id: String, version: RwSignal<u32>) -> impl IntoView {
+    let local = RwSignal::new(0u32);
+    let subs = Resource::new(
+        {
+            let app_id = app_id.clone();
+            move || (app_id.clone(), version.get(), local.get())
+        },
+        |(id, _, _)| {
+            run(C::Subscriptions {
+                application_id: Some(id),
+                api_id: None,
+            })
+        },
+    );
+    let unsubscribe = Action::new(move |id: &String| run(C::Unsubscribe { id: id.clone() }));
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = unsubscribe.value().get() {
+            local.update(|v| *v += 1);
+        }
+    });
+    view! {
+        <section class=format!("{CARD} mt-6") data-testid="subscriptions">
+            <h2 class="mb-3 text-lg font-semibold">"Subscriptions"</h2>
+            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match subs.await {
+                        Ok(R::Subscriptions(list)) if list.is_empty() => view! {
+                            <p class="text-sm text-slate-500">"Not subscribed to any API. Open an API in the catalogue and subscribe this application there."</p>
+                        }.into_any(),
+                        Ok(R::Subscriptions(list)) => subscription_table(list, unsubscribe).into_any(),
+                        Err(e) => view! { <p class="text-rose-600">{e.to_string()}</p> }.into_any(),
+                        Ok(_) => ().into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+fn subscription_table(
+    list: Vec<Subscription>,
+    unsubscribe: Action<String, Result<R, ServiceError>>,
+) -> impl IntoView {
+    view! {
+        <table class="w-full text-left text-sm">
+            <thead><tr class="text-slate-500"><th class="py-1">"API"</th><th>"Application"</th><th>"Tier"</th><th>"Status"</th><th></th></tr></thead>
+            <tbody>
+                {list.into_iter().map(|s| {
+                    let api = s.api_info.clone().unwrap_or_default();
+                    let app_name = s.application_info.as_ref().and_then(|a| a["name"].as_str()).unwrap_or_default().to_string();
+                    let id = s.subscription_id.clone().unwrap_or_default();
+                    let status_class = match s.status.as_str() {
+                        "UNBLOCKED" => "text-emerald-700",
+                        "ON_HOLD" | "TIER_UPDATE_PENDING" => "text-amber-700",
+                        _ => "text-rose-700",
+                    };
+                    view! {
+                        <tr class="border-t border-slate-100" data-subscription=api.name.clone()>
+                            <td class="py-1"><a class="text-indigo-700 hover:underline" href=format!("/devportal/apis/{}", api.id)>{format!("{} {}", api.name, api.version)}</a></td>
+                            <td>{app_name}</td>
+                            <td>{s.throttling_policy.clone()}</td>
+                            <td class=status_class>{s.status.clone()}</td>
+                            <td><button class=BUTTON_LIGHT on:click=move |_| { unsubscribe.dispatch(id.clone()); }>"Unsubscribe"</button></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// On an API's page: subscribe one of your applications with one of the offered tiers.
+#[component]
+pub fn SubscribePanel(api_id: String, tiers: Vec<String>) -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let apps = Resource::new(move || version.get(), |_| run(C::List));
+    let subs = Resource::new(
+        {
+            let api_id = api_id.clone();
+            move || (api_id.clone(), version.get())
+        },
+        |(api, _)| {
+            run(C::Subscriptions {
+                application_id: None,
+                api_id: Some(api),
+            })
+        },
+    );
+    let chosen_app = RwSignal::new(String::new());
+    let tier = RwSignal::new(tiers.first().cloned().unwrap_or_default());
+    let error = RwSignal::new(None::<ServiceError>);
+    let subscribe = Action::new(move |s: &Subscription| {
+        run(C::Subscribe {
+            subscription: s.clone(),
+        })
+    });
+    let unsubscribe = Action::new(move |id: &String| run(C::Unsubscribe { id: id.clone() }));
+    Effect::new(move |_| match subscribe.value().get() {
+        Some(Ok(_)) => version.update(|v| *v += 1),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = unsubscribe.value().get() {
+            version.update(|v| *v += 1);
+        }
+    });
+    let submit = {
+        let api_id = api_id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            error.set(None);
+            subscribe.dispatch(Subscription {
+                application_id: chosen_app.get_untracked(),
+                api_id: api_id.clone(),
+                throttling_policy: tier.get_untracked(),
+                ..Default::default()
+            });
+        }
+    };
+    view! {
+        <div class="rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-200" data-testid="subscribe">
+            <h3 class="text-sm font-semibold">"Subscribe"</h3>
+            {error_banner(error)}
+            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || {
+                    let (tiers, submit) = (tiers.clone(), submit.clone());
+                    Suspend::new(async move {
+                    match apps.await {
+                        Ok(R::Applications(list)) if list.is_empty() => view! {
+                            <p class="mt-2 text-sm text-slate-600">"You have no application yet. "
+                                <a class="text-indigo-700 hover:underline" href="/devportal/applications">"Create one"</a>" to subscribe."</p>
+                        }.into_any(),
+                        Ok(R::Applications(list)) => {
+                            if chosen_app.get_untracked().is_empty() {
+                                chosen_app.set(list[0].application_id.clone().unwrap_or_default());
+                            }
+                            view! {
+                                <form class="mt-2 space-y-2" on:submit=submit>
+                                    <label class=LABEL for="subscribe-app">"Application"</label>
+                                    <select id="subscribe-app" class=INPUT on:change=move |ev| chosen_app.set(event_target_value(&ev))>
+                                        {list.into_iter().map(|a| {
+                                            let id = a.application_id.clone().unwrap_or_default();
+                                            view! { <option value=id>{a.name.clone()}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                    {field_error(error, "applicationId")}
+                                    <label class=LABEL for="subscribe-tier">"Tier"</label>
+                                    <select id="subscribe-tier" class=INPUT on:change=move |ev| tier.set(event_target_value(&ev))>
+                                        {tiers.into_iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
+                                    </select>
+                                    {field_error(error, "throttlingPolicy")}
+                                    <button type="submit" class=BUTTON disabled=move || subscribe.pending().get()>"Subscribe"</button>
+                                </form>
+                            }.into_any()
+                        }
+                        Err(ServiceError::Unauthorized) => view! {
+                            <p class="mt-2 text-sm text-slate-600"><a class="text-indigo-700 hover:underline" href="/sign-in?next=/devportal">"Sign in"</a>" to subscribe."</p>
+                        }.into_any(),
+                        Err(e) => view! { <p class="mt-2 text-sm text-slate-600">{e.to_string()}</p> }.into_any(),
+                        Ok(_) => ().into_any(),
+                    }
+                })}}
+            </Suspense>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match subs.await {
+                        Ok(R::Subscriptions(list)) if !list.is_empty() => view! {
+                            <div class="mt-4" data-testid="api-subscriptions">{subscription_table(list, unsubscribe)}</div>
+                        }.into_any(),
+                        _ => ().into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}

@@ -1,0 +1,110 @@
+import { test, expect, type APIRequestContext } from '@playwright/test';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, hydrated, shot, signIn, watchErrors } from './helpers';
+
+const GATEWAY = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8280';
+const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
+
+/** A publisher's REST token (dynamic client registration + password grant). */
+async function publisherToken(request: APIRequestContext): Promise<string> {
+  const basic = Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
+  const reg = await request.post('/client-registration/v0.17/register', {
+    headers: { Authorization: `Basic ${basic}` },
+    data: { clientName: 'e2e-applications', grantType: 'password refresh_token', owner: 'admin' },
+  });
+  expect(reg.ok()).toBeTruthy();
+  const { clientId, clientSecret } = await reg.json();
+  const token = await request.post('/oauth2/token', {
+    headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
+    form: {
+      grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD,
+      scope: 'apim:api_view apim:api_create apim:api_publish apim:api_manage',
+    },
+  });
+  expect(token.ok()).toBeTruthy();
+  return (await token.json()).access_token;
+}
+
+test('a developer creates an application, generates keys, subscribes and calls the API through the gateway', async ({ page, request }) => {
+  const errors = watchErrors(page);
+  // A secured API on the demo backend, published by REST (the Publisher's UI has its own test).
+  const token = await publisherToken(request);
+  const auth = { Authorization: `Bearer ${token}` };
+  const created = await request.post('/api/am/publisher/v4/apis', {
+    headers: auth,
+    data: {
+      name: 'Pizza Orders', context: '/pizza-orders', version: '1.0.0',
+      securityScheme: ['oauth2', 'api_key'], policies: ['Gold', 'Unlimited'],
+      endpointConfig: { endpoint_type: 'http', production_endpoints: { url: `${BASE}/demo-backend/pizzashack` } },
+      operations: [{ target: '/menu', verb: 'GET' }],
+    },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const api = await created.json();
+  const rev = await (await request.post(`/api/am/publisher/v4/apis/${api.id}/revisions`, { headers: auth, data: { description: 'e2e' } })).json();
+  expect((await request.post(`/api/am/publisher/v4/apis/${api.id}/deploy-revision?revisionId=${rev.id}`, {
+    headers: auth, data: [{ name: 'Default', vhost: 'localhost' }],
+  })).status()).toBe(201);
+  expect((await request.post(`/api/am/publisher/v4/apis/change-lifecycle?apiId=${api.id}&action=Publish`, { headers: auth })).ok()).toBeTruthy();
+
+  // The developer starts with no application.
+  await signIn(page, 'subscriber', DEMO_PASSWORD, '/devportal/applications');
+  await hydrated(page);
+  await expect(page.getByText('You have no applications yet')).toBeVisible();
+  await page.getByLabel('Name').fill('Pizza app');
+  await page.getByLabel('Rate limit (application policy)').selectOption('50PerMin');
+  await page.getByRole('button', { name: 'Create application' }).click();
+  await expect(page).toHaveURL(/\/devportal\/applications\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('application-name')).toHaveText('Pizza app');
+  await hydrated(page);
+
+  // Production keys: the secret shows once, with the curl for the token endpoint.
+  const production = page.getByTestId('keys-PRODUCTION');
+  await production.getByRole('button', { name: 'Generate keys' }).click();
+  await expect(production.getByTestId('consumer-secret')).not.toContainText('••');
+  await expect(production.getByText('Copy the secret now')).toBeVisible();
+  await shot(page, 'devportal-application-keys');
+
+  // Subscribe from the API's page.
+  await page.goto(`/devportal/apis/${api.id}`);
+  await hydrated(page);
+  const subscribe = page.getByTestId('subscribe');
+  await subscribe.getByLabel('Application').selectOption({ label: 'Pizza app' });
+  await subscribe.getByLabel('Tier').selectOption('Gold');
+  await subscribe.getByRole('button', { name: 'Subscribe' }).click();
+  await expect(subscribe.getByTestId('api-subscriptions')).toContainText('Pizza app');
+  await expect(subscribe.getByTestId('api-subscriptions')).toContainText('UNBLOCKED');
+  await shot(page, 'devportal-subscribe');
+
+  // Back on the application: a test token, and the call through the gateway works.
+  await page.getByRole('link', { name: 'Applications' }).first().click();
+  await page.getByRole('link', { name: 'Pizza app' }).click();
+  await hydrated(page);
+  await expect(page.getByTestId('subscriptions')).toContainText('Pizza Orders 1.0.0');
+  const keys = page.getByTestId('keys-PRODUCTION');
+  await keys.getByRole('button', { name: 'Generate test token' }).click();
+  const accessToken = (await keys.getByTestId('test-token').textContent())!.trim();
+  expect(accessToken.split('.')).toHaveLength(3);
+  const url = `${GATEWAY}/pizza-orders/1.0.0/menu`;
+  expect((await request.get(url)).status()).toBe(401);
+  await expect
+    .poll(async () => (await request.get(url, { headers: { Authorization: `Bearer ${accessToken}` } })).status(), { timeout: 3_000 })
+    .toBe(200);
+
+  // An API key, shown once, works in the API's header.
+  const apiKeys = page.getByTestId('api-keys');
+  await apiKeys.getByRole('button', { name: 'Generate API key' }).click();
+  const apiKey = (await apiKeys.getByTestId('api-key-value').textContent())!.trim();
+  expect(apiKey.startsWith('gk_')).toBeTruthy();
+  await expect
+    .poll(async () => (await request.get(url, { headers: { ApiKey: apiKey } })).status(), { timeout: 3_000 })
+    .toBe(200);
+  await shot(page, 'devportal-application-api-key');
+
+  // Unsubscribing takes the access away again.
+  await page.getByTestId('subscriptions').getByRole('button', { name: 'Unsubscribe' }).click();
+  await expect(page.getByTestId('subscriptions')).toContainText('Not subscribed to any API');
+  await expect
+    .poll(async () => (await request.get(url, { headers: { Authorization: `Bearer ${accessToken}` } })).status(), { timeout: 3_000 })
+    .toBe(403);
+  expect(errors).toEqual([]);
+});
