@@ -292,14 +292,6 @@ def test_openid_discovery_from_issuer(discovery):
     assert doc["token_endpoint"] == discovery["token_endpoint"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RFC 8414 section 3: the metadata of issuer http://host/oauth2/token lives at "
-        "http://host/.well-known/oauth-authorization-server/oauth2/token; the server serves "
-        "it only at /.well-known/oauth-authorization-server (404 at the RFC address)"
-    ),
-)
 def test_rfc8414_discovery_from_issuer(discovery):
     url = rfc8414.get_well_known_url(discovery["issuer"], external=True)
     doc = check(requests.get(url, timeout=TIMEOUT)).json()
@@ -589,14 +581,6 @@ def test_gateway_password_grant_token_names_end_user(app, api, token_endpoint):
     assert claims["subscriber"] == "admin"  # the application's owner
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the gateway accepts a refresh token as a bearer access token: refresh tokens are JWTs "
-        "from the same issuer and key with the same claims plus token_use=refresh (and 24 h "
-        "instead of 1 h validity), and the gateway does not look at token_use"
-    ),
-)
 def test_gateway_refuses_refresh_token_as_bearer(app, api, token_endpoint):
     with authlib_session(app) as client:
         token = client.fetch_token(

@@ -416,6 +416,13 @@ impl Verifier {
             ))
         })?;
         let verified = jwt::verify(token, &keys, &m.validation, now).map_err(bad)?;
+        // A refresh token (the resident key manager marks it `token_use: refresh`; others use
+        // `typ` / `token_use` values other than access) is not an access token.
+        if let Some(kind) = verified.claim_str("token_use").filter(|u| *u != "access") {
+            return Err(Denied::Unauthenticated(format!(
+                "Invalid token: a {kind} token is not an access token"
+            )));
+        }
         // The configured claim(s) first (Azure AD: `azp appid`), then the usual ones.
         let consumer_key = m
             .consumer_key_claim

@@ -258,7 +258,17 @@ impl Gateway {
     /// one they loaded.
     pub fn install(&self, snapshot: &Snapshot) {
         let table = Table::build(snapshot, &self.metrics, self.leeway_seconds);
-        self.table.store(Some(Arc::new(table)));
+        let old = self.table.swap(Some(Arc::new(table)));
+        // Freeing a big table takes milliseconds: not on a traffic thread. Requests still using
+        // it finish first; the last reference is then dropped here.
+        if let Some(old) = old {
+            std::thread::spawn(move || {
+                while Arc::strong_count(&old) > 1 {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                drop(old);
+            });
+        }
         let deployed = snapshot.apis.iter().map(|a| a.id.as_str()).collect();
         self.metrics.retain(&deployed);
         self.metrics.snapshot_applied(snapshot.version);

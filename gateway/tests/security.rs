@@ -175,6 +175,10 @@ fn bad_tokens_are_refused_and_good_ones_pass() {
         "HS256 with the public key",
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref())),
     );
+    // A refresh token is not an access token.
+    let mut c = claims("client-1");
+    c["token_use"] = json!("refresh");
+    refused("refresh token", signer.sign(&c).unwrap());
     // A key this gateway does not trust.
     let (other, _) = Signer::generate_es256("k1").unwrap();
     refused("foreign key", other.sign(&claims("client-1")).unwrap());

@@ -147,6 +147,27 @@ pub fn ApplicationDetail() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let version = RwSignal::new(0u32);
     let app = Resource::new(move || (id(), version.get()), |(id, _)| run(C::Get { id }));
+    // Every resource of the page is made here, outside the suspended part, so hydration finds
+    // the server's data for each.
+    let key_version = RwSignal::new(0u32);
+    let api_keys = Resource::new(
+        move || (id(), key_version.get()),
+        |(id, _)| run(C::ApiKeys { id }),
+    );
+    let subs = Resource::new(
+        move || (id(), version.get()),
+        |(id, _)| {
+            run(C::Subscriptions {
+                application_id: Some(id),
+                api_id: None,
+            })
+        },
+    );
+    let lists = Lists {
+        api_keys,
+        key_version,
+        subs,
+    };
     view! {
         <Title text="Application"/>
         <PortalPage portal=Portal::DevPortal>
@@ -154,7 +175,7 @@ pub fn ApplicationDetail() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match app.await {
-                        Ok(R::Application(a)) => application_page(*a, version).into_any(),
+                        Ok(R::Application(a)) => application_page(*a, version, lists).into_any(),
                         Err(ServiceError::NotFound(_)) => view! {
                             <EmptyState title="No such application" detail="It may have been deleted, or belong to someone else."/>
                         }.into_any(),
@@ -167,7 +188,16 @@ pub fn ApplicationDetail() -> impl IntoView {
     }
 }
 
-fn application_page(app: Application, version: RwSignal<u32>) -> impl IntoView {
+type Listing = Resource<Result<R, ServiceError>>;
+
+#[derive(Clone, Copy)]
+struct Lists {
+    api_keys: Listing,
+    key_version: RwSignal<u32>,
+    subs: Listing,
+}
+
+fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> impl IntoView {
     let id = app.application_id.clone().unwrap_or_default();
     let navigate = use_navigate();
     let delete = Action::new({
@@ -199,8 +229,8 @@ fn application_page(app: Application, version: RwSignal<u32>) -> impl IntoView {
                 key_panel(id.clone(), kt, key, version)
             }).collect_view()}
         </div>
-        {api_keys_panel(id.clone())}
-        {subscriptions_panel(id.clone(), version)}
+        {api_keys_panel(id.clone(), lists.api_keys, lists.key_version)}
+        {subscriptions_panel(lists.subs, version)}
     }
 }
 
@@ -359,15 +389,7 @@ fn key_panel(
     }
 }
 
-fn api_keys_panel(app_id: String) -> impl IntoView {
-    let version = RwSignal::new(0u32);
-    let list = Resource::new(
-        {
-            let app_id = app_id.clone();
-            move || (app_id.clone(), version.get())
-        },
-        |(id, _)| run(C::ApiKeys { id }),
-    );
+fn api_keys_panel(app_id: String, list: Listing, version: RwSignal<u32>) -> impl IntoView {
     let error = RwSignal::new(None::<ServiceError>);
     let created = RwSignal::new(None::<ApiKey>);
     let key_type = RwSignal::new(a::PRODUCTION.to_string());
@@ -455,24 +477,11 @@ fn api_keys_panel(app_id: String) -> impl IntoView {
     }
 }
 
-fn subscriptions_panel(app_id: String, version: RwSignal<u32>) -> impl IntoView {
-    let local = RwSignal::new(0u32);
-    let subs = Resource::new(
-        {
-            let app_id = app_id.clone();
-            move || (app_id.clone(), version.get(), local.get())
-        },
-        |(id, _, _)| {
-            run(C::Subscriptions {
-                application_id: Some(id),
-                api_id: None,
-            })
-        },
-    );
+fn subscriptions_panel(subs: Listing, version: RwSignal<u32>) -> impl IntoView {
     let unsubscribe = Action::new(move |id: &String| run(C::Unsubscribe { id: id.clone() }));
     Effect::new(move |_| {
         if let Some(Ok(_)) = unsubscribe.value().get() {
-            local.update(|v| *v += 1);
+            version.update(|v| *v += 1);
         }
     });
     view! {
@@ -528,7 +537,11 @@ fn subscription_table(
 
 /// On an API's page: subscribe one of your applications with one of the offered tiers.
 #[component]
-pub fn SubscribePanel(api_id: String, tiers: Vec<String>) -> impl IntoView {
+pub fn SubscribePanel(
+    api_id: String,
+    /// The API's page resource; the tiers come from it.
+    api: Resource<Result<crate::devportal::DevportalReply, ServiceError>>,
+) -> impl IntoView {
     let version = RwSignal::new(0u32);
     let apps = Resource::new(move || version.get(), |_| run(C::List));
     let subs = Resource::new(
@@ -544,7 +557,7 @@ pub fn SubscribePanel(api_id: String, tiers: Vec<String>) -> impl IntoView {
         },
     );
     let chosen_app = RwSignal::new(String::new());
-    let tier = RwSignal::new(tiers.first().cloned().unwrap_or_default());
+    let tier = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ServiceError>);
     let subscribe = Action::new(move |s: &Subscription| {
         run(C::Subscribe {
@@ -581,8 +594,17 @@ pub fn SubscribePanel(api_id: String, tiers: Vec<String>) -> impl IntoView {
             {error_banner(error)}
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || {
-                    let (tiers, submit) = (tiers.clone(), submit.clone());
+                    let submit = submit.clone();
                     Suspend::new(async move {
+                    let tiers: Vec<String> = match api.await {
+                        Ok(crate::devportal::DevportalReply::Api(a)) => {
+                            a.tiers.iter().map(|t| t.tier_name.clone()).collect()
+                        }
+                        _ => vec![],
+                    };
+                    if tier.get_untracked().is_empty() {
+                        tier.set(tiers.first().cloned().unwrap_or_default());
+                    }
                     match apps.await {
                         Ok(R::Applications(list)) if list.is_empty() => view! {
                             <p class="mt-2 text-sm text-slate-600">"You have no application yet. "

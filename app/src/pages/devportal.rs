@@ -160,6 +160,9 @@ pub fn ApiOverview() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <div class="mt-6 max-w-xl">
+                <crate::pages::applications::SubscribePanel api_id=id() api=api/>
+            </div>
         </PortalPage>
     }
 }
@@ -225,8 +228,6 @@ fn api_page(a: CatalogueApiDetail) -> impl IntoView {
                     <p class="mt-2 text-xs text-slate-500">{format!("{} · security: {}", i.monetization_label, a.security_scheme.join(", "))}</p>
                     <p class="mt-1 text-xs text-slate-500">"API key header: " <code>{a.api_key_header.clone()}</code></p>
                 </div>
-                <crate::pages::applications::SubscribePanel api_id=i.id.clone()
-                    tiers=a.tiers.iter().map(|t| t.tier_name.clone()).collect()/>
                 <div class="rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-200" data-testid="business-info">
                     <h3 class="text-sm font-semibold">"Business information"</h3>
                     <p class="mt-2 text-sm text-slate-600">"Business owner: " {b.business_owner.unwrap_or_else(|| "—".into())}

@@ -34,6 +34,11 @@ pub fn router() -> Router<AppState> {
             get(discovery),
         )
         .route("/.well-known/oauth-authorization-server", get(discovery))
+        // RFC 8414 §3: the metadata of issuer `{base}/oauth2/token` is at this path.
+        .route(
+            "/.well-known/oauth-authorization-server/oauth2/token",
+            get(discovery),
+        )
 }
 
 /// Every public key that signs tokens here: the REST API's and the resident key manager's
