@@ -436,7 +436,11 @@ async fn bad_input_is_refused_with_the_field_named(db: PgPool) {
 async fn rotated_keys_keep_earlier_tokens_valid(db: PgPool) {
     let app = spawn(db.clone()).await;
     let admin = app
-        .access_token("admin", ADMIN_PASSWORD, &format!("{SCOPES} apim:admin"))
+        .access_token(
+            "admin",
+            ADMIN_PASSWORD,
+            &format!("{SCOPES} apim:admin apim:keymanagers_manage"),
+        )
         .await;
     let (_, key) = app_with_keys(&app, &admin, "Rotation").await;
     let before = grant(&app, &key, &[("grant_type", "client_credentials")])
@@ -463,6 +467,37 @@ async fn rotated_keys_keep_earlier_tokens_valid(db: PgPool) {
         .to_string();
     let new_kid = verify(&app, &after).await.header_kid;
     assert_ne!(old_kid, new_kid, "new tokens use the new key");
+    // The algorithm is chosen per key manager.
+    let list = app
+        .call(Method::GET, "/api/am/admin/v4/key-managers", &admin, None)
+        .await
+        .json();
+    let mut resident = list["list"][0].clone();
+    assert_eq!(resident["type"], "Default");
+    assert_eq!(
+        resident["additionalProperties"]["signingAlgorithm"],
+        "RS256"
+    );
+    resident["additionalProperties"]["signingAlgorithm"] = json!("ES256");
+    let url = format!(
+        "/api/am/admin/v4/key-managers/{}",
+        resident["id"].as_str().unwrap()
+    );
+    let r = app
+        .call(Method::PUT, &url, &admin, Some(resident.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let es = grant(&app, &key, &[("grant_type", "client_credentials")])
+        .await
+        .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(verify(&app, &es).await.alg, jwt::Algorithm::ES256);
+    resident["additionalProperties"]["signingAlgorithm"] = json!("HS256");
+    let r = app.call(Method::PUT, &url, &admin, Some(resident)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("signingAlgorithm"));
     // The old key is still published: the earlier token verifies from the JWKS.
     assert_eq!(verify(&app, &before).await.header_kid, old_kid);
     let retired: i64 = count(

@@ -296,7 +296,13 @@ impl KeyManager {
             consumer_key_claim: c.consumer_key_claim.clone(),
             scopes_claim: c.scopes_claim.clone(),
             enabled: k.enabled,
-            additional_properties: c.additional_properties.clone(),
+            additional_properties: {
+                let mut props = c.additional_properties.clone();
+                if let Some(alg) = &c.signing_algorithm {
+                    props.insert("signingAlgorithm".into(), Value::String(alg.clone()));
+                }
+                props
+            },
             permissions: serde_json::from_value(k.permissions.0.clone()).unwrap_or_default(),
             token_type: "DIRECT".into(),
             audiences: c.audiences.clone(),
@@ -511,14 +517,29 @@ impl KeyManager {
                     "PUBLIC, ALLOW or DENY",
                 ));
             }
+            // The algorithm of its tokens: `additionalProperties.signingAlgorithm`.
+            let mut config = row.config.0.clone();
+            match dto.additional_properties.get("signingAlgorithm") {
+                None => {}
+                Some(Value::String(a)) if a == "RS256" || a == "ES256" => {
+                    config.signing_algorithm = Some(a.clone());
+                }
+                Some(other) => {
+                    return Err(ApiError::field(
+                        "additionalProperties.signingAlgorithm",
+                        format!("{other}: RS256 or ES256"),
+                    ));
+                }
+            }
             sqlx::query(
                 "UPDATE key_manager SET display_name = $2, description = $3, permissions = $4,
-                        updated_at = now() WHERE id = $1",
+                        config = $5, updated_at = now() WHERE id = $1",
             )
             .bind(row.id)
             .bind(&dto.display_name)
             .bind(&dto.description)
             .bind(Json(&permissions))
+            .bind(Json(&config))
             .execute(&mut *tx)
             .await?;
         } else {

@@ -105,9 +105,9 @@ impl KmRow {
 }
 
 impl KeyManager {
-    /// Creates the organization's resident key manager when it has none and keeps its issuer
-    /// and signing algorithm in step with the settings (`server.public_url`,
-    /// `keymanager.signing_algorithm`).
+    /// Creates the organization's resident key manager when it has none (signing with
+    /// `keymanager.signing_algorithm`; an admin may change it per key manager) and keeps its
+    /// issuer in step with `server.public_url`.
     pub async fn ensure_resident(&self, organization: Uuid) -> anyhow::Result<()> {
         let config = KmConfig {
             signing_algorithm: Some(self.settings.signing_algorithm.clone()),
@@ -120,10 +120,7 @@ impl KeyManager {
         sqlx::query(
             "INSERT INTO key_manager (organization_id, name, display_name, type, description, issuer, config)
              VALUES ($1, $2, $2, $3, 'The built-in key manager of this organization', $4, $5)
-             ON CONFLICT ON CONSTRAINT key_manager_name_key DO UPDATE
-                SET issuer = EXCLUDED.issuer,
-                    config = key_manager.config
-                        || jsonb_build_object('signingAlgorithm', EXCLUDED.config->'signingAlgorithm')",
+             ON CONFLICT ON CONSTRAINT key_manager_name_key DO UPDATE SET issuer = EXCLUDED.issuer",
         )
         .bind(organization)
         .bind(RESIDENT)
