@@ -35,6 +35,9 @@ pub struct Table {
     operation_groups: Vec<Vec<Option<Groups>>>,
     /// Key managers, applications, subscriptions, API keys, revocations.
     pub security: Security,
+    /// The key managers this table was built with: when they change (a key removed from a
+    /// JWKS, a key manager gone), tokens verified under the old ones are forgotten.
+    key_managers: Vec<crate::snapshot::KeyManager>,
 }
 
 /// Production endpoints, and sandbox ones when the API has them.
@@ -80,6 +83,7 @@ impl Table {
             groups,
             operation_groups,
             security: Security::build(snapshot, leeway_seconds),
+            key_managers: snapshot.key_managers.clone(),
         }
     }
 
@@ -258,7 +262,15 @@ impl Gateway {
     /// one they loaded.
     pub fn install(&self, snapshot: &Snapshot) {
         let table = Table::build(snapshot, &self.metrics, self.leeway_seconds);
+        let key_managers_changed = self
+            .table
+            .load()
+            .as_ref()
+            .is_none_or(|t| t.key_managers != table.key_managers);
         let old = self.table.swap(Some(Arc::new(table)));
+        if key_managers_changed {
+            self.verifier.tokens.clear();
+        }
         // Freeing a big table takes milliseconds: not on a traffic thread. Requests still using
         // it finish first; the last reference is then dropped here.
         if let Some(old) = old {

@@ -193,6 +193,22 @@ fn bad_tokens_are_refused_and_good_ones_pass() {
     let (s, _, body) = status(&signer.sign(&c).unwrap());
     assert_eq!(s, 403, "{body}");
     assert!(body.contains("pets:read"), "{body}");
+
+    // The key manager's key is replaced (say it leaked): tokens verified under the old key are
+    // forgotten, even though the cache still holds `good`.
+    let (other, _) = Signer::generate_es256("k2").unwrap();
+    let mut next = snapshot.clone();
+    next["version"] = json!(2);
+    next["keyManagers"][0]["jwks"] = json!({"keys": [other.public_jwk()]});
+    std::fs::write(&file, next.to_string()).unwrap();
+    let started = std::time::Instant::now();
+    while status(&good).0 != 401 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "a token of the removed key still passes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let _ = std::fs::remove_file(&file);
 }
 
