@@ -28,6 +28,8 @@ export GATEHOUSE_DEMO__PASSWORD=demo-e2e-pass
 # Demo users, but no demo API: the browser tests check the empty states first.
 export GATEHOUSE_DEMO__APIS=false
 export GATEHOUSE_GATEWAY__LISTEN="127.0.0.1:$gw_port"
+# The Default environment's URL as the portal shows it and the try-out console calls it.
+export GATEHOUSE_SERVER__DEFAULT_GATEWAY_URL="http://localhost:$gw_port"
 export GATEHOUSE_GATEWAY__ADMIN_LISTEN="127.0.0.1:$gw_admin"
 export GATEHOUSE_SERVER__GATEWAY_TOKEN=e2e-gateway-token-0123456789
 export GATEHOUSE_GATEWAY__TOKEN="$GATEHOUSE_SERVER__GATEWAY_TOKEN"

@@ -349,6 +349,43 @@ pub enum ApplicationsCall {
         id: String,
     },
     KeyManagers,
+    /// The try-out console: one request through the gateway with a test token.
+    TryOut {
+        request: TryOutRequest,
+    },
+}
+
+/// A request the try-out console sends through the gateway for the user.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TryOutRequest {
+    pub api_id: String,
+    /// Whose test token to use (one of the user's applications, subscribed to the API).
+    pub application_id: String,
+    /// Environment name; the first the API is deployed on when empty.
+    pub environment: Option<String>,
+    pub method: String,
+    /// Below the API's context and version, parameters filled: `/order/42`.
+    pub path: String,
+    /// Without the `?`.
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+/// What came back, as the console shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TryOutResponse {
+    pub url: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// The body was longer than what is shown.
+    pub truncated: bool,
+    pub elapsed_ms: u64,
+    /// The same request as a curl command (with the test token).
+    pub curl: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -362,5 +399,6 @@ pub enum ApplicationsReply {
     Subscriptions(Vec<Subscription>),
     Subscription(Box<Subscription>),
     KeyManagers(Vec<KeyManagerInfo>),
+    TryOut(Box<TryOutResponse>),
     Done,
 }

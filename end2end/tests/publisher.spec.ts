@@ -121,7 +121,7 @@ test('a publisher imports a 3.1 document, edits business info, makes a revision,
   await shot(page, 'devportal-search');
   await card.click();
   await expect(page.getByTestId('api-name')).toHaveText('Non-oAuth Scopes example');
-  await expect(page.getByTestId('gateway-urls')).toContainText('http://localhost:8280/scopes-example/1.0.0');
+  await expect(page.getByTestId('gateway-urls')).toContainText(`http://localhost:${new URL(gateway).port}/scopes-example/1.0.0`);
   await page.locator('[data-operation="GET /users"] summary').click();
   await expect(page.locator('[data-operation="GET /users"]')).toContainText('read:users');
   await shot(page, 'devportal-api');

@@ -75,6 +75,15 @@ test('a developer creates an application, generates keys, subscribes and calls t
   await expect(subscribe.getByTestId('api-subscriptions')).toContainText('UNBLOCKED');
   await shot(page, 'devportal-subscribe');
 
+  // The try-out console on the API's page: through the gateway with a test token.
+  const tryOut = page.getByTestId('try-out');
+  await tryOut.getByLabel('Application').selectOption({ label: 'Pizza app' });
+  await tryOut.getByRole('button', { name: 'Send' }).click();
+  await expect(tryOut.getByTestId('try-out-status')).toHaveText('200');
+  await expect(tryOut.getByTestId('try-out-body')).toContainText('Margherita');
+  await expect(tryOut).toContainText(`curl -i -X GET 'http://localhost:${new URL(GATEWAY).port}/pizza-orders/1.0.0/menu'`);
+  await shot(page, 'devportal-try-out');
+
   // Back on the application: a test token, and the call through the gateway works.
   await page.getByRole('link', { name: 'Applications' }).first().click();
   await page.getByRole('link', { name: 'Pizza app' }).click();

@@ -24,6 +24,15 @@ pub async fn run(db: &PgPool, settings: &Settings) -> anyhow::Result<()> {
     let org = ensure_organization(db, &settings.auth.default_organization).await?;
     ensure_scopes_and_roles(db, org).await?;
     ensure_admin(db, org, settings).await?;
+    if let Some(url) = &settings.server.default_gateway_url
+        && let Some(vhost) = gateway_vhost(url)
+    {
+        sqlx::query("UPDATE gateway_environment SET vhosts = $1 WHERE name = 'Default'")
+            .bind(sqlx::types::Json(serde_json::json!([vhost])))
+            .execute(db)
+            .await
+            .context("Failed to set the Default environment's gateway URL")?;
+    }
     if settings.demo.seed {
         seed_demo(db, org, settings).await?;
         if settings.demo.apis {
@@ -31,6 +40,31 @@ pub async fn run(db: &PgPool, settings: &Settings) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `http://host:port` → the Default environment's virtual host (WSO2's `VHost` fields).
+pub fn gateway_vhost(url: &str) -> Option<serde_json::Value> {
+    let (https, rest) = if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        (true, url.strip_prefix("https://")?)
+    };
+    let rest = rest.trim_end_matches('/');
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ', '@']) {
+        return None;
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().ok()?),
+        _ => (rest, if https { 443 } else { 80 }),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some(if https {
+        serde_json::json!({"host": host, "httpContext": "", "httpsPort": port})
+    } else {
+        serde_json::json!({"host": host, "httpContext": "", "httpPort": port})
+    })
 }
 
 pub async fn ensure_organization(db: &PgPool, name: &str) -> anyhow::Result<Uuid> {
@@ -202,4 +236,24 @@ pub async fn hash_key(db: &PgPool, settings: &Settings) -> anyhow::Result<Vec<u8
         .fetch_one(db)
         .await?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gateway_vhost;
+
+    #[test]
+    fn default_gateway_urls_become_virtual_hosts() {
+        assert_eq!(
+            gateway_vhost("http://127.0.0.1:18280"),
+            Some(serde_json::json!({"host": "127.0.0.1", "httpContext": "", "httpPort": 18280}))
+        );
+        assert_eq!(
+            gateway_vhost("https://api.example.com/"),
+            Some(serde_json::json!({"host": "api.example.com", "httpContext": "", "httpsPort": 443}))
+        );
+        for bad in ["ftp://x", "http://", "http://h:port", "http://h/path", "localhost:8280"] {
+            assert_eq!(gateway_vhost(bad), None, "{bad}");
+        }
+    }
 }

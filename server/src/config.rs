@@ -44,6 +44,10 @@ pub struct ServerSection {
     /// The credential gateways present to fetch their snapshots (their `gateway.token`).
     /// Unset: only tokens with `apim:environment_read` may fetch snapshots.
     pub gateway_token: Option<SecretString>,
+    /// Where clients reach the gateways of the `Default` environment (WSO2's
+    /// `apim.gateway.environment.http_endpoint`): the Developer Portal shows it and the try-out
+    /// console calls it. Unset: `http://localhost:8280`.
+    pub default_gateway_url: Option<String>,
 }
 
 impl Default for ServerSection {
@@ -54,6 +58,7 @@ impl Default for ServerSection {
             site_root: PathBuf::from("target/site"),
             shutdown_grace_seconds: 10,
             gateway_token: None,
+            default_gateway_url: None,
         }
     }
 }
@@ -202,6 +207,14 @@ impl Settings {
             return Err(invalid(
                 "server.public_url",
                 format!("`{url}` is not an http(s) URL"),
+            ));
+        }
+        if let Some(url) = &self.server.default_gateway_url
+            && crate::bootstrap::gateway_vhost(url).is_none()
+        {
+            return Err(invalid(
+                "server.default_gateway_url",
+                format!("`{url}` is not an http(s)://host[:port] URL"),
             ));
         }
         let db = self.database.url.expose_secret();

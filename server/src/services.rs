@@ -127,6 +127,9 @@ impl DbServices {
                 R::Done
             }
             C::KeyManagers => R::KeyManagers(km.infos(actor).await?),
+            C::TryOut { request } => {
+                R::TryOut(Box::new(km.try_out(&self.catalogue, actor, request).await?))
+            }
         })
     }
 }

@@ -654,3 +654,156 @@ pub fn SubscribePanel(
         </div>
     }
 }
+
+/// On an API's page: send one request through the gateway with a test token of one of your
+/// applications, and see what came back.
+#[component]
+pub fn TryOutPanel(
+    api_id: String,
+    api: Resource<Result<crate::devportal::DevportalReply, ServiceError>>,
+) -> impl IntoView {
+    use crate::applications::{TryOutRequest, TryOutResponse};
+    let apps = Resource::new(|| (), |_| run(C::List));
+    let operation = RwSignal::new(0usize);
+    let method = RwSignal::new(String::new());
+    let path = RwSignal::new(String::new());
+    let query = RwSignal::new(String::new());
+    let body = RwSignal::new(String::new());
+    let chosen_app = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ServiceError>);
+    let result = RwSignal::new(None::<TryOutResponse>);
+    let send = Action::new(move |r: &TryOutRequest| run(C::TryOut { request: r.clone() }));
+    Effect::new(move |_| match send.value().get() {
+        Some(Ok(R::TryOut(r))) => result.set(Some(*r)),
+        Some(Err(e)) => error.set(Some(e)),
+        _ => {}
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        result.set(None);
+        let b = body.get_untracked();
+        let headers = if b.trim().is_empty() {
+            vec![]
+        } else {
+            vec![("Content-Type".to_string(), "application/json".to_string())]
+        };
+        send.dispatch(TryOutRequest {
+            api_id: api_id.clone(),
+            application_id: chosen_app.get_untracked(),
+            method: method.get_untracked(),
+            path: path.get_untracked(),
+            query: query.get_untracked(),
+            headers,
+            body: (!b.trim().is_empty()).then_some(b),
+            ..Default::default()
+        });
+    };
+    view! {
+        <section class=CARD data-testid="try-out">
+            <h2 class="text-lg font-semibold">"Try it out"</h2>
+            <p class="mb-3 text-sm text-slate-600">"The request goes through the gateway with a fresh test token of the application you pick (it must be subscribed)."</p>
+            {error_banner(error)}
+            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || {
+                    let submit = submit.clone();
+                    Suspend::new(async move {
+                    let ops: Vec<(String, String)> = match api.await {
+                        Ok(crate::devportal::DevportalReply::Api(a)) => {
+                            a.operations.iter().map(|o| (o.verb.clone(), o.target.clone())).collect()
+                        }
+                        _ => vec![],
+                    };
+                    if ops.is_empty() {
+                        return view! { <p class="text-sm text-slate-500">"No operations to try."</p> }.into_any();
+                    }
+                    if method.get_untracked().is_empty() {
+                        method.set(ops[0].0.clone());
+                        path.set(ops[0].1.clone());
+                    }
+                    let apps = match apps.await {
+                        Ok(R::Applications(list)) => list,
+                        Err(ServiceError::Unauthorized) => {
+                            return view! { <p class="text-sm text-slate-600"><a class="text-indigo-700 hover:underline" href="/sign-in?next=/devportal">"Sign in"</a>" to try the API."</p> }.into_any();
+                        }
+                        _ => vec![],
+                    };
+                    if apps.is_empty() {
+                        return view! { <p class="text-sm text-slate-600">"Create an application, generate its keys and subscribe it to try the API."</p> }.into_any();
+                    }
+                    if chosen_app.get_untracked().is_empty() {
+                        chosen_app.set(apps[0].application_id.clone().unwrap_or_default());
+                    }
+                    let ops_for_change = ops.clone();
+                    view! {
+                        <form class="space-y-3" on:submit=submit>
+                            <div class="grid gap-3 sm:grid-cols-2">
+                                <div>
+                                    <label class=LABEL for="try-operation">"Operation"</label>
+                                    <select id="try-operation" class=INPUT on:change=move |ev| {
+                                        let i: usize = event_target_value(&ev).parse().unwrap_or(0);
+                                        if let Some((m, t)) = ops_for_change.get(i) {
+                                            operation.set(i);
+                                            method.set(m.clone());
+                                            path.set(t.clone());
+                                        }
+                                    }>
+                                        {ops.iter().enumerate().map(|(i, (m, t))| view! {
+                                            <option value=i.to_string() selected=move || operation.get() == i>{format!("{m} {t}")}</option>
+                                        }).collect_view()}
+                                    </select>
+                                </div>
+                                <div>
+                                    <label class=LABEL for="try-app">"Application"</label>
+                                    <select id="try-app" class=INPUT on:change=move |ev| chosen_app.set(event_target_value(&ev))>
+                                        {apps.into_iter().map(|a| {
+                                            let id = a.application_id.clone().unwrap_or_default();
+                                            view! { <option value=id>{a.name.clone()}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                    {field_error(error, "applicationId")}
+                                </div>
+                            </div>
+                            <div>
+                                <label class=LABEL for="try-path">"Path (replace {parameters} with values)"</label>
+                                <input id="try-path" class=format!("{INPUT} font-mono") bind:value=path/>
+                                {field_error(error, "path")}
+                            </div>
+                            <div>
+                                <label class=LABEL for="try-query">"Query"</label>
+                                <input id="try-query" class=format!("{INPUT} font-mono") bind:value=query placeholder="name=value&other=value"/>
+                                {field_error(error, "query")}
+                            </div>
+                            {move || matches!(method.get().as_str(), "POST" | "PUT" | "PATCH").then(|| view! {
+                                <div>
+                                    <label class=LABEL for="try-body">"Body (JSON)"</label>
+                                    <textarea id="try-body" class=format!("{INPUT} font-mono") rows="5" bind:value=body></textarea>
+                                </div>
+                            })}
+                            <button type="submit" class=BUTTON disabled=move || send.pending().get()>
+                                {move || if send.pending().get() { "Sending…" } else { "Send" }}
+                            </button>
+                        </form>
+                    }.into_any()
+                })}}
+            </Suspense>
+            {move || result.get().map(|r| {
+                let ok = (200..300).contains(&r.status);
+                view! {
+                    <div class="mt-4 space-y-2 text-sm" data-testid="try-out-result">
+                        <p>
+                            <span class=if ok { "font-semibold text-emerald-700" } else { "font-semibold text-rose-700" } data-testid="try-out-status">{r.status}</span>
+                            " · " {format!("{} ms", r.elapsed_ms)} " · " <span class="break-all font-mono text-xs">{r.url.clone()}</span>
+                        </p>
+                        <details><summary class="cursor-pointer text-slate-600">"Response headers"</summary>
+                            <pre class="whitespace-pre-wrap break-all font-mono text-xs">{r.headers.iter().map(|(k, v)| format!("{k}: {v}\n")).collect::<String>()}</pre>
+                        </details>
+                        <pre class="max-h-96 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-50 p-3 font-mono text-xs" data-testid="try-out-body">{r.body.clone()}</pre>
+                        <p class="text-slate-600">"The same with curl:"</p>
+                        <pre class="whitespace-pre-wrap break-all rounded bg-slate-50 p-3 font-mono text-xs">{r.curl.clone()}</pre>
+                    </div>
+                }
+            })}
+        </section>
+    }
+}

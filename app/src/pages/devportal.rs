@@ -160,8 +160,9 @@ pub fn ApiOverview() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <div class="mt-6 max-w-xl">
-                <crate::pages::applications::SubscribePanel api_id=id() api=api/>
+            <div class="mt-6 grid gap-6 lg:grid-cols-3">
+                <div><crate::pages::applications::SubscribePanel api_id=id() api=api/></div>
+                <div class="lg:col-span-2"><crate::pages::applications::TryOutPanel api_id=id() api=api/></div>
             </div>
         </PortalPage>
     }

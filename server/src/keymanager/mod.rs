@@ -9,6 +9,7 @@ pub mod keys;
 pub mod runtime;
 pub mod subscriptions;
 pub mod tokens;
+pub mod tryout;
 
 use std::sync::Arc;
 
