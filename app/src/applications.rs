@@ -304,6 +304,10 @@ pub enum ApplicationsCall {
     Create {
         application: Application,
     },
+    Update {
+        id: String,
+        application: Application,
+    },
     Delete {
         id: String,
     },

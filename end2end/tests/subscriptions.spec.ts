@@ -57,6 +57,13 @@ test('a developer creates an application, generates keys, subscribes and calls t
   await expect(page.getByTestId('application-name')).toHaveText('Pizza app');
   await hydrated(page);
 
+  // Edit the rate limit.
+  const edit = page.getByTestId('edit-application');
+  await edit.getByText('Edit name, rate limit and description').click();
+  await edit.getByLabel('Rate limit').selectOption('20PerMin');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('application-policy')).toHaveText('20PerMin');
+
   // Production keys: the secret shows once, with the curl for the token endpoint.
   const production = page.getByTestId('keys-PRODUCTION');
   await production.getByRole('button', { name: 'Generate keys' }).click();
@@ -67,6 +74,7 @@ test('a developer creates an application, generates keys, subscribes and calls t
   // Subscribe from the API's page.
   await page.goto(`/devportal/apis/${api.id}`);
   await hydrated(page);
+  await expect(page.getByTestId('curl-hint').first()).toContainText(`curl -X GET 'http://localhost:${new URL(GATEWAY).port}/pizza-orders/1.0.0/menu' -H 'Authorization: Bearer <access token>'`);
   const subscribe = page.getByTestId('subscribe');
   await subscribe.getByLabel('Application').selectOption({ label: 'Pizza app' });
   await subscribe.getByLabel('Tier').selectOption('Gold');

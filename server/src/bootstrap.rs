@@ -250,9 +250,17 @@ mod tests {
         );
         assert_eq!(
             gateway_vhost("https://api.example.com/"),
-            Some(serde_json::json!({"host": "api.example.com", "httpContext": "", "httpsPort": 443}))
+            Some(
+                serde_json::json!({"host": "api.example.com", "httpContext": "", "httpsPort": 443})
+            )
         );
-        for bad in ["ftp://x", "http://", "http://h:port", "http://h/path", "localhost:8280"] {
+        for bad in [
+            "ftp://x",
+            "http://",
+            "http://h:port",
+            "http://h/path",
+            "localhost:8280",
+        ] {
             assert_eq!(gateway_vhost(bad), None, "{bad}");
         }
     }

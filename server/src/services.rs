@@ -46,6 +46,9 @@ impl DbServices {
             C::Create { application } => {
                 R::Application(Box::new(km.create_application(actor, application).await?))
             }
+            C::Update { id, application } => R::Application(Box::new(
+                km.update_application(actor, &id, application).await?,
+            )),
             C::Delete { id } => {
                 km.delete_application(actor, &id).await?;
                 R::Done

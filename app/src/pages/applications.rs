@@ -210,10 +210,37 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
         }
     });
     let keys = app.keys.clone();
+    // Editing name, rate limit and description.
+    let name = RwSignal::new(app.name.clone());
+    let policy = RwSignal::new(app.throttling_policy.clone());
+    let description = RwSignal::new(app.description.clone().unwrap_or_default());
+    let edit_error = RwSignal::new(None::<ServiceError>);
+    let save = Action::new({
+        let id = id.clone();
+        let original = app.clone();
+        move |_: &()| {
+            run(C::Update {
+                id: id.clone(),
+                application: Application {
+                    name: name.get_untracked(),
+                    throttling_policy: policy.get_untracked(),
+                    description: Some(description.get_untracked()),
+                    attributes: original.attributes.clone(),
+                    ..Default::default()
+                },
+            })
+        }
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(_)) => version.update(|v| *v += 1),
+        Some(Err(e)) => edit_error.set(Some(e)),
+        None => {}
+    });
+    let current_policy = app.throttling_policy.clone();
     view! {
         <div class="mb-6 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-bold tracking-tight" data-testid="application-name">{app.name.clone()}</h1>
-            <span class="rounded bg-slate-100 px-2 py-0.5 text-xs">{app.throttling_policy.clone()}</span>
+            <span class="rounded bg-slate-100 px-2 py-0.5 text-xs" data-testid="application-policy">{app.throttling_policy.clone()}</span>
             <span class="text-xs text-slate-500">{app.status.clone()}</span>
             <button class=format!("{BUTTON_LIGHT} ml-auto") on:click=move |_| {
                 #[cfg(feature = "hydrate")]
@@ -223,6 +250,36 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
                 delete.dispatch(());
             }>"Delete application"</button>
         </div>
+        <details class=format!("{CARD} mb-6") data-testid="edit-application">
+            <summary class="cursor-pointer text-sm font-semibold">"Edit name, rate limit and description"</summary>
+            <form class="mt-4 grid gap-4 sm:grid-cols-3" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                edit_error.set(None);
+                save.dispatch(());
+            }>
+                <div class="sm:col-span-3">{error_banner(edit_error)}</div>
+                <div>
+                    <label class=LABEL for="edit-name">"Name"</label>
+                    <input id="edit-name" class=INPUT bind:value=name required/>
+                    {field_error(edit_error, "name")}
+                </div>
+                <div>
+                    <label class=LABEL for="edit-policy">"Rate limit"</label>
+                    <select id="edit-policy" class=INPUT on:change=move |ev| policy.set(event_target_value(&ev))>
+                        {a::APPLICATION_POLICIES.iter().map(|p| view! {
+                            <option value=*p selected=*p == current_policy>{*p}</option>
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div>
+                    <label class=LABEL for="edit-description">"Description"</label>
+                    <input id="edit-description" class=INPUT bind:value=description/>
+                </div>
+                <div class="sm:col-span-3">
+                    <button type="submit" class=BUTTON disabled=move || save.pending().get()>"Save"</button>
+                </div>
+            </form>
+        </details>
         <div class="grid gap-6 lg:grid-cols-2">
             {a::KEY_TYPES.iter().map(|kt| {
                 let key = keys.iter().find(|k| k.key_type == *kt && k.key_manager == "Resident Key Manager").cloned();

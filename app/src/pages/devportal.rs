@@ -170,6 +170,17 @@ pub fn ApiOverview() -> impl IntoView {
 
 fn api_page(a: CatalogueApiDetail) -> impl IntoView {
     let i = a.info.clone();
+    // For the curl hints: the first gateway URL, and how this API takes API keys.
+    let base = a
+        .endpoint_urls
+        .iter()
+        .find_map(|e| e.urls.http.clone().or_else(|| e.urls.https.clone()))
+        .unwrap_or_else(|| format!("https://<gateway>{}/{}", i.context, i.version));
+    let key_header = a
+        .security_scheme
+        .iter()
+        .any(|s| s == "api_key")
+        .then(|| a.api_key_header.clone());
     let b = i.business_information.clone();
     // Operations grouped by their first tag, in document order.
     let mut groups: Vec<(String, Vec<OperationDoc>)> = Vec::new();
@@ -197,11 +208,15 @@ fn api_page(a: CatalogueApiDetail) -> impl IntoView {
                 <div class="rounded-xl bg-white p-6 shadow-sm ring-1 ring-slate-200">
                     <p class="text-sm text-slate-700">{i.description.clone().unwrap_or_else(|| "No description.".into())}</p>
                 </div>
-                {groups.into_iter().map(|(tag, ops)| view! {
-                    <section class="rounded-xl bg-white p-6 shadow-sm ring-1 ring-slate-200" data-tag=tag.clone()>
-                        <h2 class="mb-3 text-lg font-semibold">{tag.clone()}</h2>
-                        <div class="space-y-3">{ops.into_iter().map(operation).collect_view()}</div>
-                    </section>
+                {groups.into_iter().map(|(tag, ops)| {
+                    let base = base.clone();
+                    let key_header = key_header.clone();
+                    view! {
+                        <section class="rounded-xl bg-white p-6 shadow-sm ring-1 ring-slate-200" data-tag=tag.clone()>
+                            <h2 class="mb-3 text-lg font-semibold">{tag.clone()}</h2>
+                            <div class="space-y-3">{ops.into_iter().map(move |op| operation(op, &base, &key_header)).collect_view()}</div>
+                        </section>
+                    }
                 }).collect_view()}
             </div>
             <aside class="space-y-4">
@@ -241,7 +256,33 @@ fn api_page(a: CatalogueApiDetail) -> impl IntoView {
     }
 }
 
-fn operation(op: OperationDoc) -> impl IntoView {
+/// The request as curl, with placeholders for the credential and parameters.
+fn curl_hint(op: &OperationDoc, base: &str, key_header: &Option<String>) -> String {
+    let mut cmd = format!(
+        "curl -X {} '{}{}'",
+        op.verb,
+        base.trim_end_matches('/'),
+        op.target
+    );
+    if op.secured {
+        cmd.push_str(" -H 'Authorization: Bearer <access token>'");
+        if let Some(h) = key_header {
+            cmd.push_str(&format!("   # or -H '{h}: <API key>'"));
+        }
+    }
+    if !op.request_body.is_empty() {
+        let kind = op
+            .request_body
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "application/json".into());
+        cmd.push_str(&format!(" -H 'Content-Type: {kind}' --data-binary @body"));
+    }
+    cmd
+}
+
+fn operation(op: OperationDoc, base: &str, key_header: &Option<String>) -> impl IntoView + use<> {
+    let curl = curl_hint(&op, base, key_header);
     let colour = match op.verb.as_str() {
         "GET" => "bg-sky-100 text-sky-800",
         "POST" => "bg-emerald-100 text-emerald-800",
@@ -277,6 +318,7 @@ fn operation(op: OperationDoc) -> impl IntoView {
                     <p class="text-xs text-slate-600">"Request body" {if op.request_body_required { " (required)" } else { "" }} ": " {op.request_body.join(", ")}</p>
                 })}
                 {(!op.scopes.is_empty()).then(|| view! { <p class="text-xs text-slate-600">"Scopes: " {op.scopes.join(", ")}</p> })}
+                <pre class="whitespace-pre-wrap break-all rounded bg-slate-50 p-2 font-mono text-xs text-slate-700" data-testid="curl-hint">{curl}</pre>
                 <ul class="text-xs text-slate-600">
                     {op.responses.iter().map(|(code, d)| view! {
                         <li><span class="font-mono font-semibold">{code.clone()}</span> " " {d.clone()}</li>
