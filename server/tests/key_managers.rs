@@ -256,6 +256,19 @@ async fn third_party_and_global_key_managers_at_the_gateway(db: PgPool) {
             Some(json!({"consumerKey": "x", "keyManager": "Staff only", "keyType": "PRODUCTION"})),
         )
         .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("restricted"), "{}", r.text());
+    let r = app
+        .call(
+            Method::POST,
+            &format!(
+                "{D}/applications/{}/map-keys",
+                sub_app["applicationId"].as_str().unwrap()
+            ),
+            &sub,
+            Some(json!({"consumerKey": "x", "keyManager": "No such", "keyType": "PRODUCTION"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     assert!(r.text().contains("keyManager"));
     // Without the key-manager scope the Admin API refuses.

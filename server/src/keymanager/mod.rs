@@ -166,14 +166,31 @@ impl KeyManager {
         let name = name.map(str::trim).filter(|n| !n.is_empty());
         let all = self.usable(actor).await?;
         let wanted = name.unwrap_or(RESIDENT);
-        all.into_iter()
+        if let Some(k) = all
+            .into_iter()
             .find(|k| k.name == wanted || k.id.to_string() == wanted)
-            .ok_or_else(|| {
-                ApiError::field(
-                    "keyManager",
-                    format!("no key manager `{wanted}` is available to you"),
-                )
-            })
+        {
+            return Ok(k);
+        }
+        // One that exists but is restricted to roles the user lacks: 403, not "unknown".
+        let hidden: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM key_manager k JOIN organization o ON o.id = k.organization_id
+                             WHERE k.enabled AND (o.name = $1 OR k.global)
+                               AND (k.name = $2 OR k.id::text = $2))",
+        )
+        .bind(&actor.organization)
+        .bind(wanted)
+        .fetch_one(&self.db)
+        .await?;
+        if hidden {
+            return Err(ApiError::Forbidden(format!(
+                "The key manager {wanted} is restricted to roles you do not have"
+            )));
+        }
+        Err(ApiError::field(
+            "keyManager",
+            format!("no key manager `{wanted}` is available to you"),
+        ))
     }
 
     /// DevPortal `GET /key-managers`.
