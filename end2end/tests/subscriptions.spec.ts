@@ -1,5 +1,5 @@
 import { test, expect, type APIRequestContext } from '@playwright/test';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, hydrated, shot, signIn, watchErrors } from './helpers';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, hydrated, shot, signIn, signOut, watchErrors } from './helpers';
 
 const GATEWAY = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8280';
 const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
@@ -34,6 +34,7 @@ test('a developer creates an application, generates keys, subscribes and calls t
     data: {
       name: 'Pizza Orders', context: '/pizza-orders', version: '1.0.0',
       securityScheme: ['oauth2', 'api_key'], policies: ['Gold', 'Unlimited'],
+      businessInformation: { businessOwner: 'Paola Pizzaiola', businessOwnerEmail: 'paola@example.com' },
       endpointConfig: { endpoint_type: 'http', production_endpoints: { url: `${BASE}/demo-backend/pizzashack` } },
       operations: [{ target: '/menu', verb: 'GET' }],
     },
@@ -46,8 +47,23 @@ test('a developer creates an application, generates keys, subscribes and calls t
   })).status()).toBe(201);
   expect((await request.post(`/api/am/publisher/v4/apis/change-lifecycle?apiId=${api.id}&action=Publish`, { headers: auth })).ok()).toBeTruthy();
 
-  // The developer starts with no application.
-  await signIn(page, 'subscriber', DEMO_PASSWORD, '/devportal/applications');
+  // A new developer signs up and finds the API by searching; the tile shows its business owner.
+  const dev = `dev${Date.now()}`;
+  await page.goto('/sign-up');
+  await page.getByLabel('User name').fill(dev);
+  await page.getByLabel('Display name').fill('Dev Eloper');
+  await page.getByLabel('E-mail').fill(`${dev}@example.com`);
+  await page.getByLabel('Password', { exact: true }).fill('s3cret-pass');
+  await page.getByLabel('Repeat password').fill('s3cret-pass');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/devportal$/);
+  await page.getByLabel('Search APIs').fill('name:Pizza');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const tile = page.locator('[data-api="Pizza Orders"]');
+  await expect(tile).toContainText('Paola Pizzaiola');
+
+  // They start with no application.
+  await page.goto('/devportal/applications');
   await hydrated(page);
   await expect(page.getByText('You have no applications yet')).toBeVisible();
   await page.getByLabel('Name').fill('Pizza app');
@@ -123,5 +139,12 @@ test('a developer creates an application, generates keys, subscribes and calls t
   await expect
     .poll(async () => (await request.get(url, { headers: { Authorization: `Bearer ${accessToken}` } })).status(), { timeout: 3_000 })
     .toBe(403);
+  // Another developer can neither see nor use the application.
+  const appUrl = page.url();
+  await signOut(page);
+  await signIn(page, 'subscriber', DEMO_PASSWORD, '/devportal/applications');
+  await expect(page.getByText('You have no applications yet')).toBeVisible();
+  await page.goto(appUrl);
+  await expect(page.getByText('No such application')).toBeVisible();
   expect(errors).toEqual([]);
 });
