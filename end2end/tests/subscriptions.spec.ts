@@ -24,7 +24,7 @@ async function publisherToken(request: APIRequestContext): Promise<string> {
   return (await token.json()).access_token;
 }
 
-test('a developer creates an application, generates keys, subscribes and calls the API through the gateway', async ({ page, request }) => {
+test('a new developer signs up, finds an API, creates an application, subscribes, generates keys and tries the API through the gateway; another developer cannot see the application', async ({ page, request }) => {
   const errors = watchErrors(page);
   // A secured API on the demo backend, published by REST (the Publisher's UI has its own test).
   const token = await publisherToken(request);
