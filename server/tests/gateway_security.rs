@@ -240,6 +240,27 @@ async fn tokens_keys_subscriptions_and_revocation_at_the_gateway(db: PgPool) {
     )
     .await;
     assert_eq!(sub["status"], "UNBLOCKED");
+    // WSO2's list shape, paginated in the database.
+    let page = ok(
+        &app,
+        Method::GET,
+        &format!("{D}/subscriptions?applicationId={app_id}&limit=1&offset=0"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(page["count"], 1, "{page}");
+    assert_eq!(page["pagination"]["total"], 1, "{page}");
+    assert_eq!(page["list"][0]["apiInfo"]["name"], "Secure");
+    let empty = ok(
+        &app,
+        Method::GET,
+        &format!("{D}/subscriptions?applicationId={app_id}&limit=1&offset=1"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(empty["count"], 0, "{empty}");
     // Scopes come from the APIs the application is subscribed to.
     let token = client_token(&app, &prod_key, "items:admin").await;
     let bearer = format!("Bearer {token}");

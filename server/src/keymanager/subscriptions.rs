@@ -92,25 +92,33 @@ impl KeyManager {
         }
         let offset = offset.max(0);
         let limit = limit.clamp(1, 500);
-        let rows: Vec<SubRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{SUB_SELECT} WHERE o.name = $1 AND u.username = $2
+        let filter = "WHERE o.name = $1 AND u.username = $2
                 AND ($3::uuid IS NULL OR s.application_id = $3)
-                AND ($4::uuid IS NULL OR s.api_id = $4)
-              ORDER BY lower(a.name), a.version, lower(ap.name)"
+                AND ($4::uuid IS NULL OR s.api_id = $4)";
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM subscription s JOIN application ap ON ap.id = s.application_id
+               JOIN app_user u ON u.id = ap.owner_id
+               JOIN organization o ON o.id = ap.organization_id {filter}"
         )))
         .bind(&actor.organization)
         .bind(&actor.username)
         .bind(app)
         .bind(api)
+        .fetch_one(&self.db)
+        .await?;
+        let rows: Vec<SubRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SUB_SELECT} {filter}
+              ORDER BY lower(a.name), a.version, lower(ap.name), s.id OFFSET $5 LIMIT $6"
+        )))
+        .bind(&actor.organization)
+        .bind(&actor.username)
+        .bind(app)
+        .bind(api)
+        .bind(offset)
+        .bind(limit)
         .fetch_all(&self.db)
         .await?;
-        let total = rows.len() as i64;
-        let list = rows
-            .iter()
-            .skip(offset as usize)
-            .take(limit as usize)
-            .map(SubRow::to_dto)
-            .collect();
+        let list = rows.iter().map(SubRow::to_dto).collect();
         Ok(Page::new(list, offset, limit, total, |o| {
             format!("/subscriptions?offset={o}&limit={limit}")
         }))
