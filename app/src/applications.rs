@@ -315,6 +315,10 @@ pub enum ApplicationsCall {
         id: String,
         request: KeyGenerateRequest,
     },
+    MapKeys {
+        id: String,
+        request: KeyMappingRequest,
+    },
     RegenerateSecret {
         id: String,
         key_mapping_id: String,

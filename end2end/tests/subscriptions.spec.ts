@@ -17,7 +17,7 @@ async function publisherToken(request: APIRequestContext): Promise<string> {
     headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
     form: {
       grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD,
-      scope: 'apim:api_view apim:api_create apim:api_publish apim:api_manage',
+      scope: 'apim:api_view apim:api_create apim:api_publish apim:api_manage apim:keymanagers_manage',
     },
   });
   expect(token.ok()).toBeTruthy();
@@ -46,6 +46,16 @@ test('a new developer signs up, finds an API, creates an application, subscribes
     headers: auth, data: [{ name: 'Default', vhost: 'localhost' }],
   })).status()).toBe(201);
   expect((await request.post(`/api/am/publisher/v4/apis/change-lifecycle?apiId=${api.id}&action=Publish`, { headers: auth })).ok()).toBeTruthy();
+
+  // A third-party key manager the developer may map clients of.
+  const km = await request.post('/api/am/admin/v4/key-managers', {
+    headers: auth,
+    data: {
+      name: 'Partner IdP', type: 'OIDC', enabled: true, issuer: 'https://idp.partner.example',
+      certificates: { type: 'JWKS', value: 'https://idp.partner.example/jwks' },
+    },
+  });
+  expect(km.status(), await km.text()).toBe(201);
 
   // A new developer signs up and finds the API by searching; the tile shows its business owner.
   const dev = `dev${Date.now()}`;
@@ -79,6 +89,13 @@ test('a new developer signs up, finds an API, creates an application, subscribes
   await edit.getByLabel('Rate limit').selectOption('20PerMin');
   await edit.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByTestId('application-policy')).toHaveText('20PerMin');
+
+  // A client of the partner's identity provider, mapped to the application.
+  const mapped = page.getByTestId('mapped-keys');
+  await mapped.getByLabel('Client id').fill('partner-client-1');
+  await mapped.getByRole('button', { name: 'Map client' }).click();
+  await expect(mapped.locator('table')).toContainText('partner-client-1');
+  await expect(mapped.locator('table')).toContainText('Partner IdP');
 
   // Production keys: the secret shows once, with the curl for the token endpoint.
   const production = page.getByTestId('keys-PRODUCTION');

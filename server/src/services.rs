@@ -56,6 +56,7 @@ impl DbServices {
             C::GenerateKeys { id, request } => {
                 R::Key(Box::new(km.generate_keys(actor, &id, request).await?))
             }
+            C::MapKeys { id, request } => R::Key(Box::new(km.map_keys(actor, &id, request).await?)),
             C::RegenerateSecret { id, key_mapping_id } => R::Key(Box::new(
                 km.regenerate_secret(actor, &id, &key_mapping_id).await?,
             )),

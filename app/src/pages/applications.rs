@@ -163,10 +163,12 @@ pub fn ApplicationDetail() -> impl IntoView {
             })
         },
     );
+    let managers = Resource::new(|| (), |_| run(C::KeyManagers));
     let lists = Lists {
         api_keys,
         key_version,
         subs,
+        managers,
     };
     view! {
         <Title text="Application"/>
@@ -195,6 +197,7 @@ struct Lists {
     api_keys: Listing,
     key_version: RwSignal<u32>,
     subs: Listing,
+    managers: Listing,
 }
 
 fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> impl IntoView {
@@ -286,6 +289,7 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
                 key_panel(id.clone(), kt, key, version)
             }).collect_view()}
         </div>
+        {mapped_keys_panel(id.clone(), keys.iter().filter(|k| k.key_manager != "Resident Key Manager").cloned().collect(), lists.managers, version)}
         {api_keys_panel(id.clone(), lists.api_keys, lists.key_version)}
         {subscriptions_panel(lists.subs, version)}
     }
@@ -442,6 +446,120 @@ fn key_panel(
                     }.into_any()
                 }
             }}
+        </section>
+    }
+}
+
+/// Clients of third-party key managers (Azure AD, Keycloak, …) mapped to this application: their
+/// tokens then work at the gateway. Only key managers the user's roles may see are offered.
+fn mapped_keys_panel(
+    app_id: String,
+    mapped: Vec<ApplicationKey>,
+    managers: Listing,
+    version: RwSignal<u32>,
+) -> impl IntoView {
+    let error = RwSignal::new(None::<ServiceError>);
+    let manager = RwSignal::new(String::new());
+    let key_type = RwSignal::new(a::PRODUCTION.to_string());
+    let consumer_key = RwSignal::new(String::new());
+    let map = Action::new({
+        let app_id = app_id.clone();
+        move |req: &crate::applications::KeyMappingRequest| {
+            run(C::MapKeys {
+                id: app_id.clone(),
+                request: req.clone(),
+            })
+        }
+    });
+    let remove = Action::new({
+        let app_id = app_id.clone();
+        move |kmid: &String| {
+            run(C::CleanUp {
+                id: app_id.clone(),
+                key_mapping_id: kmid.clone(),
+            })
+        }
+    });
+    Effect::new(move |_| match map.value().get() {
+        Some(Ok(_)) => version.update(|v| *v += 1),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(_)) => version.update(|v| *v += 1),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    view! {
+        <section class=format!("{CARD} mt-6") data-testid="mapped-keys">
+            <h2 class="mb-1 text-lg font-semibold">"Keys from other key managers"</h2>
+            <p class="mb-3 text-sm text-slate-600">"Map a client that exists at your identity provider; its tokens then work for the APIs this application subscribes to."</p>
+            {error_banner(error)}
+            {(!mapped.is_empty()).then(|| view! {
+                <table class="mb-4 w-full text-left text-sm">
+                    <thead><tr class="text-slate-500"><th class="py-1">"Key manager"</th><th>"Client id"</th><th>"Type"</th><th></th></tr></thead>
+                    <tbody>
+                        {mapped.into_iter().map(|k| {
+                            let kmid = k.key_mapping_id.clone();
+                            view! {
+                                <tr class="border-t border-slate-100">
+                                    <td class="py-1">{k.key_manager.clone()}</td>
+                                    <td class="break-all font-mono text-xs">{k.consumer_key.clone()}</td>
+                                    <td>{k.key_type.clone()}</td>
+                                    <td><button class=BUTTON_LIGHT on:click=move |_| { remove.dispatch(kmid.clone()); }>"Remove"</button></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let others: Vec<crate::applications::KeyManagerInfo> = match managers.await {
+                        Ok(R::KeyManagers(list)) => list.into_iter().filter(|k| k.kind != "Default").collect(),
+                        _ => vec![],
+                    };
+                    if others.is_empty() {
+                        return view! { <p class="text-sm text-slate-500">"No other key manager is available to you."</p> }.into_any();
+                    }
+                    if manager.get_untracked().is_empty() {
+                        manager.set(others[0].name.clone());
+                    }
+                    view! {
+                        <form class="grid gap-3 sm:grid-cols-4" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                            ev.prevent_default();
+                            error.set(None);
+                            map.dispatch(crate::applications::KeyMappingRequest {
+                                consumer_key: consumer_key.get_untracked(),
+                                consumer_secret: None,
+                                key_manager: Some(manager.get_untracked()),
+                                key_type: key_type.get_untracked(),
+                            });
+                        }>
+                            <div>
+                                <label class=LABEL for="map-km">"Key manager"</label>
+                                <select id="map-km" class=INPUT on:change=move |ev| manager.set(event_target_value(&ev))>
+                                    {others.into_iter().map(|k| view! { <option value=k.name.clone()>{k.display_name.clone()}</option> }).collect_view()}
+                                </select>
+                            </div>
+                            <div>
+                                <label class=LABEL for="map-type">"Key type"</label>
+                                <select id="map-type" class=INPUT on:change=move |ev| key_type.set(event_target_value(&ev))>
+                                    {a::KEY_TYPES.iter().map(|k| view! { <option value=*k>{*k}</option> }).collect_view()}
+                                </select>
+                            </div>
+                            <div>
+                                <label class=LABEL for="map-client">"Client id"</label>
+                                <input id="map-client" class=INPUT bind:value=consumer_key required/>
+                                {field_error(error, "consumerKey")}
+                            </div>
+                            <div class="flex items-end">
+                                <button type="submit" class=BUTTON disabled=move || map.pending().get()>"Map client"</button>
+                            </div>
+                        </form>
+                    }.into_any()
+                })}
+            </Suspense>
         </section>
     }
 }
