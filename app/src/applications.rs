@@ -349,6 +349,8 @@ pub enum ApplicationsCall {
     Subscriptions {
         application_id: Option<String>,
         api_id: Option<String>,
+        offset: i64,
+        limit: i64,
     },
     Subscribe {
         subscription: Subscription,
@@ -404,7 +406,7 @@ pub enum ApplicationsReply {
     Token(ApplicationToken),
     ApiKeys(Vec<ApiKeyInfo>),
     ApiKey(ApiKey),
-    Subscriptions(Vec<Subscription>),
+    Subscriptions(crate::publisher::Page<Subscription>),
     Subscription(Box<Subscription>),
     KeyManagers(Vec<KeyManagerInfo>),
     TryOut(Box<TryOutResponse>),

@@ -117,10 +117,17 @@ impl DbServices {
             C::Subscriptions {
                 application_id,
                 api_id,
+                offset,
+                limit,
             } => R::Subscriptions(
-                km.list_subscriptions(actor, application_id.as_deref(), api_id.as_deref(), 0, 500)
-                    .await?
-                    .list,
+                km.list_subscriptions(
+                    actor,
+                    application_id.as_deref(),
+                    api_id.as_deref(),
+                    offset,
+                    limit,
+                )
+                .await?,
             ),
             C::Subscribe { subscription } => R::Subscription(Box::new(
                 km.create_subscription(&self.catalogue, actor, subscription)

@@ -154,12 +154,15 @@ pub fn ApplicationDetail() -> impl IntoView {
         move || (id(), key_version.get()),
         |(id, _)| run(C::ApiKeys { id }),
     );
+    let sub_offset = RwSignal::new(0i64);
     let subs = Resource::new(
-        move || (id(), version.get()),
-        |(id, _)| {
+        move || (id(), version.get(), sub_offset.get()),
+        |(id, _, offset)| {
             run(C::Subscriptions {
                 application_id: Some(id),
                 api_id: None,
+                offset,
+                limit: SUBSCRIPTIONS_PAGE,
             })
         },
     );
@@ -168,6 +171,7 @@ pub fn ApplicationDetail() -> impl IntoView {
         api_keys,
         key_version,
         subs,
+        sub_offset,
         managers,
     };
     view! {
@@ -197,8 +201,11 @@ struct Lists {
     api_keys: Listing,
     key_version: RwSignal<u32>,
     subs: Listing,
+    sub_offset: RwSignal<i64>,
     managers: Listing,
 }
+
+const SUBSCRIPTIONS_PAGE: i64 = 50;
 
 fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> impl IntoView {
     let id = app.application_id.clone().unwrap_or_default();
@@ -291,7 +298,7 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
         </div>
         {mapped_keys_panel(id.clone(), keys.iter().filter(|k| k.key_manager != "Resident Key Manager").cloned().collect(), lists.managers, version)}
         {api_keys_panel(id.clone(), lists.api_keys, lists.key_version)}
-        {subscriptions_panel(lists.subs, version)}
+        {subscriptions_panel(lists.subs, lists.sub_offset, version)}
     }
 }
 
@@ -652,7 +659,11 @@ fn api_keys_panel(app_id: String, list: Listing, version: RwSignal<u32>) -> impl
     }
 }
 
-fn subscriptions_panel(subs: Listing, version: RwSignal<u32>) -> impl IntoView {
+fn subscriptions_panel(
+    subs: Listing,
+    offset: RwSignal<i64>,
+    version: RwSignal<u32>,
+) -> impl IntoView {
     let unsubscribe = Action::new(move |id: &String| run(C::Unsubscribe { id: id.clone() }));
     Effect::new(move |_| {
         if let Some(Ok(_)) = unsubscribe.value().get() {
@@ -665,10 +676,26 @@ fn subscriptions_panel(subs: Listing, version: RwSignal<u32>) -> impl IntoView {
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match subs.await {
-                        Ok(R::Subscriptions(list)) if list.is_empty() => view! {
+                        Ok(R::Subscriptions(page)) if page.list.is_empty() && page.pagination.total == 0 => view! {
                             <p class="text-sm text-slate-500">"Not subscribed to any API. Open an API in the catalogue and subscribe this application there."</p>
                         }.into_any(),
-                        Ok(R::Subscriptions(list)) => subscription_table(list, unsubscribe).into_any(),
+                        Ok(R::Subscriptions(page)) => {
+                            let p = page.pagination.clone();
+                            let first = p.offset + 1;
+                            let last = p.offset + page.count as i64;
+                            view! {
+                                {subscription_table(page.list, unsubscribe)}
+                                {(p.total > p.limit).then(|| view! {
+                                    <div class="mt-3 flex items-center gap-2 text-sm text-slate-600">
+                                        <span>{format!("{first}–{last} of {}", p.total)}</span>
+                                        <button class=BUTTON_LIGHT disabled=p.offset == 0
+                                            on:click=move |_| offset.update(|o| *o = (*o - SUBSCRIPTIONS_PAGE).max(0))>"Previous"</button>
+                                        <button class=BUTTON_LIGHT disabled=last >= p.total
+                                            on:click=move |_| offset.update(|o| *o += SUBSCRIPTIONS_PAGE)>"Next"</button>
+                                    </div>
+                                })}
+                            }.into_any()
+                        }
                         Err(e) => view! { <p class="text-rose-600">{e.to_string()}</p> }.into_any(),
                         Ok(_) => ().into_any(),
                     }
@@ -728,6 +755,8 @@ pub fn SubscribePanel(
             run(C::Subscriptions {
                 application_id: None,
                 api_id: Some(api),
+                offset: 0,
+                limit: 100,
             })
         },
     );
@@ -819,8 +848,8 @@ pub fn SubscribePanel(
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match subs.await {
-                        Ok(R::Subscriptions(list)) if !list.is_empty() => view! {
-                            <div class="mt-4" data-testid="api-subscriptions">{subscription_table(list, unsubscribe)}</div>
+                        Ok(R::Subscriptions(page)) if !page.list.is_empty() => view! {
+                            <div class="mt-4" data-testid="api-subscriptions">{subscription_table(page.list, unsubscribe)}</div>
                         }.into_any(),
                         _ => ().into_any(),
                     }
