@@ -48,6 +48,10 @@ for i in $(seq 1 "$APIS"); do
   id=$(curl -fsS -H "authorization: Bearer $admin" -H 'content-type: application/json' \
     -d "{\"name\":\"Bench API $i\",\"context\":\"/bench$i\",\"version\":\"1.0.0\",\"description\":\"Benchmark API number $i\",\"tags\":[\"bench\"],\"endpointConfig\":{\"endpoint_type\":\"http\",\"production_endpoints\":{\"url\":\"http://127.0.0.1:9/\"}},\"operations\":[{\"target\":\"/items\",\"verb\":\"GET\"}]}" \
     "$base/api/am/publisher/v4/apis" | json '["id"]')
+  rev=$(curl -fsS -H "authorization: Bearer $admin" -H 'content-type: application/json' \
+    -d '{"description":"bench"}' "$base/api/am/publisher/v4/apis/$id/revisions" | json '["id"]')
+  curl -fsS -o /dev/null -H "authorization: Bearer $admin" -H 'content-type: application/json' \
+    -d '[{"name":"Default","vhost":"localhost"}]' "$base/api/am/publisher/v4/apis/$id/deploy-revision?revisionId=$rev"
   curl -fsS -o /dev/null -X POST -H "authorization: Bearer $admin" \
     "$base/api/am/publisher/v4/apis/change-lifecycle?apiId=$id&action=Publish"
   ids+=("$id")
