@@ -518,3 +518,112 @@ async fn rotated_keys_keep_earlier_tokens_valid(db: PgPool) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn devportal_operations_check_scopes_and_page_like_wso2(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let admin = app.access_token("admin", ADMIN_PASSWORD, SCOPES).await;
+    let mut ids = Vec::new();
+    for name in ["Alpha", "Beta", "Gamma"] {
+        let r = app
+            .call(
+                Method::POST,
+                &format!("{D}/applications"),
+                &admin,
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        ids.push(r.json()["applicationId"].as_str().unwrap().to_string());
+    }
+    // WSO2's list shape: count, list, pagination {offset, limit, total, next, previous}.
+    let page = app
+        .call(
+            Method::GET,
+            &format!("{D}/applications?limit=2&offset=0"),
+            &admin,
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(page["count"], 2);
+    assert_eq!(page["list"][0]["name"], "Alpha");
+    assert_eq!(page["pagination"]["total"], 3);
+    assert_eq!(page["pagination"]["limit"], 2);
+    assert!(
+        page["pagination"]["next"]
+            .as_str()
+            .unwrap()
+            .contains("offset=2")
+    );
+    let last = app
+        .call(
+            Method::GET,
+            &format!("{D}/applications?limit=2&offset=2"),
+            &admin,
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(last["count"], 1);
+    assert_eq!(last["list"][0]["name"], "Gamma");
+
+    // Every operation refuses a token without a Developer Portal scope.
+    let id = &ids[0];
+    let other = app
+        .access_token("admin", ADMIN_PASSWORD, "apim:api_view")
+        .await;
+    let calls: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("{D}/applications"), None),
+        (
+            Method::POST,
+            format!("{D}/applications"),
+            Some(json!({"name": "X"})),
+        ),
+        (Method::GET, format!("{D}/applications/{id}"), None),
+        (
+            Method::PUT,
+            format!("{D}/applications/{id}"),
+            Some(json!({"name": "Y"})),
+        ),
+        (Method::DELETE, format!("{D}/applications/{id}"), None),
+        (
+            Method::POST,
+            format!("{D}/applications/{id}/generate-keys"),
+            Some(json!({"keyType": "PRODUCTION"})),
+        ),
+        (
+            Method::GET,
+            format!("{D}/applications/{id}/oauth-keys"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("{D}/applications/{id}/api-keys/PRODUCTION/generate"),
+            Some(json!({})),
+        ),
+        (Method::GET, format!("{D}/applications/{id}/api-keys"), None),
+        (
+            Method::GET,
+            format!("{D}/subscriptions?applicationId={id}"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("{D}/subscriptions"),
+            Some(json!({"applicationId": id, "apiId": id})),
+        ),
+    ];
+    for (method, path, body) in calls {
+        let r = app.call(method.clone(), &path, &other, body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path}: {}",
+            r.text()
+        );
+    }
+    // And nothing was changed by the refused calls.
+    assert_eq!(count(&db, "SELECT count(*) FROM application").await, 3);
+    assert_eq!(count(&db, "SELECT count(*) FROM application_key").await, 0);
+}
