@@ -13,19 +13,11 @@ use crate::applications::{
     ApplicationsReply as R, KeyGenerateRequest, Subscription,
 };
 use crate::auth::Portal;
-use crate::components::{EmptyState, PageTitle, PortalPage, SubNav};
+use crate::components::{EmptyState, PageTitle, PortalPage};
+use crate::pages::devportal::nav;
 use crate::pages::publisher::{
     BUTTON, BUTTON_LIGHT, CARD, INPUT, LABEL, error_banner, field_error,
 };
-
-fn nav() -> impl IntoView {
-    view! {
-        <SubNav links=vec![
-            ("APIs", "/devportal".to_string()),
-            ("Applications", "/devportal/applications".to_string()),
-        ]/>
-    }
-}
 
 async fn run(call: C) -> Result<R, ServiceError> {
     match applications_call(call).await {

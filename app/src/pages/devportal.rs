@@ -14,7 +14,8 @@ use crate::devportal::{
     CatalogueApi, CatalogueApiDetail, DevportalCall, DevportalReply, OperationDoc,
 };
 
-fn nav() -> impl IntoView {
+/// The Developer Portal's section links (catalogue, applications).
+pub(crate) fn nav() -> impl IntoView {
     view! {
         <SubNav links=vec![
             ("APIs", "/devportal".to_string()),

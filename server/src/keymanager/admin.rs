@@ -479,10 +479,9 @@ impl KeyManager {
         .on_constraint("key_manager_one_global", || {
             ApiError::field("global", "another key manager is global already")
         })?;
-        crate::audit::change(
+        super::audit(
             &mut tx,
-            &actor.organization,
-            &actor.username,
+            actor,
             "key_manager.create",
             "key_manager",
             &id.to_string(),
@@ -567,15 +566,7 @@ impl KeyManager {
                 ApiError::field("global", "another key manager is global already")
             })?;
         }
-        crate::audit::change(
-            &mut tx,
-            &actor.organization,
-            &actor.username,
-            "key_manager.update",
-            "key_manager",
-            id,
-        )
-        .await?;
+        super::audit(&mut tx, actor, "key_manager.update", "key_manager", id).await?;
         runtime::bump_all(&mut tx).await?;
         tx.commit().await?;
         self.admin_get(actor, id).await
@@ -596,15 +587,7 @@ impl KeyManager {
             .bind(row.id)
             .execute(&mut *tx)
             .await?;
-        crate::audit::change(
-            &mut tx,
-            &actor.organization,
-            &actor.username,
-            "key_manager.delete",
-            "key_manager",
-            id,
-        )
-        .await?;
+        super::audit(&mut tx, actor, "key_manager.delete", "key_manager", id).await?;
         runtime::bump_all(&mut tx).await?;
         tx.commit().await?;
         Ok(())

@@ -255,10 +255,9 @@ impl KeyManager {
         .await
         .on_constraint("application_owner_name_key", || conflict_name(&app.name))?
         .ok_or_else(|| ApiError::Forbidden("Only portal users own applications".into()))?;
-        crate::audit::change(
+        super::audit(
             &mut tx,
-            &actor.organization,
-            &actor.username,
+            actor,
             "application.create",
             "application",
             &id.to_string(),
@@ -290,15 +289,7 @@ impl KeyManager {
         .execute(&mut *tx)
         .await
         .on_constraint("application_owner_name_key", || conflict_name(&app.name))?;
-        crate::audit::change(
-            &mut tx,
-            &actor.organization,
-            &actor.username,
-            "application.update",
-            "application",
-            id,
-        )
-        .await?;
+        super::audit(&mut tx, actor, "application.update", "application", id).await?;
         // The tier and name travel to the gateways.
         runtime::bump_for_application(&mut tx, row.id).await?;
         tx.commit().await?;
@@ -314,15 +305,7 @@ impl KeyManager {
             .bind(row.id)
             .execute(&mut *tx)
             .await?;
-        crate::audit::change(
-            &mut tx,
-            &actor.organization,
-            &actor.username,
-            "application.delete",
-            "application",
-            id,
-        )
-        .await?;
+        super::audit(&mut tx, actor, "application.delete", "application", id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -426,10 +409,9 @@ impl KeyManager {
                 "keys of this type exist",
             )],
         })?;
-        crate::audit::change(
+        super::audit(
             &mut tx,
-            &actor.organization,
-            &actor.username,
+            actor,
             "application.keys.generate",
             "application",
             id,
@@ -494,15 +476,7 @@ impl KeyManager {
                 "this client is mapped to an application already",
             )
         })?;
-        crate::audit::change(
-            &mut tx,
-            &actor.organization,
-            &actor.username,
-            "application.keys.map",
-            "application",
-            id,
-        )
-        .await?;
+        super::audit(&mut tx, actor, "application.keys.map", "application", id).await?;
         runtime::bump_for_application(&mut tx, app.id).await?;
         tx.commit().await?;
         Ok(self
@@ -581,15 +555,7 @@ impl KeyManager {
         .bind(validity)
         .execute(&mut *tx)
         .await?;
-        crate::audit::change(
-            &mut tx,
-            &actor.organization,
-            &actor.username,
-            "application.keys.update",
-            "application",
-            id,
-        )
-        .await?;
+        super::audit(&mut tx, actor, "application.keys.update", "application", id).await?;
         tx.commit().await?;
         Ok(self.key_row(app.id, key_mapping_id).await?.to_dto(None))
     }
@@ -619,10 +585,9 @@ impl KeyManager {
         .bind(secrets::keyed_hash(&self.hash_key, &secret))
         .execute(&mut *tx)
         .await?;
-        crate::audit::change(
+        super::audit(
             &mut tx,
-            &actor.organization,
-            &actor.username,
+            actor,
             "application.keys.regenerate_secret",
             "application",
             id,
@@ -648,10 +613,9 @@ impl KeyManager {
             .bind(row.id)
             .execute(&mut *tx)
             .await?;
-        crate::audit::change(
+        super::audit(
             &mut tx,
-            &actor.organization,
-            &actor.username,
+            actor,
             "application.keys.clean_up",
             "application",
             id,
@@ -741,10 +705,9 @@ impl KeyManager {
         .bind(&actor.username)
         .fetch_one(&mut *tx)
         .await?;
-        crate::audit::change(
+        super::audit(
             &mut tx,
-            &actor.organization,
-            &actor.username,
+            actor,
             "application.api_key.generate",
             "application",
             id,
@@ -827,10 +790,9 @@ impl KeyManager {
                 app.name
             )));
         }
-        crate::audit::change(
+        super::audit(
             &mut tx,
-            &actor.organization,
-            &actor.username,
+            actor,
             "application.api_key.revoke",
             "application",
             id,

@@ -235,6 +235,26 @@ impl KeyManager {
     }
 }
 
+/// Records a change made by `actor` in the audit log, in the change's transaction.
+pub(crate) async fn audit(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+) -> Result<(), ApiError> {
+    crate::audit::change(
+        tx,
+        &actor.organization,
+        &actor.username,
+        action,
+        target_type,
+        target_id,
+    )
+    .await?;
+    Ok(())
+}
+
 /// A UUID from a path segment, or 404 naming what was looked for.
 pub fn parse_id(id: &str, what: &str) -> Result<Uuid, ApiError> {
     crate::publisher::parse_id(id, what)

@@ -223,10 +223,9 @@ impl KeyManager {
                 "already subscribed",
             )],
         })?;
-        crate::audit::change(
+        super::audit(
             &mut tx,
-            &actor.organization,
-            &actor.username,
+            actor,
             "subscription.create",
             "subscription",
             &id.to_string(),
@@ -274,15 +273,7 @@ impl KeyManager {
         .bind(&tier)
         .execute(&mut *tx)
         .await?;
-        crate::audit::change(
-            &mut tx,
-            &actor.organization,
-            &actor.username,
-            "subscription.update",
-            "subscription",
-            id,
-        )
-        .await?;
+        super::audit(&mut tx, actor, "subscription.update", "subscription", id).await?;
         runtime::bump_for_api(&mut tx, row.api_id).await?;
         tx.commit().await?;
         self.get_subscription(actor, id).await
@@ -296,15 +287,7 @@ impl KeyManager {
             .bind(row.id)
             .execute(&mut *tx)
             .await?;
-        crate::audit::change(
-            &mut tx,
-            &actor.organization,
-            &actor.username,
-            "subscription.delete",
-            "subscription",
-            id,
-        )
-        .await?;
+        super::audit(&mut tx, actor, "subscription.delete", "subscription", id).await?;
         runtime::bump_for_api(&mut tx, row.api_id).await?;
         tx.commit().await?;
         Ok(())
@@ -345,10 +328,9 @@ impl KeyManager {
         .fetch_optional(&mut *tx)
         .await?;
         let api = api.ok_or_else(|| ApiError::NotFound(format!("Subscription {id} not found")))?;
-        crate::audit::change(
+        super::audit(
             &mut tx,
-            &actor.organization,
-            &actor.username,
+            actor,
             &format!("subscription.{}", new_status.to_ascii_lowercase()),
             "subscription",
             id,

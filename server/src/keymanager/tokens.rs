@@ -448,17 +448,23 @@ impl KeyManager {
     }
 
     async fn revoke_claims(&self, claims: &AppClaims) -> Result<(), ApiError> {
+        self.revoke_jti(&claims.jti, claims.exp).await
+    }
+
+    /// Remembers `jti` as revoked until `exp` (unix seconds), forgets a stored token of that id,
+    /// and tells every gateway.
+    async fn revoke_jti(&self, jti: &str, exp: i64) -> Result<(), ApiError> {
         let mut tx = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO revoked_token (jti, expires_at) VALUES ($1, to_timestamp($2))
              ON CONFLICT (jti) DO NOTHING",
         )
-        .bind(&claims.jti)
-        .bind(claims.exp as f64)
+        .bind(jti)
+        .bind(exp as f64)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM access_token WHERE jti = $1")
-            .bind(&claims.jti)
+            .bind(jti)
             .execute(&mut *tx)
             .await?;
         // Expired revocations are of no use any more.
@@ -567,21 +573,7 @@ impl KeyManager {
         .fetch_optional(&self.db)
         .await?;
         let exp = exp.ok_or_else(|| ApiError::NotFound(format!("Token {token_id} not found")))?;
-        let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "INSERT INTO revoked_token (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
-        )
-        .bind(token_id)
-        .bind(exp)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM access_token WHERE jti = $1")
-            .bind(token_id)
-            .execute(&mut *tx)
-            .await?;
-        runtime::bump_all(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.revoke_jti(token_id, exp.timestamp()).await
     }
 
     /// DevPortal `generate-token`: a client-credentials token for the owner, without the secret
