@@ -123,6 +123,18 @@ pub mod ssr {
             caller: &'a CurrentUser,
             call: crate::applications::ApplicationsCall,
         ) -> BoxFuture<'a, Result<crate::applications::ApplicationsReply, ServiceError>>;
+        /// Approval workflows: the queue, decisions and switches (Admin portal).
+        fn workflows<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+            call: crate::workflows::WorkflowCall,
+        ) -> BoxFuture<'a, Result<crate::workflows::WorkflowReply, ServiceError>>;
+        /// API documents: the Publisher's (signed in) and the Developer Portal's (anyone).
+        fn documents<'a>(
+            &'a self,
+            caller: Option<&'a CurrentUser>,
+            call: crate::documents::DocumentCall,
+        ) -> BoxFuture<'a, Result<crate::documents::DocumentReply, ServiceError>>;
     }
 
     pub type Services = Arc<dyn PortalServices>;
@@ -219,4 +231,17 @@ pub async fn devportal_call(
     let user = ssr::viewer().user;
     let services = expect_context::<ssr::Services>();
     Ok(services.devportal(user.as_ref(), call).await)
+}
+
+/// One approvals call for the Admin portal (workflow admins).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn workflows_call(
+    call: crate::workflows::WorkflowCall,
+) -> Result<Result<crate::workflows::WorkflowReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let Some(user) = ssr::viewer().user else {
+        return Ok(Err(ServiceError::Unauthorized));
+    };
+    let services = expect_context::<ssr::Services>();
+    Ok(services.workflows(&user, call).await)
 }

@@ -10,8 +10,10 @@ pub mod applications;
 pub mod auth;
 pub mod components;
 pub mod devportal;
+pub mod documents;
 pub mod pages;
 pub mod publisher;
+pub mod workflows;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -62,10 +62,32 @@ pub async fn change(
     target_type: &str,
     target_id: &str,
 ) -> sqlx::Result<()> {
+    change_with_detail(
+        conn,
+        organization,
+        username,
+        action,
+        target_type,
+        target_id,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+/// `change` with details (a decision's comment, the settings it set).
+pub async fn change_with_detail(
+    conn: &mut sqlx::PgConnection,
+    organization: &str,
+    username: &str,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    detail: serde_json::Value,
+) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO audit_log (organization_id, actor_id, actor_name, action, target_type, target_id)
+        "INSERT INTO audit_log (organization_id, actor_id, actor_name, action, target_type, target_id, detail)
          SELECT o.id, (SELECT u.id FROM app_user u WHERE u.organization_id = o.id AND u.username = $2),
-                $2, $3, $4, $5
+                $2, $3, $4, $5, $6
            FROM organization o WHERE o.name = $1",
     )
     .bind(organization)
@@ -73,6 +95,7 @@ pub async fn change(
     .bind(action)
     .bind(target_type)
     .bind(target_id)
+    .bind(detail)
     .execute(conn)
     .await?;
     Ok(())

@@ -125,6 +125,27 @@ impl Catalogue {
         }))
     }
 
+    /// The id of an API the visitor may see (without loading its definition), or 404.
+    pub async fn visible_api_id(
+        &self,
+        visitor: Visitor<'_>,
+        id: &str,
+    ) -> Result<uuid::Uuid, ApiError> {
+        let uuid = parse_id(id, "API")?;
+        let found: Option<uuid::Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT a.id FROM api a JOIN organization o ON o.id = a.organization_id
+              WHERE a.id = $4 AND a.lifecycle_status IN {LISTED} AND {}",
+            Self::VISIBLE
+        )))
+        .bind(self.organization(visitor))
+        .bind(visitor.map(|a| a.username.clone()))
+        .bind(visitor.is_some_and(Actor::is_admin))
+        .bind(uuid)
+        .fetch_optional(&self.db)
+        .await?;
+        found.ok_or_else(|| ApiError::NotFound(format!("API {id} not found")))
+    }
+
     async fn load(&self, visitor: Visitor<'_>, id: &str) -> Result<(ApiRow, Value), ApiError> {
         let uuid = parse_id(id, "API")?;
         let row: Option<ApiRow> = sqlx::query_as::<_, ApiRow>(sqlx::AssertSqlSafe(format!(
@@ -255,7 +276,9 @@ fn entry(row: &ApiRow) -> CatalogueApi {
         created_time: time(row.created_at),
         provider: row.provider.clone(),
         life_cycle_status: row.lifecycle_status.clone(),
-        thumbnail_uri: None,
+        thumbnail_uri: row
+            .has_thumbnail
+            .then(|| format!("{}/apis/{}/thumbnail", crate::http::rest::DEVPORTAL, row.id)),
         avg_rating: "0".into(),
         throttling_policies: s.policies.clone(),
         business_information: s.business_information.clone(),

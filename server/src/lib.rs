@@ -13,6 +13,7 @@ pub mod http;
 pub mod keymanager;
 pub mod publisher;
 pub mod services;
+pub mod workflows;
 
 use std::sync::Arc;
 

@@ -443,6 +443,62 @@ impl PortalServices for DbServices {
         })
     }
 
+    fn workflows<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+        call: app::workflows::WorkflowCall,
+    ) -> BoxFuture<'a, Result<app::workflows::WorkflowReply, ServiceError>> {
+        use app::workflows::{WorkflowCall as C, WorkflowReply as R};
+        Box::pin(async move {
+            let actor = Actor::from(caller);
+            let w = crate::workflows::Workflows {
+                db: self.db.clone(),
+            };
+            let result = match call {
+                C::List {
+                    workflow_type,
+                    status,
+                    offset,
+                    limit,
+                } => w
+                    .list(
+                        &actor,
+                        workflow_type.as_deref(),
+                        status.as_deref(),
+                        offset,
+                        limit,
+                    )
+                    .await
+                    .map(R::Page),
+                C::Decide {
+                    reference_id,
+                    decision,
+                } => w.decide(&actor, &reference_id, decision).await.map(R::One),
+                C::Settings => w.settings(&actor).await.map(R::Settings),
+                C::SaveSettings(list) => w.save_settings(&actor, list).await.map(R::Settings),
+            };
+            result.map_err(ServiceError::from)
+        })
+    }
+
+    fn documents<'a>(
+        &'a self,
+        caller: Option<&'a CurrentUser>,
+        call: app::documents::DocumentCall,
+    ) -> BoxFuture<'a, Result<app::documents::DocumentReply, ServiceError>> {
+        Box::pin(async move {
+            let actor = caller.map(Actor::from);
+            crate::publisher::documents::portal_call(
+                &self.publisher,
+                &self.catalogue,
+                actor.as_ref(),
+                call,
+            )
+            .await
+            .map_err(ServiceError::from)
+        })
+    }
+
     fn publisher<'a>(
         &'a self,
         caller: &'a CurrentUser,

@@ -12,59 +12,8 @@ use sqlx::PgPool;
 const P: &str = "/api/am/publisher/v4";
 const D: &str = "/api/am/devportal/v3";
 
-/// Imports petstore under `extra`, then (when `publish`) revision → Default → PUBLISHED.
 async fn api(app: &TestApp, token: &str, extra: Value, publish: bool) -> String {
-    let mut extra = extra;
-    extra["endpointConfig"] =
-        json!({"endpoint_type": "http", "production_endpoints": {"url": "http://127.0.0.1:9"}});
-    let doc = fixture("oai-examples/v3.0/petstore.yaml");
-    let extra = extra.to_string();
-    let r = app
-        .multipart(
-            Method::POST,
-            &format!("{P}/apis/import-openapi"),
-            token,
-            &[
-                ("file", Some("petstore.yaml"), &doc),
-                ("additionalProperties", None, extra.as_bytes()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    if publish {
-        let rev = app
-            .call(
-                Method::POST,
-                &format!("{P}/apis/{id}/revisions"),
-                token,
-                Some(json!({})),
-            )
-            .await
-            .json();
-        let r = app
-            .call(
-                Method::POST,
-                &format!(
-                    "{P}/apis/{id}/deploy-revision?revisionId={}",
-                    rev["id"].as_str().unwrap()
-                ),
-                token,
-                Some(json!([{"name": "Default"}])),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-        let r = app
-            .call(
-                Method::POST,
-                &format!("{P}/apis/change-lifecycle?apiId={id}&action=Publish"),
-                token,
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    }
-    id
+    petstore_api(app, token, extra, publish).await
 }
 
 fn names(v: &Value) -> Vec<String> {

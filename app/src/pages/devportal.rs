@@ -118,7 +118,10 @@ fn tile(a: CatalogueApi) -> impl IntoView {
     view! {
         <a href=format!("/devportal/apis/{}", a.id) class="block rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-200 hover:ring-indigo-400" data-api=a.name.clone()>
             <div class="flex items-start justify-between gap-2">
-                <h2 class="font-semibold text-slate-900">{a.name.clone()}</h2>
+                {a.thumbnail_uri.clone().map(|src| view! {
+                    <img src=src alt="" loading="lazy" class="h-10 w-10 shrink-0 rounded-lg object-cover ring-1 ring-slate-200"/>
+                })}
+                <h2 class="mr-auto font-semibold text-slate-900">{a.name.clone()}</h2>
                 <span class=if a.monetization_label == "Paid" {
                     "rounded-full bg-amber-100 px-2 py-0.5 text-xs font-semibold text-amber-800"
                 } else {
@@ -161,6 +164,7 @@ pub fn ApiOverview() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <crate::pages::documents::ApiDocuments api_id=id()/>
             <div class="mt-6 grid gap-6 lg:grid-cols-3">
                 <div><crate::pages::applications::SubscribePanel api_id=id() api=api/></div>
                 <div class="lg:col-span-2"><crate::pages::applications::TryOutPanel api_id=id() api=api/></div>

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod applications;
 pub mod devportal;
+pub mod documents;
 pub mod errors;
 pub mod publisher;
 pub mod sign_in;

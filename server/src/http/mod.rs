@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod caller;
 pub mod devportal;
+pub mod documents;
 pub mod health;
 pub mod key_managers;
 pub mod oauth;
@@ -11,6 +12,7 @@ pub mod portal_auth;
 pub mod publisher;
 pub mod rest;
 pub mod viewer;
+pub mod workflows;
 
 use std::sync::Arc;
 
@@ -44,8 +46,10 @@ pub fn app(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(publisher::router(&state))
         .merge(devportal::router())
+        .merge(documents::router())
         .merge(applications::router())
         .merge(key_managers::router())
+        .merge(workflows::router())
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,

@@ -7,6 +7,7 @@ use app::applications::{
 };
 use app::auth::scopes as s;
 use app::publisher::Page;
+use app::workflows::{APPLICATION_CREATION, SUBSCRIPTION_CREATION, SUBSCRIPTION_UPDATE};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::types::Json;
@@ -16,6 +17,7 @@ use super::{KeyManager, KmRow, parse_id, runtime};
 use crate::auth::secrets;
 use crate::error::{ApiError, ResultExt};
 use crate::publisher::{Actor, time};
+use crate::workflows;
 
 /// Scopes that let a user manage applications and keys (WSO2: either).
 pub const APP_SCOPES: &[&str] = &[s::SUBSCRIBE, "apim:app_manage"];
@@ -173,6 +175,26 @@ impl KeyManager {
         .ok_or_else(|| ApiError::NotFound(format!("Application {id} not found")))
     }
 
+    /// An application the actor owns that may hold keys and subscriptions: approved, not
+    /// waiting for approval or rejected.
+    pub async fn approved_application(&self, actor: &Actor, id: &str) -> Result<AppRow, ApiError> {
+        let app = self.own_application(actor, id).await?;
+        let why = match app.status.as_str() {
+            "APPROVED" => return Ok(app),
+            "CREATED" => "is waiting for an administrator's approval",
+            "REJECTED" => "was rejected by an administrator",
+            other => {
+                return Err(ApiError::Anyhow(anyhow::anyhow!(
+                    "application status {other}"
+                )));
+            }
+        };
+        Err(ApiError::Conflict {
+            message: format!("Application {} {why}", app.name),
+            errors: vec![crate::error::FieldError::new("applicationId", why)],
+        })
+    }
+
     async fn keys_of(&self, app: Uuid) -> Result<Vec<KeyRow>, ApiError> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {KEY_COLUMNS} FROM application_key k JOIN key_manager m ON m.id = k.key_manager_id
@@ -238,12 +260,12 @@ impl KeyManager {
         actor.require(APP_SCOPES)?;
         check_application(&mut app)?;
         let mut tx = self.db.begin().await?;
-        let id: Uuid = sqlx::query_scalar(
+        let (id, organization): (Uuid, Uuid) = sqlx::query_as(
             "INSERT INTO application (organization_id, owner_id, name, description, throttling_policy, attributes)
              SELECT o.id, u.id, $3, $4, $5, $6 FROM organization o
                JOIN app_user u ON u.organization_id = o.id AND u.username = $2
               WHERE o.name = $1
-             RETURNING id",
+             RETURNING id, organization_id",
         )
         .bind(&actor.organization)
         .bind(&actor.username)
@@ -263,6 +285,30 @@ impl KeyManager {
             &id.to_string(),
         )
         .await?;
+        if workflows::needs_approval(&mut tx, organization, APPLICATION_CREATION, None).await? {
+            sqlx::query("UPDATE application SET status = 'CREATED' WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            workflows::open(
+                &mut tx,
+                organization,
+                APPLICATION_CREATION,
+                id,
+                &actor.username,
+                format!(
+                    "Create the application {} for {} with the policy {}",
+                    app.name, actor.username, app.throttling_policy
+                ),
+                json!({
+                    "applicationName": app.name,
+                    "applicationTier": app.throttling_policy,
+                    "applicationDescription": app.description.clone().unwrap_or_default(),
+                    "userName": actor.username,
+                }),
+            )
+            .await?;
+        }
         tx.commit().await?;
         self.get_application(actor, &id.to_string()).await
     }
@@ -301,6 +347,22 @@ impl KeyManager {
         let row = self.own_application(actor, id).await?;
         let mut tx = self.db.begin().await?;
         runtime::bump_for_application(&mut tx, row.id).await?;
+        // Pending requests for it or its subscriptions are withdrawn with it.
+        workflows::cancel(&mut tx, &[APPLICATION_CREATION], row.id, &actor.username).await?;
+        let subs: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM subscription WHERE application_id = $1")
+                .bind(row.id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for sub in subs {
+            workflows::cancel(
+                &mut tx,
+                &[SUBSCRIPTION_CREATION, SUBSCRIPTION_UPDATE],
+                sub,
+                &actor.username,
+            )
+            .await?;
+        }
         sqlx::query("DELETE FROM application WHERE id = $1")
             .bind(row.id)
             .execute(&mut *tx)
@@ -362,7 +424,7 @@ impl KeyManager {
         req: KeyGenerateRequest,
     ) -> Result<ApplicationKey, ApiError> {
         actor.require(APP_SCOPES)?;
-        let app = self.own_application(actor, id).await?;
+        let app = self.approved_application(actor, id).await?;
         let key_type = key_type(&req.key_type)?;
         let km = self.usable_one(actor, req.key_manager.as_deref()).await?;
         if !km.is_resident() {
@@ -432,7 +494,7 @@ impl KeyManager {
         req: KeyMappingRequest,
     ) -> Result<ApplicationKey, ApiError> {
         actor.require(APP_SCOPES)?;
-        let app = self.own_application(actor, id).await?;
+        let app = self.approved_application(actor, id).await?;
         let key_type = key_type(&req.key_type)?;
         let km = self.usable_one(actor, req.key_manager.as_deref()).await?;
         let consumer_key = req.consumer_key.trim().to_string();
@@ -568,7 +630,7 @@ impl KeyManager {
         key_mapping_id: &str,
     ) -> Result<ApplicationKey, ApiError> {
         actor.require(APP_SCOPES)?;
-        let app = self.own_application(actor, id).await?;
+        let app = self.approved_application(actor, id).await?;
         let row = self.key_row(app.id, key_mapping_id).await?;
         if row.mode == "MAPPED" {
             return Err(ApiError::field(
@@ -653,7 +715,7 @@ impl KeyManager {
         req: ApiKeyGenerateRequest,
     ) -> Result<ApiKey, ApiError> {
         actor.require(API_KEY_SCOPES)?;
-        let app = self.own_application(actor, id).await?;
+        let app = self.approved_application(actor, id).await?;
         let kt = key_type(key_type_name)?;
         let validity = req.validity_period.unwrap_or(-1);
         if validity == 0 || validity < -1 {

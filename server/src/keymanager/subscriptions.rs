@@ -3,13 +3,16 @@
 
 use app::applications::{SubscribedApi, Subscription, status};
 use app::auth::scopes as s;
+use app::devportal::CatalogueApi;
 use app::publisher::Page;
+use app::workflows::{SUBSCRIPTION_CREATION, SUBSCRIPTION_UPDATE};
 use uuid::Uuid;
 
 use super::{KeyManager, parse_id, runtime};
 use crate::devportal::Catalogue;
 use crate::error::{ApiError, ResultExt};
 use crate::publisher::Actor;
+use crate::workflows;
 
 pub const SUBSCRIPTION_SCOPES: &[&str] = &[s::SUBSCRIBE, "apim:sub_manage"];
 
@@ -152,7 +155,7 @@ impl KeyManager {
         catalogue: &Catalogue,
         actor: &Actor,
         api_id: &str,
-    ) -> Result<Vec<String>, ApiError> {
+    ) -> Result<(Vec<String>, CatalogueApi), ApiError> {
         let api = catalogue
             .get(Some(actor), api_id)
             .await
@@ -169,7 +172,7 @@ impl KeyManager {
                 ),
             ));
         }
-        Ok(api.info.throttling_policies)
+        Ok((api.info.throttling_policies.clone(), api.info))
     }
 
     pub async fn create_subscription(
@@ -188,7 +191,9 @@ impl KeyManager {
                     format!("you have no application {}", sub.application_id),
                 )
             })?;
-        let tiers = self.offered_tiers(catalogue, actor, &sub.api_id).await?;
+        self.approved_application(actor, &sub.application_id)
+            .await?;
+        let (tiers, info) = self.offered_tiers(catalogue, actor, &sub.api_id).await?;
         let tier = if sub.throttling_policy.trim().is_empty() {
             tiers.first().cloned().unwrap_or_else(|| "Unlimited".into())
         } else {
@@ -231,6 +236,32 @@ impl KeyManager {
             &id.to_string(),
         )
         .await?;
+        if workflows::needs_approval(
+            &mut tx,
+            app.organization_id,
+            SUBSCRIPTION_CREATION,
+            Some(&tier),
+        )
+        .await?
+        {
+            sqlx::query("UPDATE subscription SET status = 'ON_HOLD' WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            workflows::open(
+                &mut tx,
+                app.organization_id,
+                SUBSCRIPTION_CREATION,
+                id,
+                &actor.username,
+                format!(
+                    "Subscribe {} to {} {} with the tier {tier}",
+                    app.name, info.name, info.version
+                ),
+                workflows::subscription_properties(&info, &app.name, &tier, &actor.username),
+            )
+            .await?;
+        }
         runtime::bump_for_api(&mut tx, api).await?;
         tx.commit().await?;
         self.get_subscription(actor, &id.to_string()).await
@@ -246,7 +277,7 @@ impl KeyManager {
     ) -> Result<Subscription, ApiError> {
         actor.require(SUBSCRIPTION_SCOPES)?;
         let row = self.own_subscription(actor, id).await?;
-        let tiers = self
+        let (tiers, info) = self
             .offered_tiers(catalogue, actor, &row.api_id.to_string())
             .await?;
         let tier = sub.throttling_policy.trim().to_string();
@@ -259,20 +290,71 @@ impl KeyManager {
                 ),
             ));
         }
-        if row.status == status::BLOCKED || row.status == status::REJECTED {
-            return Err(ApiError::field(
-                "status",
-                format!("a {} subscription cannot change its tier", row.status),
-            ));
+        if [
+            status::BLOCKED,
+            status::REJECTED,
+            status::ON_HOLD,
+            status::TIER_UPDATE_PENDING,
+        ]
+        .contains(&row.status.as_str())
+        {
+            let why = match row.status.as_str() {
+                status::ON_HOLD => "is waiting for approval".to_string(),
+                status::TIER_UPDATE_PENDING => "has a tier change waiting for approval".into(),
+                other => format!("is {other}"),
+            };
+            return Err(ApiError::Conflict {
+                message: format!("The subscription {why}; its tier cannot change now"),
+                errors: vec![crate::error::FieldError::new("status", why)],
+            });
         }
         let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "UPDATE subscription SET throttling_policy = $2, updated_at = now() WHERE id = $1",
-        )
-        .bind(row.id)
-        .bind(&tier)
-        .execute(&mut *tx)
-        .await?;
+        let organization: Uuid =
+            sqlx::query_scalar("SELECT organization_id FROM application WHERE id = $1")
+                .bind(row.application_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if tier != row.throttling_policy
+            && workflows::needs_approval(&mut tx, organization, SUBSCRIPTION_UPDATE, Some(&tier))
+                .await?
+        {
+            sqlx::query(
+                "UPDATE subscription SET requested_throttling_policy = $2,
+                        status = 'TIER_UPDATE_PENDING', updated_at = now() WHERE id = $1",
+            )
+            .bind(row.id)
+            .bind(&tier)
+            .execute(&mut *tx)
+            .await?;
+            let mut props = workflows::subscription_properties(
+                &info,
+                &row.application_name,
+                &tier,
+                &actor.username,
+            );
+            props["currentTier"] = row.throttling_policy.clone().into();
+            workflows::open(
+                &mut tx,
+                organization,
+                SUBSCRIPTION_UPDATE,
+                row.id,
+                &actor.username,
+                format!(
+                    "Change the tier of {}'s subscription to {} {} from {} to {tier}",
+                    row.application_name, info.name, info.version, row.throttling_policy
+                ),
+                props,
+            )
+            .await?;
+        } else {
+            sqlx::query(
+                "UPDATE subscription SET throttling_policy = $2, updated_at = now() WHERE id = $1",
+            )
+            .bind(row.id)
+            .bind(&tier)
+            .execute(&mut *tx)
+            .await?;
+        }
         super::audit(&mut tx, actor, "subscription.update", "subscription", id).await?;
         runtime::bump_for_api(&mut tx, row.api_id).await?;
         tx.commit().await?;
@@ -287,6 +369,13 @@ impl KeyManager {
             .bind(row.id)
             .execute(&mut *tx)
             .await?;
+        workflows::cancel(
+            &mut tx,
+            &[SUBSCRIPTION_CREATION, SUBSCRIPTION_UPDATE],
+            row.id,
+            &actor.username,
+        )
+        .await?;
         super::audit(&mut tx, actor, "subscription.delete", "subscription", id).await?;
         runtime::bump_for_api(&mut tx, row.api_id).await?;
         tx.commit().await?;

@@ -587,7 +587,7 @@ impl KeyManager {
         req: TokenGenerateRequest,
     ) -> Result<ApplicationToken, ApiError> {
         actor.require(super::applications::APP_SCOPES)?;
-        let app = self.own_application(actor, id).await?;
+        let app = self.approved_application(actor, id).await?;
         let key = self.oauth_key(actor, id, key_mapping_id).await?;
         let client = self
             .app_client(&key.consumer_key)

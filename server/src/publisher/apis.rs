@@ -334,7 +334,7 @@ impl Publisher {
                 kind: r.api.kind.clone(),
                 life_cycle_status: r.api.lifecycle_status.clone(),
                 is_default_version: r.api.is_default_version,
-                has_thumbnail: false,
+                has_thumbnail: r.api.has_thumbnail,
                 security_scheme: r.api.settings.0.security_scheme.clone(),
                 created_time: time(r.api.created_at),
                 updated_time: time(r.api.updated_at),

@@ -8,6 +8,7 @@
 //! and deploy.
 
 pub mod apis;
+pub mod documents;
 pub mod fetch;
 pub mod openapi;
 pub mod revisions;
@@ -112,12 +113,14 @@ pub struct ApiRow {
     pub definition_version: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub has_thumbnail: bool,
 }
 
 /// Columns of `ApiRow` (the definition is loaded only where needed: it can be megabytes).
 pub const API_COLUMNS: &str = "a.id, a.type, a.name, a.context, a.version, a.provider, \
      a.lifecycle_status, a.is_default_version, a.description, a.settings, a.operations, \
-     a.definition_version, a.created_at, a.updated_at";
+     a.definition_version, a.created_at, a.updated_at, \
+     EXISTS (SELECT 1 FROM api_thumbnail th WHERE th.api_id = a.id) AS has_thumbnail";
 
 pub fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -139,7 +142,7 @@ impl ApiRow {
             life_cycle_status: Some(self.lifecycle_status.clone()),
             is_default_version: self.is_default_version,
             kind: self.kind.clone(),
-            has_thumbnail: false,
+            has_thumbnail: self.has_thumbnail,
             is_revision: false,
             revision_id: None,
             created_time: Some(time(self.created_at)),
@@ -171,6 +174,12 @@ impl Publisher {
     /// Loads an API or product the actor may see, or 404 (also for other organizations').
     pub async fn load(&self, actor: &Actor, id: &str, product: bool) -> Result<ApiRow, ApiError> {
         actor.require(VIEW_SCOPES)?;
+        self.find(actor, id, product).await
+    }
+
+    /// `load` for callers that checked other scopes (documents): the organization and
+    /// `accessControl` rules only.
+    pub async fn find(&self, actor: &Actor, id: &str, product: bool) -> Result<ApiRow, ApiError> {
         let what = if product { "API product" } else { "API" };
         let uuid = parse_id(id, what)?;
         let row: Option<ApiRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(

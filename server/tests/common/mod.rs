@@ -343,3 +343,68 @@ pub fn assert_wso2_error(r: &Resp, status: StatusCode) -> serde_json::Value {
     assert!(j["error"].is_array() || j["error"].is_string(), "{j}");
     j
 }
+
+/// Imports petstore with `extra` settings through the Publisher REST API and, when `publish`,
+/// deploys a revision to `Default` and publishes it. Returns the API's id.
+pub async fn petstore_api(
+    app: &TestApp,
+    token: &str,
+    extra: serde_json::Value,
+    publish: bool,
+) -> String {
+    use serde_json::json;
+    const P: &str = "/api/am/publisher/v4";
+    let mut extra = extra;
+    if extra.get("endpointConfig").is_none() {
+        extra["endpointConfig"] =
+            json!({"endpoint_type": "http", "production_endpoints": {"url": "http://127.0.0.1:9"}});
+    }
+    let doc = fixture("oai-examples/v3.0/petstore.yaml");
+    let extra = extra.to_string();
+    let r = app
+        .multipart(
+            Method::POST,
+            &format!("{P}/apis/import-openapi"),
+            token,
+            &[
+                ("file", Some("petstore.yaml"), &doc),
+                ("additionalProperties", None, extra.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    if publish {
+        let rev = app
+            .call(
+                Method::POST,
+                &format!("{P}/apis/{id}/revisions"),
+                token,
+                Some(json!({})),
+            )
+            .await
+            .json();
+        let r = app
+            .call(
+                Method::POST,
+                &format!(
+                    "{P}/apis/{id}/deploy-revision?revisionId={}",
+                    rev["id"].as_str().unwrap()
+                ),
+                token,
+                Some(json!([{"name": "Default"}])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let r = app
+            .call(
+                Method::POST,
+                &format!("{P}/apis/change-lifecycle?apiId={id}&action=Publish"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    id
+}

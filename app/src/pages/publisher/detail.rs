@@ -51,6 +51,7 @@ const API_TABS: &[(&str, &str)] = &[
     ("lifecycle", "Lifecycle"),
     ("revisions", "Revisions & deployments"),
     ("definition", "Definition"),
+    ("documents", "Documents"),
 ];
 
 const PRODUCT_TABS: &[(&str, &str)] = &[
@@ -60,6 +61,7 @@ const PRODUCT_TABS: &[(&str, &str)] = &[
     ("settings", "Settings"),
     ("lifecycle", "Lifecycle"),
     ("revisions", "Revisions & deployments"),
+    ("documents", "Documents"),
 ];
 
 fn detail_page(product: bool) -> impl IntoView {
@@ -134,9 +136,17 @@ fn body(api: Api, tab: String, ctx: Ctx) -> impl IntoView {
         "lifecycle" => lifecycle_tab(api.clone(), ctx).into_any(),
         "revisions" => revisions(api.clone(), ctx).into_any(),
         "definition" if !ctx.product => definition(id.clone()).into_any(),
-        "overview" => {
-            view! { {overview(api.clone())} {versions_and_owner(api.clone(), ctx)} }.into_any()
+        "documents" => view! {
+            <crate::pages::documents::PublisherDocuments api_id=id.clone() product=ctx.product/>
         }
+        .into_any(),
+        "overview" => view! {
+            {overview(api.clone())}
+            <crate::pages::documents::ThumbnailCard api_id=id.clone() product=ctx.product
+                has_thumbnail=api.has_thumbnail/>
+            {versions_and_owner(api.clone(), ctx)}
+        }
+        .into_any(),
         _ => view! { <EmptyState title="No such page" detail="This tab does not exist."/> }
             .into_any(),
     };
