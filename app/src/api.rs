@@ -123,6 +123,12 @@ pub mod ssr {
             caller: &'a CurrentUser,
             call: crate::applications::ApplicationsCall,
         ) -> BoxFuture<'a, Result<crate::applications::ApplicationsReply, ServiceError>>;
+        /// Ratings and comments on an API page; `caller` is `None` for anonymous visitors.
+        fn feedback<'a>(
+            &'a self,
+            caller: Option<&'a CurrentUser>,
+            call: crate::feedback::FeedbackCall,
+        ) -> BoxFuture<'a, Result<crate::feedback::FeedbackReply, ServiceError>>;
         /// Approval workflows: the queue, decisions and switches (Admin portal).
         fn workflows<'a>(
             &'a self,
@@ -244,4 +250,15 @@ pub async fn workflows_call(
     };
     let services = expect_context::<ssr::Services>();
     Ok(services.workflows(&user, call).await)
+}
+
+/// One ratings / comments call for an API page (anonymous visitors read).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn feedback_call(
+    call: crate::feedback::FeedbackCall,
+) -> Result<Result<crate::feedback::FeedbackReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let user = ssr::viewer().user;
+    let services = expect_context::<ssr::Services>();
+    Ok(services.feedback(user.as_ref(), call).await)
 }

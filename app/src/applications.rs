@@ -32,6 +32,44 @@ pub mod status {
     ];
 }
 
+/// How the portal names an application's state, and its colour (`ok`, `wait`, `bad`).
+pub fn application_state(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "APPROVED" => ("Active", "ok"),
+        "CREATED" => ("Waiting for approval", "wait"),
+        "REJECTED" => ("Rejected", "bad"),
+        _ => ("Unknown", "bad"),
+    }
+}
+
+/// How the portal names a subscription's state, and its colour (`ok`, `wait`, `bad`).
+pub fn subscription_state(status: &str) -> (&'static str, &'static str) {
+    match status {
+        status::UNBLOCKED => ("Active", "ok"),
+        status::ON_HOLD => ("On hold: waiting for approval", "wait"),
+        status::TIER_UPDATE_PENDING => ("Tier change waiting for approval", "wait"),
+        status::BLOCKED => ("Blocked", "bad"),
+        status::PROD_ONLY_BLOCKED => ("Blocked for production keys", "bad"),
+        status::REJECTED => ("Rejected", "bad"),
+        _ => ("Unknown", "bad"),
+    }
+}
+
+/// Tailwind classes of a state badge by colour.
+pub fn badge_class(tone: &str) -> &'static str {
+    match tone {
+        "ok" => {
+            "rounded bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700 ring-1 ring-emerald-200"
+        }
+        "wait" => {
+            "rounded bg-amber-50 px-2 py-0.5 text-xs font-medium text-amber-800 ring-1 ring-amber-200"
+        }
+        _ => {
+            "rounded bg-rose-50 px-2 py-0.5 text-xs font-medium text-rose-700 ring-1 ring-rose-200"
+        }
+    }
+}
+
 /// WSO2's `Application` (create / update body and answer).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

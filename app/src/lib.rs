@@ -11,6 +11,7 @@ pub mod auth;
 pub mod components;
 pub mod devportal;
 pub mod documents;
+pub mod feedback;
 pub mod pages;
 pub mod publisher;
 pub mod workflows;

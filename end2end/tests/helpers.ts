@@ -1,4 +1,4 @@
-import { expect, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
 
 export const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD ?? 'admin';
 export const DEMO_PASSWORD = process.env.DEMO_PASSWORD ?? 'gatehouse';
@@ -33,4 +33,35 @@ export async function signOut(page: Page) {
 
 export async function shot(page: Page, name: string) {
   await page.screenshot({ path: `artifacts/${name}.png`, fullPage: true });
+}
+
+/** The admin's REST token with `scope` (dynamic client registration + password grant). */
+export async function adminToken(request: APIRequestContext, scope: string): Promise<string> {
+  const basic = Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
+  const reg = await request.post('/client-registration/v0.17/register', {
+    headers: { Authorization: `Basic ${basic}` },
+    data: { clientName: 'e2e-admin', grantType: 'password refresh_token', owner: 'admin' },
+  });
+  expect(reg.ok()).toBeTruthy();
+  const { clientId, clientSecret } = await reg.json();
+  const token = await request.post('/oauth2/token', {
+    headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
+    form: { grant_type: 'password', username: 'admin', password: ADMIN_PASSWORD, scope },
+  });
+  expect(token.ok()).toBeTruthy();
+  return (await token.json()).access_token;
+}
+
+/** Creates an API on the demo backend, deploys a revision to Default and publishes it. */
+export async function publishApi(request: APIRequestContext, token: string, api: Record<string, unknown>): Promise<{ id: string }> {
+  const auth = { Authorization: `Bearer ${token}` };
+  const created = await request.post('/api/am/publisher/v4/apis', { headers: auth, data: api });
+  expect(created.status(), await created.text()).toBe(201);
+  const { id } = await created.json();
+  const rev = await (await request.post(`/api/am/publisher/v4/apis/${id}/revisions`, { headers: auth, data: { description: 'e2e' } })).json();
+  expect((await request.post(`/api/am/publisher/v4/apis/${id}/deploy-revision?revisionId=${rev.id}`, {
+    headers: auth, data: [{ name: 'Default', vhost: 'localhost' }],
+  })).status()).toBe(201);
+  expect((await request.post(`/api/am/publisher/v4/apis/change-lifecycle?apiId=${id}&action=Publish`, { headers: auth })).ok()).toBeTruthy();
+  return { id };
 }

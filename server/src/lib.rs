@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod devportal;
 pub mod error;
+pub mod feedback;
 pub mod http;
 pub mod keymanager;
 pub mod publisher;

@@ -443,6 +443,80 @@ impl PortalServices for DbServices {
         })
     }
 
+    fn feedback<'a>(
+        &'a self,
+        caller: Option<&'a CurrentUser>,
+        call: app::feedback::FeedbackCall,
+    ) -> BoxFuture<'a, Result<app::feedback::FeedbackReply, ServiceError>> {
+        use app::feedback::{FeedbackCall as C, FeedbackReply as R};
+        Box::pin(async move {
+            let actor = caller.map(Actor::from);
+            let f = crate::feedback::Feedback {
+                catalogue: &self.catalogue,
+            };
+            let signed_in = || {
+                actor
+                    .as_ref()
+                    .ok_or(ApiError::Unauthorized("sign in".into()))
+            };
+            let result = match call {
+                C::Ratings { api_id } => f
+                    .ratings(actor.as_ref(), &api_id, 0, 1)
+                    .await
+                    .map(R::Ratings),
+                C::Rate { api_id, rating } => {
+                    f.rate(signed_in()?, &api_id, rating).await.map(|_| R::Done)
+                }
+                C::Unrate { api_id } => f.unrate(signed_in()?, &api_id).await.map(|_| R::Done),
+                C::Comments {
+                    api_id,
+                    offset,
+                    limit,
+                } => f
+                    .comments(actor.as_ref(), &api_id, offset, limit, true)
+                    .await
+                    .map(R::Comments),
+                C::Post {
+                    api_id,
+                    reply_to,
+                    content,
+                } => f
+                    .post(
+                        signed_in()?,
+                        &api_id,
+                        reply_to.as_deref(),
+                        &app::feedback::CommentBody {
+                            content: Some(content),
+                            category: None,
+                        },
+                    )
+                    .await
+                    .map(|c| R::Comment(Box::new(c))),
+                C::Edit {
+                    api_id,
+                    comment_id,
+                    content,
+                } => f
+                    .edit(
+                        signed_in()?,
+                        &api_id,
+                        &comment_id,
+                        &app::feedback::CommentBody {
+                            content: Some(content),
+                            category: None,
+                        },
+                    )
+                    .await
+                    .map(|c| R::Comment(Box::new(c))),
+                C::Delete { api_id, comment_id } => f
+                    .delete(signed_in()?, &api_id, &comment_id)
+                    .await
+                    .map(|_| R::Done),
+            };
+            result.map_err(ServiceError::from)
+        })
+    }
+
     fn workflows<'a>(
         &'a self,
         caller: &'a CurrentUser,

@@ -108,7 +108,10 @@ fn names(v: &Value) -> Vec<&str> {
 
 fn field_of(r: &Resp, status: StatusCode) -> String {
     let j = assert_wso2_error(r, status);
-    j["error"][0]["code"].as_str().unwrap_or_default().to_string()
+    j["error"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 async fn documents_in_db(app: &TestApp) -> i64 {
@@ -267,7 +270,11 @@ async fn publishers_manage_documents_and_their_content(db: PgPool) {
             Method::POST,
             &format!("{docs}/{md_id}/content"),
             &token,
-            &[("inlineContent", None, b"# Getting started\n\nOrder a pizza.")],
+            &[(
+                "inlineContent",
+                None,
+                b"# Getting started\n\nOrder a pizza.",
+            )],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -374,8 +381,10 @@ async fn publishers_manage_documents_and_their_content(db: PgPool) {
             Method::PUT,
             &format!("{docs}/{guide_id}"),
             &token,
-            Some(json!({"name": "Guide", "type": "HOWTO", "sourceType": "INLINE",
-                        "visibility": "OWNER_ONLY", "inlineContent": "Plain words"})),
+            Some(
+                json!({"name": "Guide", "type": "HOWTO", "sourceType": "INLINE",
+                        "visibility": "OWNER_ONLY", "inlineContent": "Plain words"}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -429,13 +438,9 @@ async fn publishers_manage_documents_and_their_content(db: PgPool) {
         .call(Method::DELETE, &format!("{docs}/{forum_id}"), &token, None)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let r = app
-        .get_bearer(&format!("{docs}/{forum_id}"), &token)
-        .await;
+    let r = app.get_bearer(&format!("{docs}/{forum_id}"), &token).await;
     assert_wso2_error(&r, StatusCode::NOT_FOUND);
-    let r = app
-        .get_bearer(&format!("{docs}/not-a-uuid"), &token)
-        .await;
+    let r = app.get_bearer(&format!("{docs}/not-a-uuid"), &token).await;
     assert_wso2_error(&r, StatusCode::NOT_FOUND);
     let page = app.get_bearer(&docs, &token).await.json();
     assert_eq!(names(&page), ["Getting started", "Guide"]);
@@ -507,7 +512,10 @@ async fn the_devportal_shows_each_visitor_the_documents_meant_for_them(db: PgPoo
     let d = &page["list"][0];
     assert_eq!(d["type"], "HOWTO");
     assert_eq!(d["sourceType"], "MARKDOWN");
-    assert!(d.get("visibility").is_none() && d.get("createdBy").is_none(), "{d}");
+    assert!(
+        d.get("visibility").is_none() && d.get("createdBy").is_none(),
+        "{d}"
+    );
     let r = app
         .get(&format!("{D}/apis/{id}/documents/{start_id}/content"), None)
         .await;
@@ -522,7 +530,10 @@ async fn the_devportal_shows_each_visitor_the_documents_meant_for_them(db: PgPoo
         .get_bearer(&format!("{D}/apis/{id}/documents"), &token)
         .await
         .json();
-    assert_eq!(names(&publisher_view), ["Getting started", "Internal notes"]);
+    assert_eq!(
+        names(&publisher_view),
+        ["Getting started", "Internal notes"]
+    );
     for path in [
         format!("{D}/apis/{id}/documents/{hidden_id}"),
         format!("{D}/apis/{id}/documents/{hidden_id}/content"),
@@ -582,7 +593,10 @@ async fn the_devportal_shows_each_visitor_the_documents_meant_for_them(db: PgPoo
     assert!(text.contains("data-testid=\"documents\""), "{text}");
     assert!(text.contains("<h1>Hello</h1>"), "the Markdown is rendered");
     assert!(!text.contains("<script>alert(1)"), "and its HTML is not");
-    assert!(!text.contains("Internal notes"), "PRIVATE is for signed-in users");
+    assert!(
+        !text.contains("Internal notes"),
+        "PRIVATE is for signed-in users"
+    );
     let cookie = app.session("publisher", DEMO_PASSWORD).await;
     let page = app
         .get(&format!("/publisher/apis/{id}/documents"), Some(&cookie))
@@ -647,7 +661,10 @@ async fn thumbnails_are_images_of_at_most_a_megabyte(db: PgPool) {
         )
         .await;
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
-    assert_eq!(count(&app.db, "SELECT count(*) FROM api_thumbnail").await, 0);
+    assert_eq!(
+        count(&app.db, "SELECT count(*) FROM api_thumbnail").await,
+        0
+    );
 
     // Accepted: the media type comes from the bytes.
     let r = app
@@ -667,14 +684,20 @@ async fn thumbnails_are_images_of_at_most_a_megabyte(db: PgPool) {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers[header::CONTENT_TYPE], "image/png");
     assert_eq!(r.body, PNG);
-    let got = app.get_bearer(&format!("{P}/apis/{id}"), &token).await.json();
+    let got = app
+        .get_bearer(&format!("{P}/apis/{id}"), &token)
+        .await
+        .json();
     assert_eq!(got["hasThumbnail"], true);
     let list = app.get_bearer(&format!("{P}/apis"), &token).await.json();
     assert_eq!(list["list"][0]["hasThumbnail"], true);
 
     // The DevPortal: the catalogue links it; anyone who sees the API gets it, with an ETag.
     let entry = app.get(&format!("{D}/apis"), None).await.json();
-    let uri = entry["list"][0]["thumbnailUri"].as_str().unwrap().to_string();
+    let uri = entry["list"][0]["thumbnailUri"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(uri, format!("{D}/apis/{id}/thumbnail"));
     let r = app.get(&uri, None).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -730,4 +753,96 @@ async fn thumbnails_are_images_of_at_most_a_megabyte(db: PgPool) {
     assert_eq!(r.status, StatusCode::OK);
     let r = app.get(&format!("{D}/apis/{draft}/thumbnail"), None).await;
     assert_wso2_error(&r, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn the_demo_api_comes_with_a_getting_started_guide(db: PgPool) {
+    let mut s = settings();
+    s.demo.apis = true;
+    let app = spawn_with(db, s).await;
+    let catalogue = app.get(&format!("{D}/apis"), None).await.json();
+    let id = catalogue["list"][0]["id"].as_str().unwrap();
+    let docs = app
+        .get(&format!("{D}/apis/{id}/documents"), None)
+        .await
+        .json();
+    assert_eq!(names(&docs), ["Getting started"]);
+    assert_eq!(docs["list"][0]["sourceType"], "MARKDOWN");
+    let doc = docs["list"][0]["documentId"].as_str().unwrap();
+    let r = app
+        .get(&format!("{D}/apis/{id}/documents/{doc}/content"), None)
+        .await;
+    assert!(
+        r.text().starts_with("# Getting started with PizzaShack"),
+        "{}",
+        r.text()
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn api_products_have_documents_and_thumbnails_too(db: PgPool) {
+    let app = spawn(db).await;
+    let token = publisher(&app).await;
+    let id = api(&app, &token, "Pets", "/pets", false).await;
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{P}/api-products"),
+            &token,
+            Some(json!({"name": "Bundle", "context": "/bundle",
+                        "apis": [{"apiId": id, "operations": [{"target": "/pets", "verb": "GET"}]}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let pid = r.json()["id"].as_str().unwrap().to_string();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{P}/api-products/{pid}/documents"),
+            &token,
+            Some(
+                json!({"name": "Bundle guide", "type": "HOWTO", "sourceType": "INLINE",
+                        "inlineContent": "Both APIs, one subscription"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert!(
+        r.location()
+            .unwrap()
+            .starts_with(&format!("{P}/api-products/{pid}/documents/"))
+    );
+    let list = app
+        .get_bearer(&format!("{P}/api-products/{pid}/documents"), &token)
+        .await
+        .json();
+    assert_eq!(names(&list), ["Bundle guide"]);
+    // A product is not an API, and the API's documents are its own.
+    let r = app
+        .get_bearer(&format!("{P}/apis/{pid}/documents"), &token)
+        .await;
+    assert_wso2_error(&r, StatusCode::NOT_FOUND);
+    let list = app
+        .get_bearer(&format!("{P}/apis/{id}/documents"), &token)
+        .await
+        .json();
+    assert_eq!(list["count"], 0);
+    let r = app
+        .multipart(
+            Method::PUT,
+            &format!("{P}/api-products/{pid}/thumbnail"),
+            &token,
+            &[("file", Some("logo.gif"), b"GIF89a\x01\x00\x01\x00")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json()["relativePath"],
+        format!("api-products/{pid}/thumbnail")
+    );
+    let got = app
+        .get_bearer(&format!("{P}/api-products/{pid}"), &token)
+        .await
+        .json();
+    assert_eq!(got["hasThumbnail"], true);
 }

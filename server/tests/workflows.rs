@@ -312,7 +312,10 @@ async fn application_creation_waits_for_approval(db: PgPool) {
         StatusCode::CONFLICT,
     );
     assert!(
-        e["description"].as_str().unwrap().contains("already APPROVED"),
+        e["description"]
+            .as_str()
+            .unwrap()
+            .contains("already APPROVED"),
         "{e}"
     );
     assert_eq!(queue(&app, &who.approver, "").await["count"], 0);
@@ -354,7 +357,10 @@ async fn application_creation_waits_for_approval(db: PgPool) {
         )
         .await;
     let e = assert_wso2_error(&r, StatusCode::CONFLICT);
-    assert!(e["description"].as_str().unwrap().contains("rejected"), "{e}");
+    assert!(
+        e["description"].as_str().unwrap().contains("rejected"),
+        "{e}"
+    );
 
     // Withdrawn: deleting a pending application cancels its workflow.
     let gone = application(&app, &who.developer, "Withdrawn App").await;

@@ -69,7 +69,7 @@ pub fn Section() -> impl IntoView {
                             Some(s) => view! {
                                 <Title text=s.title/>
                                 <PageTitle title=s.title subtitle=s.summary/>
-                                {section_body(s.key)}
+                                {section_body(s.key, viewer.user.clone())}
                             }.into_any(),
                             None => view! {
                                 <EmptyState title="No such section" detail="This admin section does not exist."/>
@@ -82,12 +82,18 @@ pub fn Section() -> impl IntoView {
     }
 }
 
-fn section_body(key: &'static str) -> AnyView {
+fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
+    match (key, user) {
+        ("users", _) => view! { <UsersAndRoles/> }.into_any(),
+        ("workflows", Some(user)) => {
+            view! { <crate::pages::workflows::Approvals user/> }.into_any()
+        }
+        (key, _) => other_section(key),
+    }
+}
+
+fn other_section(key: &'static str) -> AnyView {
     match key {
-        "users" => view! { <UsersAndRoles/> }.into_any(),
-        "workflows" => view! {
-            <EmptyState title="No pending approvals" detail="Requests that wait for approval — applications, subscriptions, state changes, deployments, sign-ups — queue here."/>
-        }.into_any(),
         "throttling" => view! {
             <EmptyState title="No custom policies" detail="Rate-limiting policies you add appear here beside the built-in tiers."/>
         }.into_any(),

@@ -92,7 +92,10 @@ pub fn ApplicationList() -> impl IntoView {
                                                         href=format!("/devportal/applications/{}", a.application_id.clone().unwrap_or_default())>{a.name.clone()}</a></td>
                                                     <td>{a.throttling_policy.clone()}</td>
                                                     <td>{a.subscription_count}</td>
-                                                    <td>{a.status.clone()}</td>
+                                                    <td>{
+                                                        let (label, tone) = a::application_state(&a.status);
+                                                        view! { <span class=a::badge_class(tone) data-status=a.status.clone()>{label}</span> }
+                                                    }</td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>
@@ -243,7 +246,10 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
         <div class="mb-6 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-bold tracking-tight" data-testid="application-name">{app.name.clone()}</h1>
             <span class="rounded bg-slate-100 px-2 py-0.5 text-xs" data-testid="application-policy">{app.throttling_policy.clone()}</span>
-            <span class="text-xs text-slate-500">{app.status.clone()}</span>
+            {
+                let (label, tone) = a::application_state(&app.status);
+                view! { <span class=a::badge_class(tone) data-testid="application-status" data-status=app.status.clone()>{label}</span> }
+            }
             <button class=format!("{BUTTON_LIGHT} ml-auto") on:click=move |_| {
                 #[cfg(feature = "hydrate")]
                 if !window().confirm_with_message("Delete this application, its keys and subscriptions?").unwrap_or(false) {
@@ -282,14 +288,24 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
                 </div>
             </form>
         </details>
-        <div class="grid gap-6 lg:grid-cols-2">
-            {a::KEY_TYPES.iter().map(|kt| {
-                let key = keys.iter().find(|k| k.key_type == *kt && k.key_manager == "Resident Key Manager").cloned();
-                key_panel(id.clone(), kt, key, version)
-            }).collect_view()}
-        </div>
-        {mapped_keys_panel(id.clone(), keys.iter().filter(|k| k.key_manager != "Resident Key Manager").cloned().collect(), lists.managers, version)}
-        {api_keys_panel(id.clone(), lists.api_keys, lists.key_version)}
+        {(app.status != "APPROVED").then(|| {
+            let text = if app.status == "CREATED" {
+                "An administrator must approve this application before it can get keys or subscribe to APIs. This page shows the change once it is decided."
+            } else {
+                "An administrator rejected this application. It cannot get keys or subscriptions; delete it, or ask your administrator."
+            };
+            view! { <p class="mb-6 rounded-lg bg-amber-50 p-4 text-sm text-amber-900 ring-1 ring-amber-200" data-testid="application-pending">{text}</p> }
+        })}
+        {(app.status == "APPROVED").then(|| view! {
+            <div class="grid gap-6 lg:grid-cols-2">
+                {a::KEY_TYPES.iter().map(|kt| {
+                    let key = keys.iter().find(|k| k.key_type == *kt && k.key_manager == "Resident Key Manager").cloned();
+                    key_panel(id.clone(), kt, key, version)
+                }).collect_view()}
+            </div>
+            {mapped_keys_panel(id.clone(), keys.iter().filter(|k| k.key_manager != "Resident Key Manager").cloned().collect(), lists.managers, version)}
+            {api_keys_panel(id.clone(), lists.api_keys, lists.key_version)}
+        })}
         {subscriptions_panel(lists.subs, lists.sub_offset, version)}
     }
 }
@@ -709,17 +725,17 @@ fn subscription_table(
                     let api = s.api_info.clone().unwrap_or_default();
                     let app_name = s.application_info.as_ref().and_then(|a| a["name"].as_str()).unwrap_or_default().to_string();
                     let id = s.subscription_id.clone().unwrap_or_default();
-                    let status_class = match s.status.as_str() {
-                        "UNBLOCKED" => "text-emerald-700",
-                        "ON_HOLD" | "TIER_UPDATE_PENDING" => "text-amber-700",
-                        _ => "text-rose-700",
+                    let (label, tone) = a::subscription_state(&s.status);
+                    let label = match &s.requested_throttling_policy {
+                        Some(t) if s.status == a::status::TIER_UPDATE_PENDING => format!("{label} ({t})"),
+                        _ => label.to_string(),
                     };
                     view! {
                         <tr class="border-t border-slate-100" data-subscription=api.name.clone()>
                             <td class="py-1"><a class="text-indigo-700 hover:underline" href=format!("/devportal/apis/{}", api.id)>{format!("{} {}", api.name, api.version)}</a></td>
                             <td>{app_name}</td>
                             <td>{s.throttling_policy.clone()}</td>
-                            <td class=status_class>{s.status.clone()}</td>
+                            <td><span class=a::badge_class(tone) data-status=s.status.clone()>{label}</span></td>
                             <td><button class=BUTTON_LIGHT on:click=move |_| { unsubscribe.dispatch(id.clone()); }>"Unsubscribe"</button></td>
                         </tr>
                     }
@@ -807,16 +823,25 @@ pub fn SubscribePanel(
                                 <a class="text-indigo-700 hover:underline" href="/devportal/applications">"Create one"</a>" to subscribe."</p>
                         }.into_any(),
                         Ok(R::Applications(list)) => {
-                            if chosen_app.get_untracked().is_empty() {
-                                chosen_app.set(list[0].application_id.clone().unwrap_or_default());
+                            if chosen_app.get_untracked().is_empty()
+                                && let Some(first) = list.iter().find(|a| a.status == "APPROVED")
+                            {
+                                chosen_app.set(first.application_id.clone().unwrap_or_default());
                             }
                             view! {
                                 <form class="mt-2 space-y-2" on:submit=submit>
                                     <label class=LABEL for="subscribe-app">"Application"</label>
                                     <select id="subscribe-app" class=INPUT on:change=move |ev| chosen_app.set(event_target_value(&ev))>
+                                        // Applications waiting for approval (or rejected) cannot subscribe yet.
                                         {list.into_iter().map(|a| {
                                             let id = a.application_id.clone().unwrap_or_default();
-                                            view! { <option value=id>{a.name.clone()}</option> }
+                                            let usable = a.status == "APPROVED";
+                                            let label = if usable {
+                                                a.name.clone()
+                                            } else {
+                                                format!("{} ({})", a.name, crate::applications::application_state(&a.status).0.to_lowercase())
+                                            };
+                                            view! { <option value=id disabled=!usable>{label}</option> }
                                         }).collect_view()}
                                     </select>
                                     {field_error(error, "applicationId")}

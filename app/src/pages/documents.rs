@@ -512,8 +512,9 @@ pub fn ApiDocuments(api_id: String) -> impl IntoView {
             }
         },
     );
+    // A transition: the list and the open document stay while the next one loads.
     view! {
-        <Suspense fallback=|| ()>
+        <Transition fallback=|| ()>
             {move || {
                 let api_id = api_id.clone();
                 Suspend::new(async move {
@@ -542,7 +543,7 @@ pub fn ApiDocuments(api_id: String) -> impl IntoView {
                     }.into_any()
                 })
             }}
-        </Suspense>
+        </Transition>
     }
 }
 

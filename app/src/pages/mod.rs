@@ -7,3 +7,4 @@ pub mod documents;
 pub mod errors;
 pub mod publisher;
 pub mod sign_in;
+pub mod workflows;

@@ -19,6 +19,26 @@ const DOCUMENT: &str = include_str!("pizzashack.yaml");
 pub const API_NAME: &str = "PizzaShack";
 const OWNER: &str = "publisher";
 
+/// The demo API's how-to, shown on its Developer Portal page.
+const GETTING_STARTED: &str = "# Getting started with PizzaShack
+
+1. Sign in to the Developer Portal and create an **application**.
+2. Subscribe it to PizzaShack and generate its keys.
+3. Call the menu through the gateway:
+
+```sh
+curl http://localhost:8280/pizzashack/1.0.0/menu
+```
+
+4. Order with a token:
+
+```sh
+curl -X POST http://localhost:8280/pizzashack/1.0.0/order \\
+  -H 'Authorization: Bearer <access token>' -H 'Content-Type: application/json' \\
+  -d '{\"pizza\": \"Margherita\", \"quantity\": 1}'
+```
+";
+
 /// The demo backend: a menu, orders that get an id, and their state.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -119,6 +139,19 @@ pub async fn seed_apis(db: &PgPool, settings: &Settings) -> anyhow::Result<()> {
         .map_err(fail)?;
     publisher
         .change_lifecycle(&actor, &id, "Publish", "", false)
+        .await
+        .map_err(fail)?;
+    let guide = app::documents::Document {
+        name: "Getting started".into(),
+        kind: "HOWTO".into(),
+        summary: Some("Order your first pizza through the gateway".into()),
+        source_type: "MARKDOWN".into(),
+        visibility: "API_LEVEL".into(),
+        inline_content: Some(GETTING_STARTED.into()),
+        ..Default::default()
+    };
+    publisher
+        .create_document(&actor, &id, guide, false)
         .await
         .map_err(fail)?;
     tracing::info!(

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod caller;
 pub mod devportal;
 pub mod documents;
+pub mod feedback;
 pub mod health;
 pub mod key_managers;
 pub mod oauth;
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(applications::router())
         .merge(key_managers::router())
         .merge(workflows::router())
+        .merge(feedback::router())
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,

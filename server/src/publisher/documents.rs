@@ -571,7 +571,7 @@ impl Publisher {
     ) -> Result<Document, ApiError> {
         let api = self.for_writing(actor, api_id, product).await?;
         let row = self.doc_row(api.id, document_id).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx;
         match upload {
             Upload::File {
                 name,
@@ -595,6 +595,7 @@ impl Publisher {
                 }
                 let name = clean_file_name(&name);
                 let media_type = file_media_type(&name, media_type.as_deref());
+                tx = self.db.begin().await?;
                 sqlx::query(
                     "UPDATE api_document SET file_name = $2, file_type = $3, file_bytes = $4,
                             updated_by = $5, updated_at = now() WHERE id = $1",
@@ -623,6 +624,7 @@ impl Publisher {
                         format!("is larger than {MAX_INLINE_BYTES} bytes"),
                     ));
                 }
+                tx = self.db.begin().await?;
                 sqlx::query(
                     "UPDATE api_document SET inline_content = $2, updated_by = $3,
                             updated_at = now() WHERE id = $1",

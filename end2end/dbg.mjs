@@ -1,0 +1,11 @@
+import { chromium } from '@playwright/test';
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const p = await b.newPage();
+p.on('console', m => console.log('console', m.type(), m.text()));
+p.on('pageerror', e => console.log('pageerror', e.message));
+p.on('requestfailed', r => console.log('failed', r.url()));
+p.on('response', r => { if (r.status() >= 400) console.log('status', r.status(), r.url()); });
+await p.goto(process.argv[2]);
+await p.waitForTimeout(5000);
+console.log('hydrated', await p.evaluate(() => window.__gatehouse_hydrated));
+await b.close();
