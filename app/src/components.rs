@@ -32,6 +32,9 @@ pub fn PortalPage(portal: Portal, children: ChildrenFn) -> impl IntoView {
     let children = StoredValue::new(children);
     let location = use_location();
     with_viewer(move |viewer: Viewer| {
+        // Pages read the resolved viewer from context (`use_context::<Viewer>()`) instead of
+        // nesting another `with_viewer` Suspense, which failed to hydrate.
+        provide_context(viewer.clone());
         let path = location.pathname.get_untracked();
         let body = match page_access(&path, viewer.user.as_ref()) {
             // Unknown pages render their own "no such page" state; the server sets the 404.

@@ -112,13 +112,18 @@ impl Catalogue {
         for b in &binds {
             rows = rows.bind(b);
         }
+        let rows = rows.bind(limit).bind(offset).fetch_all(&self.db).await?;
+        let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut averages = crate::feedback::averages(&self.db, &ids).await?;
         let list: Vec<CatalogueApi> = rows
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.db)
-            .await?
             .iter()
-            .map(entry)
+            .map(|r| {
+                let mut e = entry(r);
+                if let Some(avg) = averages.remove(&r.id) {
+                    e.avg_rating = avg;
+                }
+                e
+            })
             .collect();
         Ok(Page::new(list, offset, limit, total, |o| {
             format!("?limit={limit}&offset={o}&query={query}")
@@ -236,7 +241,16 @@ impl Catalogue {
             })
             .collect();
         Ok(CatalogueApiDetail {
-            info: entry(&row),
+            info: {
+                let mut e = entry(&row);
+                if let Some(avg) = crate::feedback::averages(&self.db, &[row.id])
+                    .await?
+                    .remove(&row.id)
+                {
+                    e.avg_rating = avg;
+                }
+                e
+            },
             is_default_version: row.is_default_version,
             transport: s.transport.clone(),
             security_scheme: s.security_scheme.clone(),

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{list_roles, list_users};
-use crate::auth::{ADMIN_SECTIONS, AdminSection, CurrentUser, Portal};
-use crate::components::{EmptyState, PageTitle, PortalPage, SubNav, with_viewer};
+use crate::auth::{ADMIN_SECTIONS, AdminSection, CurrentUser, Portal, Viewer};
+use crate::components::{EmptyState, PageTitle, PortalPage, SubNav};
 
 fn section_by_key(key: &str) -> Option<&'static AdminSection> {
     ADMIN_SECTIONS.iter().find(|s| s.key == key)
@@ -31,8 +31,8 @@ pub fn Overview() -> impl IntoView {
     view! {
         <Title text="Admin"/>
         <PortalPage portal=Portal::Admin>
-            {with_viewer(|viewer| {
-                let user = viewer.user.clone();
+            {move || {
+                let user = use_context::<Viewer>().unwrap_or_default().user;
                 let cards = ADMIN_SECTIONS
                     .iter()
                     .filter(|s| user.as_ref().is_some_and(|u| s.allows(u)))
@@ -48,7 +48,7 @@ pub fn Overview() -> impl IntoView {
                     <PageTitle title="Administration" subtitle="The sections your roles allow."/>
                     <div class="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">{cards}</div>
                 }
-            })}
+            }}
         </PortalPage>
     }
 }
@@ -61,22 +61,21 @@ pub fn Section() -> impl IntoView {
         <PortalPage portal=Portal::Admin>
             {move || {
                 let key = key();
-                with_viewer(move |viewer| {
-                    let section = section_by_key(&key).copied();
-                    view! {
-                        {nav(viewer.user.as_ref())}
-                        {match section {
-                            Some(s) => view! {
-                                <Title text=s.title/>
-                                <PageTitle title=s.title subtitle=s.summary/>
-                                {section_body(s.key, viewer.user.clone())}
-                            }.into_any(),
-                            None => view! {
-                                <EmptyState title="No such section" detail="This admin section does not exist."/>
-                            }.into_any(),
-                        }}
-                    }
-                })
+                let user = use_context::<Viewer>().unwrap_or_default().user;
+                let section = section_by_key(&key).copied();
+                view! {
+                    {nav(user.as_ref())}
+                    {match section {
+                        Some(s) => view! {
+                            <Title text=s.title/>
+                            <PageTitle title=s.title subtitle=s.summary/>
+                            {section_body(s.key, user.clone())}
+                        }.into_any(),
+                        None => view! {
+                            <EmptyState title="No such section" detail="This admin section does not exist."/>
+                        }.into_any(),
+                    }}
+                }
             }}
         </PortalPage>
     }

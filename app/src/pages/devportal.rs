@@ -129,6 +129,10 @@ fn tile(a: CatalogueApi) -> impl IntoView {
                 } data-testid="monetization">{a.monetization_label.clone()}</span>
             </div>
             <p class="mt-1 font-mono text-xs text-slate-500">{a.context.clone()} " · " {a.version.clone()} " · by " {a.provider.clone()}</p>
+            <p class="mt-1 text-sm text-amber-500" data-testid="tile-rating" title=format!("Rated {} of 5", a.avg_rating)>
+                {crate::feedback::stars(&a.avg_rating)}
+                <span class="ml-1 text-xs text-slate-500">{if a.avg_rating == "0" { "not rated yet".to_string() } else { a.avg_rating.clone() }}</span>
+            </p>
             <p class="mt-2 line-clamp-3 text-sm text-slate-600">{a.description.clone().unwrap_or_default()}</p>
             {owner.map(|o| view! { <p class="mt-2 text-xs text-slate-500" data-testid="business-owner">"Business owner: " {o}</p> })}
             <div class="mt-3 flex flex-wrap gap-1">
@@ -165,6 +169,7 @@ pub fn ApiOverview() -> impl IntoView {
                 })}
             </Suspense>
             <crate::pages::documents::ApiDocuments api_id=id()/>
+            <crate::pages::feedback::ApiFeedback api_id=id()/>
             <div class="mt-6 grid gap-6 lg:grid-cols-3">
                 <div><crate::pages::applications::SubscribePanel api_id=id() api=api/></div>
                 <div class="lg:col-span-2"><crate::pages::applications::TryOutPanel api_id=id() api=api/></div>

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod devportal;
 pub mod documents;
 pub mod errors;
+pub mod feedback;
 pub mod publisher;
 pub mod sign_in;
 pub mod workflows;

@@ -24,6 +24,13 @@ async fn run(call: C) -> Result<R, ServiceError> {
     }
 }
 
+const TYPE_CHOICES: &[(&str, &str)] = &[
+    ("", "All types"),
+    ("APPLICATION_CREATION", "New application"),
+    ("SUBSCRIPTION_CREATION", "New subscription"),
+    ("SUBSCRIPTION_UPDATE", "Tier change"),
+];
+
 fn type_label(kind: &str) -> &'static str {
     match kind {
         "APPLICATION_CREATION" => "New application",
@@ -41,7 +48,9 @@ pub fn Approvals(user: CurrentUser) -> impl IntoView {
     let kind = RwSignal::new(String::new());
     let offset = RwSignal::new(0i64);
     let version = RwSignal::new(0u32);
-    let queue = Resource::new(
+    // Blocking, as the other admin sections: this Suspense sits inside the section's own, and
+    // out-of-order streaming of the nested one failed to hydrate.
+    let queue = Resource::new_blocking(
         move || (status.get(), kind.get(), offset.get(), version.get()),
         |(status, kind, offset, _)| {
             run(C::List {
@@ -66,16 +75,21 @@ pub fn Approvals(user: CurrentUser) -> impl IntoView {
         }
     };
     view! {
+        <div data-testid="approvals">
         <div class="mb-4 flex flex-wrap items-center gap-2">
             {tab("CREATED", "Pending")}
             {tab("APPROVED", "Approved")}
             {tab("REJECTED", "Rejected")}
             {tab("CANCELLED", "Withdrawn")}
-            <select class=format!("{INPUT} ml-auto w-auto") aria-label="Request type"
-                on:change=move |ev| { kind.set(event_target_value(&ev)); offset.set(0); }>
-                <option value="">"All types"</option>
-                {TYPES.iter().map(|(t, _)| view! { <option value=*t>{type_label(t)}</option> }).collect_view()}
-            </select>
+            <div class="ml-auto flex items-center gap-2">
+                <label class="text-sm text-slate-500" for="workflow-type">"Type"</label>
+                <select id="workflow-type" class=INPUT
+                    on:change=move |ev| { kind.set(event_target_value(&ev)); offset.set(0); }>
+                    {TYPE_CHOICES.iter().map(|(value, label)| view! {
+                        <option value=*value>{*label}</option>
+                    }).collect_view()}
+                </select>
+            </div>
         </div>
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading requests…"</p> }>
             {move || Suspend::new(async move {
@@ -110,6 +124,7 @@ pub fn Approvals(user: CurrentUser) -> impl IntoView {
                 }
             })}
         </Suspense>
+        </div>
         <WorkflowSettings can_configure/>
     }
 }
@@ -179,7 +194,7 @@ fn WorkflowCard(w: WorkflowInfo, can_decide: bool, version: RwSignal<u32>) -> im
 #[component]
 fn WorkflowSettings(can_configure: bool) -> impl IntoView {
     let version = RwSignal::new(0u32);
-    let settings = Resource::new(move || version.get(), |_| run(C::Settings));
+    let settings = Resource::new_blocking(move || version.get(), |_| run(C::Settings));
     let error = RwSignal::new(None::<ServiceError>);
     let saved = RwSignal::new(false);
     let save = Action::new(move |list: &Vec<WorkflowSetting>| run(C::SaveSettings(list.clone())));
