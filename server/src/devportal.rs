@@ -126,7 +126,14 @@ impl Catalogue {
             })
             .collect();
         Ok(Page::new(list, offset, limit, total, |o| {
-            format!("?limit={limit}&offset={o}&query={query}")
+            crate::publisher::link(
+                "/apis",
+                &[
+                    ("limit", &limit.to_string()),
+                    ("offset", &o.to_string()),
+                    ("query", query),
+                ],
+            )
         }))
     }
 

@@ -1210,7 +1210,6 @@ async fn every_list_pages_like_wso2(db: PgPool) {
 
 /// WSO2 keeps `applicationId` / `apiId` in the links of `GET /subscriptions`
 /// (`/subscriptions?limit=…&offset=…&applicationId=…&apiId=…`); one of them is mandatory.
-#[ignore = "bug: GET /subscriptions pagination links drop applicationId/apiId, so following `next` answers 400 (server/src/keymanager/subscriptions.rs list_subscriptions)"]
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn subscription_page_links_keep_the_filter(db: PgPool) {
     let app = spawn(db).await;
@@ -1237,7 +1236,6 @@ async fn subscription_page_links_keep_the_filter(db: PgPool) {
 }
 
 /// WSO2 keeps the search in the links of `GET /applications?query=…`.
-#[ignore = "bug: GET /applications pagination links drop `query`, so `next` pages through all applications (server/src/keymanager/applications.rs list_applications)"]
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn application_page_links_keep_the_search(db: PgPool) {
     let app = spawn(db).await;
@@ -1262,4 +1260,38 @@ async fn application_page_links_keep_the_search(db: PgPool) {
         3,
     )
     .await;
+}
+
+/// `%` and `_` in an application search are literal characters, not SQL wildcards.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn application_search_treats_wildcards_literally(db: PgPool) {
+    let app = spawn(db).await;
+    let l = lists(&app).await;
+    for name in ["50% off", "500 off", "a_b", "axb"] {
+        created(
+            app.call(
+                Method::POST,
+                &format!("{D}/applications"),
+                &l.dev,
+                Some(json!({"name": name, "throttlingPolicy": "Unlimited"})),
+            )
+            .await,
+        )
+        .await;
+    }
+    for (query, want) in [("50%25", "50% off"), ("a_b", "a_b")] {
+        let j = get_json(
+            &app,
+            &format!("{D}/applications?query={query}"),
+            Some(&l.dev),
+        )
+        .await;
+        let names: Vec<&str> = j["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, [want], "{query}: {j}");
+    }
 }

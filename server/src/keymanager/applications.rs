@@ -215,10 +215,13 @@ impl KeyManager {
         actor.require(APP_SCOPES)?;
         let offset = offset.max(0);
         let limit = limit.clamp(1, 500);
-        let pattern = query
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(|q| format!("%{}%", q.replace('\\', "\\\\").replace(['%', '_'], "\\$0")));
+        let pattern = query.map(str::trim).filter(|q| !q.is_empty()).map(|q| {
+            let escaped = q
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let filter = "FROM application a JOIN app_user u ON u.id = a.owner_id
                JOIN organization o ON o.id = a.organization_id
               WHERE o.name = $1 AND u.username = $2 AND ($3::text IS NULL OR a.name ILIKE $3)";
@@ -240,8 +243,16 @@ impl KeyManager {
         .fetch_all(&self.db)
         .await?;
         let list = rows.iter().map(|r| r.to_dto(vec![])).collect();
+        let query = query.map(str::trim).unwrap_or_default();
         Ok(Page::new(list, offset, limit, total, |o| {
-            format!("/applications?offset={o}&limit={limit}")
+            crate::publisher::link(
+                "/applications",
+                &[
+                    ("query", query),
+                    ("offset", &o.to_string()),
+                    ("limit", &limit.to_string()),
+                ],
+            )
         }))
     }
 

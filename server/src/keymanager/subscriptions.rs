@@ -122,8 +122,20 @@ impl KeyManager {
         .fetch_all(&self.db)
         .await?;
         let list = rows.iter().map(SubRow::to_dto).collect();
+        let (app_q, api_q) = (
+            application_id.unwrap_or_default(),
+            api_id.unwrap_or_default(),
+        );
         Ok(Page::new(list, offset, limit, total, |o| {
-            format!("/subscriptions?offset={o}&limit={limit}")
+            crate::publisher::link(
+                "/subscriptions",
+                &[
+                    ("applicationId", app_q),
+                    ("apiId", api_q),
+                    ("offset", &o.to_string()),
+                    ("limit", &limit.to_string()),
+                ],
+            )
         }))
     }
 

@@ -342,8 +342,17 @@ impl Publisher {
                 deployed_to: r.deployed_to,
             })
             .collect();
+        let query = q.query.as_deref().map(str::trim).unwrap_or_default();
+        let path = if product { "/api-products" } else { "/apis" };
         Ok(Page::new(list, offset, limit, total, |o| {
-            format!("?offset={o}&limit={limit}")
+            super::link(
+                path,
+                &[
+                    ("query", query),
+                    ("offset", &o.to_string()),
+                    ("limit", &limit.to_string()),
+                ],
+            )
         }))
     }
 

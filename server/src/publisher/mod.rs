@@ -162,6 +162,19 @@ impl ApiRow {
 }
 
 /// Parses an id from a path; a malformed one is simply not found.
+/// A page link: `path?k=v&…` with every value URL-encoded and empty ones left out.
+pub fn link(path: &str, params: &[(&str, &str)]) -> String {
+    let kept: Vec<(&str, &str)> = params
+        .iter()
+        .copied()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    match serde_urlencoded::to_string(&kept) {
+        Ok(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path.to_string(),
+    }
+}
+
 pub fn parse_id(id: &str, what: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::NotFound(format!("{what} {id} not found")))
 }
