@@ -17,6 +17,18 @@ test('a new developer signs up, finds an API, creates an application, subscribes
     operations: [{ target: '/menu', verb: 'GET' }],
   });
 
+  // A Markdown guide for the API (Publisher REST: document, then its content).
+  const doc = await request.post(`/api/am/publisher/v4/apis/${api.id}/documents`, {
+    headers: auth,
+    data: { name: 'Ordering guide', type: 'HOWTO', sourceType: 'MARKDOWN', visibility: 'API_LEVEL', summary: 'How to order' },
+  });
+  expect(doc.status(), await doc.text()).toBe(201);
+  const content = await request.post(`/api/am/publisher/v4/apis/${api.id}/documents/${(await doc.json()).documentId}/content`, {
+    headers: auth,
+    multipart: { inlineContent: '# Ordering\n\nCall **GET /menu** first.<script>alert(1)</script>' },
+  });
+  expect(content.status(), await content.text()).toBe(200);
+
   // A third-party key manager the developer may map clients of.
   const km = await request.post('/api/am/admin/v4/key-managers', {
     headers: auth,
@@ -41,6 +53,7 @@ test('a new developer signs up, finds an API, creates an application, subscribes
   await page.getByRole('button', { name: 'Search' }).click();
   const tile = page.locator('[data-api="Pizza Orders"]');
   await expect(tile).toContainText('Paola Pizzaiola');
+  await expect(tile.getByTestId('tile-rating')).toContainText('not rated yet');
 
   // They start with no application.
   await page.goto('/devportal/applications');
@@ -74,9 +87,32 @@ test('a new developer signs up, finds an API, creates an application, subscribes
   await expect(production.getByText('Copy the secret now')).toBeVisible();
   await shot(page, 'devportal-application-keys');
 
-  // Subscribe from the API's page.
+  // The API's page: its guide rendered from Markdown (raw HTML shown as text, not run).
   await page.goto(`/devportal/apis/${api.id}`);
   await hydrated(page);
+  await page.getByTestId('documents').getByRole('link', { name: 'Ordering guide' }).click();
+  const rendered = page.getByTestId('document-content');
+  await expect(rendered.locator('h1')).toHaveText('Ordering');
+  await expect(rendered.locator('strong')).toHaveText('GET /menu');
+  await expect(rendered.locator('script')).toHaveCount(0);
+  await hydrated(page);
+
+  // Rate it and leave a comment; a reply joins the thread.
+  const feedback = page.getByTestId('feedback');
+  await expect(feedback.getByTestId('no-comments')).toBeVisible();
+  await feedback.getByRole('button', { name: 'Rate 4 of 5' }).click();
+  await expect(feedback.getByTestId('average-rating')).toContainText('4 of 5 from 1 rating');
+  await feedback.getByLabel('Add a comment').fill('Does /menu list vegan pizzas?');
+  await feedback.getByRole('button', { name: 'Post comment' }).click();
+  const thread = feedback.getByTestId('comments').locator('li[data-comment]').first();
+  await expect(thread).toContainText('Does /menu list vegan pizzas?');
+  await thread.getByRole('button', { name: 'Reply' }).click();
+  await thread.getByLabel('Reply').fill('Answering myself: yes, Margherita is.');
+  await thread.getByRole('button', { name: 'Send reply' }).click();
+  await expect(thread.locator('li[data-reply]')).toContainText('Margherita is');
+  await shot(page, 'devportal-feedback');
+
+  // Subscribe from the API's page.
   await expect(page.getByTestId('curl-hint').first()).toContainText(`curl -X GET 'http://localhost:${new URL(GATEWAY).port}/pizza-orders/1.0.0/menu' -H 'Authorization: Bearer <access token>'`);
   const subscribe = page.getByTestId('subscribe');
   await subscribe.getByLabel('Application').selectOption({ label: 'Pizza app' });
