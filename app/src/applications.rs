@@ -32,6 +32,36 @@ pub mod status {
     ];
 }
 
+/// An application's custom attributes as the portal edits them: one `key=value` per line.
+pub fn attributes_text(attributes: &serde_json::Map<String, serde_json::Value>) -> String {
+    attributes
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Parses `key=value` lines (blank lines skipped); the error names the line.
+pub fn parse_attributes(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let mut map = serde_json::Map::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| format!("line {}: write key=value", i + 1))?;
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(format!("line {}: the name is empty", i + 1));
+        }
+        if map.insert(k.to_string(), v.trim().into()).is_some() {
+            return Err(format!("line {}: `{k}` appears twice", i + 1));
+        }
+    }
+    Ok(map)
+}
+
 /// How the portal names an application's state, and its colour (`ok`, `wait`, `bad`).
 pub fn application_state(status: &str) -> (&'static str, &'static str) {
     match status {
@@ -449,4 +479,29 @@ pub enum ApplicationsReply {
     KeyManagers(Vec<KeyManagerInfo>),
     TryOut(Box<TryOutResponse>),
     Done,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{attributes_text, parse_attributes};
+
+    #[test]
+    fn attributes_round_trip_and_errors_name_the_line() {
+        let m = parse_attributes("team = payments\n\ncost-center=42=x\n").unwrap();
+        assert_eq!(m["team"], "payments");
+        assert_eq!(m["cost-center"], "42=x");
+        assert_eq!(parse_attributes(&attributes_text(&m)).unwrap(), m);
+        assert_eq!(
+            parse_attributes("ok=1\nno equals").unwrap_err(),
+            "line 2: write key=value"
+        );
+        assert_eq!(
+            parse_attributes("=v").unwrap_err(),
+            "line 1: the name is empty"
+        );
+        assert_eq!(
+            parse_attributes("a=1\na=2").unwrap_err(),
+            "line 2: `a` appears twice"
+        );
+    }
 }

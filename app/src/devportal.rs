@@ -90,6 +90,9 @@ pub struct OperationDoc {
     /// Media types of the request body (empty: no body).
     pub request_body: Vec<String>,
     pub request_body_required: bool,
+    /// A JSON body to start from: the document's example, or one built from the schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_example: Option<String>,
     /// (status, description).
     pub responses: Vec<(String, String)>,
 }

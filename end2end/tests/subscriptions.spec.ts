@@ -54,6 +54,9 @@ test('a new developer signs up, finds an API, creates an application, subscribes
   const tile = page.locator('[data-api="Pizza Orders"]');
   await expect(tile).toContainText('Paola Pizzaiola');
   await expect(tile.getByTestId('tile-rating')).toContainText('not rated yet');
+  // The same result as a list; its tag links filter the catalogue.
+  await page.getByTestId('view-list').click();
+  await expect(page.getByTestId('catalogue-list').locator('[data-api="Pizza Orders"]')).toContainText('/pizza-orders');
 
   // They start with no application.
   await page.goto('/devportal/applications');
@@ -70,8 +73,13 @@ test('a new developer signs up, finds an API, creates an application, subscribes
   const edit = page.getByTestId('edit-application');
   await edit.getByText('Edit name, rate limit and description').click();
   await edit.getByLabel('Rate limit').selectOption('20PerMin');
+  await edit.getByLabel('Custom attributes').fill('no equals sign');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit.getByText('line 1: write key=value')).toBeVisible();
+  await edit.getByLabel('Custom attributes').fill('team=pizza-ops');
   await edit.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByTestId('application-policy')).toHaveText('20PerMin');
+  await expect(page.getByTestId('application-attribute')).toHaveText('team: pizza-ops');
 
   // A client of the partner's identity provider, mapped to the application.
   const mapped = page.getByTestId('mapped-keys');

@@ -344,6 +344,90 @@ fn type_of(doc: &Value, schema: &Value) -> String {
     kind
 }
 
+/// A value to start a request body from: the schema's `example` / `default` / first `enum`
+/// value, else one built from its properties (five levels deep at most).
+fn example_of(doc: &Value, schema: &Value, depth: usize) -> Value {
+    let schema = resolve(doc, schema);
+    if depth > 5 {
+        return Value::Null;
+    }
+    for key in ["example", "default"] {
+        if let Some(v) = schema.get(key) {
+            return v.clone();
+        }
+    }
+    if let Some(v) = schema
+        .get("examples")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+        .or_else(|| {
+            schema
+                .get("enum")
+                .and_then(Value::as_array)
+                .and_then(|e| e.first())
+        })
+    {
+        return v.clone();
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        if let Some(parts) = schema.get(key).and_then(Value::as_array) {
+            let mut merged = serde_json::Map::new();
+            for part in parts {
+                match example_of(doc, part, depth + 1) {
+                    Value::Object(o) => merged.extend(o),
+                    other if key != "allOf" => return other,
+                    _ => {}
+                }
+                if key != "allOf" && !merged.is_empty() {
+                    break;
+                }
+            }
+            return Value::Object(merged);
+        }
+    }
+    let kind = match schema.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("null"),
+        _ if schema.get("properties").is_some() => "object",
+        _ => "",
+    };
+    match kind {
+        "object" => Value::Object(
+            schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|props| {
+                    props
+                        .iter()
+                        .map(|(k, v)| (k.clone(), example_of(doc, v, depth + 1)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        "array" => Value::Array(
+            schema
+                .get("items")
+                .map(|i| vec![example_of(doc, i, depth + 1)])
+                .unwrap_or_default(),
+        ),
+        "integer" => 0.into(),
+        "number" => 0.0.into(),
+        "boolean" => false.into(),
+        "string" => match schema.get("format").and_then(Value::as_str) {
+            Some("date-time") => "2026-01-01T00:00:00Z".into(),
+            Some("date") => "2026-01-01".into(),
+            Some("email") => "user@example.com".into(),
+            Some("uuid") => "00000000-0000-4000-8000-000000000000".into(),
+            _ => "string".into(),
+        },
+        _ => Value::Null,
+    }
+}
+
 /// Documents each operation of the API from its definition (any of 2.0, 3.0, 3.1).
 pub fn operation_docs(doc: &Value, operations: &[Operation]) -> Vec<OperationDoc> {
     operations
@@ -361,6 +445,7 @@ pub fn operation_docs(doc: &Value, operations: &[Operation]) -> Vec<OperationDoc
             let mut parameters: Vec<ParameterDoc> = Vec::new();
             let mut request_body = Vec::new();
             let mut request_body_required = false;
+            let mut request_example: Option<Value> = None;
             let params = item
                 .get("parameters")
                 .and_then(Value::as_array)
@@ -381,6 +466,7 @@ pub fn operation_docs(doc: &Value, operations: &[Operation]) -> Vec<OperationDoc
                     request_body.push("application/json".to_string());
                     request_body_required =
                         p.get("required").and_then(Value::as_bool) == Some(true);
+                    request_example = p.get("schema").map(|sc| example_of(doc, sc, 0));
                     continue;
                 }
                 let kind = match p.get("schema") {
@@ -403,6 +489,24 @@ pub fn operation_docs(doc: &Value, operations: &[Operation]) -> Vec<OperationDoc
                 request_body_required = body.get("required").and_then(Value::as_bool) == Some(true);
                 if let Some(content) = body.get("content").and_then(Value::as_object) {
                     request_body.extend(content.keys().cloned());
+                    if let Some(media) = content
+                        .iter()
+                        .find(|(k, _)| k.contains("json"))
+                        .map(|(_, m)| m)
+                    {
+                        request_example = media
+                            .get("example")
+                            .cloned()
+                            .or_else(|| {
+                                media
+                                    .get("examples")
+                                    .and_then(Value::as_object)
+                                    .and_then(|e| e.values().next())
+                                    .map(|e| resolve(doc, e))
+                                    .and_then(|e| e.get("value").cloned())
+                            })
+                            .or_else(|| media.get("schema").map(|sc| example_of(doc, sc, 0)));
+                    }
                 }
             }
             let responses = o
@@ -439,6 +543,9 @@ pub fn operation_docs(doc: &Value, operations: &[Operation]) -> Vec<OperationDoc
                 parameters,
                 request_body,
                 request_body_required,
+                request_example: request_example
+                    .filter(|e| !e.is_null())
+                    .and_then(|e| serde_json::to_string_pretty(&e).ok()),
                 responses,
             }
         })
@@ -476,6 +583,8 @@ mod tests {
         assert_eq!(d.request_body, ["application/json"]);
         assert!(d.request_body_required);
         assert_eq!(d.responses[1], ("404".into(), "No such pet".into()));
+        // No example and an empty object schema: an empty object to start from.
+        assert_eq!(d.request_example.as_deref(), Some("{}"));
 
         let v2 = json!({"swagger": "2.0", "paths": {"/pets": {"post": {
             "parameters": [{"name": "body", "in": "body", "required": true, "schema": {}},
@@ -485,8 +594,47 @@ mod tests {
         assert_eq!(d.request_body, ["application/json"]);
         assert_eq!(d.parameters.len(), 1);
         assert_eq!(d.parameters[0].kind, "array of string");
+        // An empty schema says nothing to start from.
+        assert_eq!(d.request_example, None);
         // An operation the document lacks is still listed.
         let d = &operation_docs(&v2, &[Operation::new("GET", "/nothing")])[0];
         assert!(d.parameters.is_empty() && d.responses.is_empty());
+    }
+
+    #[test]
+    fn request_examples_come_from_the_document_or_the_schema() {
+        let doc = json!({
+            "openapi": "3.0.3",
+            "paths": {
+                "/pets": {"post": {"requestBody": {"content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/NewPet"}}}}}},
+                "/orders": {"post": {"requestBody": {"content": {"application/json": {
+                    "examples": {"one": {"value": {"pizza": "Margherita", "qty": 2}}}}}}}}
+            },
+            "components": {"schemas": {
+                "NewPet": {"allOf": [
+                    {"type": "object", "properties": {"name": {"type": "string", "example": "Rex"}}},
+                    {"properties": {"tag": {"type": "string", "enum": ["dog", "cat"]},
+                                    "born": {"type": "string", "format": "date"},
+                                    "owners": {"type": "array", "items": {"type": "integer"}},
+                                    "self": {"$ref": "#/components/schemas/NewPet"}}}
+                ]}
+            }}
+        });
+        let ops = [
+            Operation::new("POST", "/pets"),
+            Operation::new("POST", "/orders"),
+        ];
+        let docs = operation_docs(&doc, &ops);
+        let pet: Value = serde_json::from_str(docs[0].request_example.as_deref().unwrap()).unwrap();
+        assert_eq!(pet["name"], "Rex");
+        assert_eq!(pet["tag"], "dog");
+        assert_eq!(pet["born"], "2026-01-01");
+        assert_eq!(pet["owners"], json!([0]));
+        // A recursive schema stops instead of looping.
+        assert!(pet["self"].is_object());
+        let order: Value =
+            serde_json::from_str(docs[1].request_example.as_deref().unwrap()).unwrap();
+        assert_eq!(order, json!({"pizza": "Margherita", "qty": 2}));
     }
 }

@@ -36,6 +36,7 @@ pub fn ApplicationList() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let policy = RwSignal::new("Unlimited".to_string());
     let description = RwSignal::new(String::new());
+    let attributes = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ServiceError>);
     let navigate = use_navigate();
     let create = Action::new(move |app: &Application| {
@@ -61,10 +62,21 @@ pub fn ApplicationList() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
+        let attributes = match a::parse_attributes(&attributes.get_untracked()) {
+            Ok(m) => m,
+            Err(message) => {
+                error.set(Some(ServiceError::Invalid {
+                    field: "attributes".into(),
+                    message,
+                }));
+                return;
+            }
+        };
         create.dispatch(Application {
             name: name.get_untracked(),
             throttling_policy: policy.get_untracked(),
             description: Some(description.get_untracked()),
+            attributes,
             ..Default::default()
         });
     };
@@ -127,6 +139,11 @@ pub fn ApplicationList() -> impl IntoView {
                     <div>
                         <label class=LABEL for="app-description">"Description"</label>
                         <textarea id="app-description" class=INPUT rows="2" bind:value=description></textarea>
+                    </div>
+                    <div>
+                        <label class=LABEL for="app-attributes">"Custom attributes (optional; one key=value per line)"</label>
+                        <textarea id="app-attributes" class=format!("{INPUT} font-mono") rows="2" bind:value=attributes placeholder="team=payments"></textarea>
+                        {field_error(error, "attributes")}
                     </div>
                     <button type="submit" class=BUTTON disabled=move || create.pending().get()>"Create application"</button>
                     <p class="text-xs text-slate-400">{move || { version.get(); "" }}</p>
@@ -219,18 +236,18 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
     let name = RwSignal::new(app.name.clone());
     let policy = RwSignal::new(app.throttling_policy.clone());
     let description = RwSignal::new(app.description.clone().unwrap_or_default());
+    let attributes = RwSignal::new(a::attributes_text(&app.attributes));
     let edit_error = RwSignal::new(None::<ServiceError>);
     let save = Action::new({
         let id = id.clone();
-        let original = app.clone();
-        move |_: &()| {
+        move |parsed: &serde_json::Map<String, serde_json::Value>| {
             run(C::Update {
                 id: id.clone(),
                 application: Application {
                     name: name.get_untracked(),
                     throttling_policy: policy.get_untracked(),
                     description: Some(description.get_untracked()),
-                    attributes: original.attributes.clone(),
+                    attributes: parsed.clone(),
                     ..Default::default()
                 },
             })
@@ -250,6 +267,11 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
                 let (label, tone) = a::application_state(&app.status);
                 view! { <span class=a::badge_class(tone) data-testid="application-status" data-status=app.status.clone()>{label}</span> }
             }
+            {app.attributes.iter().map(|(k, v)| view! {
+                <span class="rounded bg-slate-100 px-2 py-0.5 text-xs text-slate-600" data-testid="application-attribute">
+                    {format!("{k}: {}", v.as_str().unwrap_or_default())}
+                </span>
+            }).collect_view()}
             <button class=format!("{BUTTON_LIGHT} ml-auto") on:click=move |_| {
                 #[cfg(feature = "hydrate")]
                 if !window().confirm_with_message("Delete this application, its keys and subscriptions?").unwrap_or(false) {
@@ -263,7 +285,10 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
             <form class="mt-4 grid gap-4 sm:grid-cols-3" on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
                 edit_error.set(None);
-                save.dispatch(());
+                match a::parse_attributes(&attributes.get_untracked()) {
+                    Ok(parsed) => { save.dispatch(parsed); }
+                    Err(message) => edit_error.set(Some(ServiceError::Invalid { field: "attributes".into(), message })),
+                }
             }>
                 <div class="sm:col-span-3">{error_banner(edit_error)}</div>
                 <div>
@@ -282,6 +307,11 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
                 <div>
                     <label class=LABEL for="edit-description">"Description"</label>
                     <input id="edit-description" class=INPUT bind:value=description/>
+                </div>
+                <div class="sm:col-span-3">
+                    <label class=LABEL for="edit-attributes">"Custom attributes (one key=value per line)"</label>
+                    <textarea id="edit-attributes" class=format!("{INPUT} font-mono") rows="3" bind:value=attributes></textarea>
+                    {field_error(edit_error, "attributes")}
                 </div>
                 <div class="sm:col-span-3">
                     <button type="submit" class=BUTTON disabled=move || save.pending().get()>"Save"</button>
@@ -698,7 +728,7 @@ fn subscriptions_panel(
                                         <span>{format!("{first}–{last} of {}", p.total)}</span>
                                         <button class=BUTTON_LIGHT disabled=p.offset == 0
                                             on:click=move |_| offset.update(|o| *o = (*o - SUBSCRIPTIONS_PAGE).max(0))>"Previous"</button>
-                                        <button class=BUTTON_LIGHT disabled=last >= p.total
+                                        <button class=BUTTON_LIGHT disabled={last >= p.total}
                                             on:click=move |_| offset.update(|o| *o += SUBSCRIPTIONS_PAGE)>"Next"</button>
                                     </div>
                                 })}
@@ -884,9 +914,13 @@ pub fn TryOutPanel(
     api: Resource<Result<crate::devportal::DevportalReply, ServiceError>>,
 ) -> impl IntoView {
     use crate::applications::{TryOutRequest, TryOutResponse};
+    use crate::devportal::OperationDoc;
     let apps = Resource::new(|| (), |_| run(C::List));
     let operation = RwSignal::new(0usize);
     let method = RwSignal::new(String::new());
+    // The operation's path template, its parameters (path, query, header) with the values typed.
+    let template = RwSignal::new(String::new());
+    let params = RwSignal::new(Vec::<(crate::devportal::ParameterDoc, String)>::new());
     let path = RwSignal::new(String::new());
     let query = RwSignal::new(String::new());
     let body = RwSignal::new(String::new());
@@ -899,16 +933,58 @@ pub fn TryOutPanel(
         Some(Err(e)) => error.set(Some(e)),
         _ => {}
     });
+    let choose = move |op: &OperationDoc| {
+        method.set(op.verb.clone());
+        template.set(op.target.clone());
+        path.set(op.target.clone());
+        query.set(String::new());
+        params.set(
+            op.parameters
+                .iter()
+                .filter(|p| matches!(p.location.as_str(), "path" | "query" | "header"))
+                .map(|p| (p.clone(), String::new()))
+                .collect(),
+        );
+        body.set(op.request_example.clone().unwrap_or_default());
+    };
+    // The path and query follow the parameter fields (and stay editable).
+    let set_param = move |i: usize, value: String| {
+        params.update(|ps| {
+            if let Some(p) = ps.get_mut(i) {
+                p.1 = value;
+            }
+        });
+        let ps = params.get_untracked();
+        let mut p = template.get_untracked();
+        for (doc, v) in ps
+            .iter()
+            .filter(|(d, v)| d.location == "path" && !v.is_empty())
+        {
+            p = p.replace(&format!("{{{}}}", doc.name), &encode(v));
+        }
+        path.set(p);
+        query.set(
+            ps.iter()
+                .filter(|(d, v)| d.location == "query" && !v.is_empty())
+                .map(|(d, v)| format!("{}={}", encode(&d.name), encode(v)))
+                .collect::<Vec<_>>()
+                .join("&"),
+        );
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
         result.set(None);
         let b = body.get_untracked();
-        let headers = if b.trim().is_empty() {
-            vec![]
-        } else {
-            vec![("Content-Type".to_string(), "application/json".to_string())]
-        };
+        let mut headers: Vec<(String, String)> = params
+            .get_untracked()
+            .into_iter()
+            .filter(|(d, v)| d.location == "header" && !v.is_empty())
+            .map(|(d, v)| (d.name, v))
+            .collect();
+        if !b.trim().is_empty() {
+            headers.push(("Content-Type".to_string(), "application/json".to_string()));
+        }
         send.dispatch(TryOutRequest {
             api_id: api_id.clone(),
             application_id: chosen_app.get_untracked(),
@@ -929,18 +1005,15 @@ pub fn TryOutPanel(
                 {move || {
                     let submit = submit.clone();
                     Suspend::new(async move {
-                    let ops: Vec<(String, String)> = match api.await {
-                        Ok(crate::devportal::DevportalReply::Api(a)) => {
-                            a.operations.iter().map(|o| (o.verb.clone(), o.target.clone())).collect()
-                        }
+                    let ops: Vec<OperationDoc> = match api.await {
+                        Ok(crate::devportal::DevportalReply::Api(a)) => a.operations.clone(),
                         _ => vec![],
                     };
                     if ops.is_empty() {
                         return view! { <p class="text-sm text-slate-500">"No operations to try."</p> }.into_any();
                     }
                     if method.get_untracked().is_empty() {
-                        method.set(ops[0].0.clone());
-                        path.set(ops[0].1.clone());
+                        choose(&ops[0]);
                     }
                     let apps = match apps.await {
                         Ok(R::Applications(list)) => list,
@@ -949,6 +1022,7 @@ pub fn TryOutPanel(
                         }
                         _ => vec![],
                     };
+                    let apps: Vec<_> = apps.into_iter().filter(|a| a.status == "APPROVED").collect();
                     if apps.is_empty() {
                         return view! { <p class="text-sm text-slate-600">"Create an application, generate its keys and subscribe it to try the API."</p> }.into_any();
                     }
@@ -963,14 +1037,13 @@ pub fn TryOutPanel(
                                     <label class=LABEL for="try-operation">"Operation"</label>
                                     <select id="try-operation" class=INPUT on:change=move |ev| {
                                         let i: usize = event_target_value(&ev).parse().unwrap_or(0);
-                                        if let Some((m, t)) = ops_for_change.get(i) {
+                                        if let Some(op) = ops_for_change.get(i) {
                                             operation.set(i);
-                                            method.set(m.clone());
-                                            path.set(t.clone());
+                                            choose(op);
                                         }
                                     }>
-                                        {ops.iter().enumerate().map(|(i, (m, t))| view! {
-                                            <option value=i.to_string() selected=move || operation.get() == i>{format!("{m} {t}")}</option>
+                                        {ops.iter().enumerate().map(|(i, o)| view! {
+                                            <option value=i.to_string() selected=move || operation.get() == i>{format!("{} {}", o.verb, o.target)}</option>
                                         }).collect_view()}
                                     </select>
                                 </div>
@@ -985,8 +1058,30 @@ pub fn TryOutPanel(
                                     {field_error(error, "applicationId")}
                                 </div>
                             </div>
+                            // One field per parameter the document declares for the operation.
+                            {move || {
+                                let ps = params.get();
+                                (!ps.is_empty()).then(|| view! {
+                                    <div class="grid gap-3 sm:grid-cols-2" data-testid="try-parameters">
+                                        {ps.into_iter().enumerate().map(|(i, (d, v))| {
+                                            let id = format!("try-param-{}-{}", d.location, d.name);
+                                            view! {
+                                                <div>
+                                                    <label class=LABEL for=id.clone()>
+                                                        {format!("{} ({}, {})", d.name, d.location, d.kind)}
+                                                        {d.required.then_some(" *")}
+                                                    </label>
+                                                    <input id=id class=format!("{INPUT} font-mono") prop:value=v
+                                                        placeholder=d.description.clone().unwrap_or_default()
+                                                        on:change=move |ev| set_param(i, event_target_value(&ev))/>
+                                                </div>
+                                            }
+                                        }).collect_view()}
+                                    </div>
+                                })
+                            }}
                             <div>
-                                <label class=LABEL for="try-path">"Path (replace {parameters} with values)"</label>
+                                <label class=LABEL for="try-path">"Path"</label>
                                 <input id="try-path" class=format!("{INPUT} font-mono") bind:value=path/>
                                 {field_error(error, "path")}
                             </div>
@@ -997,8 +1092,8 @@ pub fn TryOutPanel(
                             </div>
                             {move || matches!(method.get().as_str(), "POST" | "PUT" | "PATCH").then(|| view! {
                                 <div>
-                                    <label class=LABEL for="try-body">"Body (JSON)"</label>
-                                    <textarea id="try-body" class=format!("{INPUT} font-mono") rows="5" bind:value=body></textarea>
+                                    <label class=LABEL for="try-body">"Body (JSON; an example from the API's document to start from)"</label>
+                                    <textarea id="try-body" class=format!("{INPUT} font-mono") rows="8" bind:value=body></textarea>
                                 </div>
                             })}
                             <button type="submit" class=BUTTON disabled=move || send.pending().get()>
@@ -1026,5 +1121,27 @@ pub fn TryOutPanel(
                 }
             })}
         </section>
+    }
+}
+
+/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters stay).
+pub(crate) fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encode_keeps_unreserved_characters() {
+        assert_eq!(super::encode("Rex the 2nd/ü"), "Rex%20the%202nd%2F%C3%BC");
+        assert_eq!(super::encode("a-b_c.d~e"), "a-b_c.d~e");
     }
 }

@@ -47,6 +47,8 @@ pub fn Catalogue() -> impl IntoView {
                 .unwrap_or(0)
         })
     };
+    // Tiles (default) or a compact list: `?view=list`.
+    let as_list = move || query.with(|q| q.get("view").as_deref() == Some("list"));
     let apis = Resource::new(
         move || (search(), offset()),
         |(query, offset)| {
@@ -67,6 +69,13 @@ pub fn Catalogue() -> impl IntoView {
                     placeholder="Search: pizza, name:Shack, tag:food, context:/pizzashack"
                     class="w-full max-w-lg rounded-md border border-slate-300 px-3 py-2 text-sm"/>
                 <button type="submit" class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500">"Search"</button>
+                {move || as_list().then(|| view! { <input type="hidden" name="view" value="list"/> })}
+                <nav class="ml-auto flex items-center gap-1 text-sm" aria-label="Layout">
+                    <a href=move || format!("/devportal?query={}", search()) data-testid="view-tiles"
+                        class=move || if as_list() { "rounded px-2 py-1 text-slate-600 hover:bg-slate-100" } else { "rounded bg-slate-200 px-2 py-1 font-medium" }>"Tiles"</a>
+                    <a href=move || format!("/devportal?query={}&view=list", search()) data-testid="view-list"
+                        class=move || if as_list() { "rounded bg-slate-200 px-2 py-1 font-medium" } else { "rounded px-2 py-1 text-slate-600 hover:bg-slate-100" }>"List"</a>
+                </nav>
             </form>
             <Suspense fallback=|| view! { <p class="text-slate-500">"Loading APIs…"</p> }>
                 {move || Suspend::new(async move {
@@ -85,11 +94,26 @@ pub fn Catalogue() -> impl IntoView {
                         Ok(DevportalReply::Page(page)) => {
                             let q = search();
                             let (off, total) = (page.pagination.offset, page.pagination.total);
-                            let link = move |o: i64| format!("/devportal?query={q}&offset={o}");
+                            let view_q = if as_list() { "&view=list" } else { "" };
+                            let link = move |o: i64| format!("/devportal?query={q}&offset={o}{view_q}");
                             view! {
-                                <div class="grid gap-4 sm:grid-cols-2 lg:grid-cols-3" data-testid="catalogue">
-                                    {page.list.into_iter().map(tile).collect_view()}
-                                </div>
+                                {if as_list() {
+                                    view! {
+                                        <table class="w-full overflow-hidden rounded-xl bg-white text-left text-sm shadow-sm ring-1 ring-slate-200" data-testid="catalogue-list">
+                                            <thead class="bg-slate-50 text-xs uppercase tracking-wide text-slate-500"><tr>
+                                                <th class="px-4 py-2">"API"</th><th class="px-4 py-2">"Context"</th><th class="px-4 py-2">"Provider"</th>
+                                                <th class="px-4 py-2">"Rating"</th><th class="px-4 py-2">"Plan"</th><th class="px-4 py-2">"Tags"</th>
+                                            </tr></thead>
+                                            <tbody class="divide-y divide-slate-100">{page.list.into_iter().map(row).collect_view()}</tbody>
+                                        </table>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <div class="grid gap-4 sm:grid-cols-2 lg:grid-cols-3" data-testid="catalogue">
+                                            {page.list.into_iter().map(tile).collect_view()}
+                                        </div>
+                                    }.into_any()
+                                }}
                                 <div class="mt-6 flex items-center gap-3 text-sm text-slate-600">
                                     <span>{format!("{}–{} of {total}", off + 1, (off + PAGE).min(total))}</span>
                                     {(off > 0).then(|| view! { <a class="text-indigo-700 hover:underline" href=link((off - PAGE).max(0))>"Previous"</a> })}
@@ -103,6 +127,25 @@ pub fn Catalogue() -> impl IntoView {
                 })}
             </Suspense>
         </PortalPage>
+    }
+}
+
+/// One API in the list layout; its tags filter the catalogue (`tag:`).
+fn row(a: CatalogueApi) -> impl IntoView {
+    view! {
+        <tr data-api=a.name.clone()>
+            <td class="px-4 py-2"><a class="font-medium text-indigo-700 hover:underline" href=format!("/devportal/apis/{}", a.id)>{a.name.clone()}</a>
+                <span class="ml-1 font-mono text-xs text-slate-500">{a.version.clone()}</span>
+                {(a.life_cycle_status != "PUBLISHED").then(|| view! { <span class="ml-1 rounded bg-amber-50 px-1 text-xs text-amber-700">{a.life_cycle_status.clone()}</span> })}
+            </td>
+            <td class="px-4 py-2 font-mono text-xs">{a.context.clone()}</td>
+            <td class="px-4 py-2">{a.provider.clone()}</td>
+            <td class="px-4 py-2 text-amber-500" title=format!("Rated {} of 5", a.avg_rating)>{crate::feedback::stars(&a.avg_rating)}</td>
+            <td class="px-4 py-2">{a.monetization_label.clone()}</td>
+            <td class="px-4 py-2">{a.tags.iter().map(|t| view! {
+                <a class="mr-1 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600 hover:bg-indigo-100" href=format!("/devportal?query={}&view=list", crate::pages::applications::encode(&format!("tag:{t}")))>{t.clone()}</a>
+            }).collect_view()}</td>
+        </tr>
     }
 }
 

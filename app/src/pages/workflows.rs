@@ -114,7 +114,7 @@ pub fn Approvals(user: CurrentUser) -> impl IntoView {
                                 <span>{format!("{}–{} of {total}", from + 1, from + shown)}</span>
                                 <button class=BUTTON_LIGHT disabled=from == 0
                                     on:click=move |_| offset.update(|o| *o = (*o - PAGE).max(0))>"Previous"</button>
-                                <button class=BUTTON_LIGHT disabled=from + shown >= total
+                                <button class=BUTTON_LIGHT disabled={from + shown >= total}
                                     on:click=move |_| offset.update(|o| *o += PAGE)>"Next"</button>
                             </div>
                         }.into_any()
@@ -255,7 +255,7 @@ fn WorkflowSettings(can_configure: bool) -> impl IntoView {
                                                 </label>
                                                 <span class="text-xs text-slate-500">{about}</span>
                                                 {is_sub.then(|| view! {
-                                                    <input class=format!("{INPUT} ml-auto w-48") placeholder="Tiers (all)" aria-label="Tiers"
+                                                    <input class="ml-auto w-48 rounded-md border border-slate-300 px-2 py-1 text-sm disabled:bg-slate-50" placeholder="Tiers (all)" aria-label="Tiers"
                                                         bind:value=tiers disabled=!can_configure/>
                                                 })}
                                             </div>

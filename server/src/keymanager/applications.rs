@@ -139,11 +139,35 @@ fn check_application(app: &mut Application) -> Result<(), ApiError> {
             "must be at most 1000 characters",
         ));
     }
-    if let Some((k, _)) = app.attributes.iter().find(|(_, v)| !v.is_string()) {
-        return Err(ApiError::field(
-            &format!("attributes.{k}"),
-            "attribute values are strings",
-        ));
+    if app.attributes.len() > 20 {
+        return Err(ApiError::field("attributes", "at most 20 attributes"));
+    }
+    for (k, v) in &app.attributes {
+        let key_ok = !k.is_empty()
+            && k.len() <= 100
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || " _.-".contains(c));
+        if !key_ok {
+            return Err(ApiError::field(
+                "attributes",
+                format!("`{k}`: names are 1–100 letters, digits, spaces, _ . -"),
+            ));
+        }
+        match v.as_str() {
+            None => {
+                return Err(ApiError::field(
+                    &format!("attributes.{k}"),
+                    "attribute values are strings",
+                ));
+            }
+            Some(v) if v.chars().count() > 1000 => {
+                return Err(ApiError::field(
+                    &format!("attributes.{k}"),
+                    "at most 1000 characters",
+                ));
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
