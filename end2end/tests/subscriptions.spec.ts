@@ -75,7 +75,7 @@ test('a new developer signs up, finds an API, creates an application, subscribes
   await edit.getByLabel('Rate limit').selectOption('20PerMin');
   await edit.getByLabel('Custom attributes').fill('no equals sign');
   await edit.getByRole('button', { name: 'Save' }).click();
-  await expect(edit.getByText('line 1: write key=value')).toBeVisible();
+  await expect(edit.locator('[data-field-error="attributes"]')).toHaveText('line 1: write key=value');
   await edit.getByLabel('Custom attributes').fill('team=pizza-ops');
   await edit.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByTestId('application-policy')).toHaveText('20PerMin');

@@ -387,13 +387,20 @@ fn key_panel(
             })
         }
     });
+    // Scopes asked for in the test token (space-separated); the token holds those the
+    // application's subscribed APIs declare.
+    let token_scopes = RwSignal::new(String::new());
     let get_token = Action::new({
         let app_id = app_id.clone();
         move |kmid: &String| {
             run(C::GenerateToken {
                 id: app_id.clone(),
                 key_mapping_id: kmid.clone(),
-                scopes: vec![],
+                scopes: token_scopes
+                    .get_untracked()
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect(),
             })
         }
     });
@@ -474,6 +481,10 @@ fn key_panel(
                                 <pre class="mt-2 whitespace-pre-wrap break-all font-mono">{format!("curl -u '{}:{}' -d grant_type=client_credentials {}/oauth2/token", consumer_key, s, origin())}</pre>
                             </div>
                         })}
+                        <div class="mt-4">
+                            <label class=LABEL for=format!("token-scopes-{key_type}")>"Scopes for the test token (optional, space-separated)"</label>
+                            <input id=format!("token-scopes-{key_type}") class=format!("{INPUT} font-mono") bind:value=token_scopes placeholder="read:pets write:pets"/>
+                        </div>
                         <div class="mt-4 flex flex-wrap gap-2">
                             <button class=BUTTON disabled=move || get_token.pending().get()
                                 on:click=move |_| { error.set(None); get_token.dispatch(kmid.clone()); }>"Generate test token"</button>
@@ -485,7 +496,7 @@ fn key_panel(
                                 <p class="font-medium">{format!("Access token (valid {} s, scopes: {})", t.validity_time, t.token_scopes.join(" "))}</p>
                                 <pre class="mt-2 whitespace-pre-wrap break-all font-mono" data-testid="test-token">{t.access_token.clone()}</pre>
                                 <p class="mt-2 text-slate-500">"Call an API you subscribed to:"</p>
-                                <pre class="whitespace-pre-wrap break-all font-mono">{format!("curl -H 'Authorization: Bearer {}' http://localhost:8280/<context>/<version>/<resource>", t.access_token)}</pre>
+                                <pre class="whitespace-pre-wrap break-all font-mono">{format!("curl -H 'Authorization: Bearer {}' <gateway URL>/<context>/<version>/<resource>", t.access_token)}</pre>
                             </div>
                         })}
                     }.into_any()
