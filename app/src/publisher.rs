@@ -573,6 +573,13 @@ pub enum PublisherCall {
         environment: String,
         product: bool,
     },
+    /// Withdraws a deployment waiting for approval.
+    CancelDeployment {
+        id: String,
+        revision: String,
+        environment: String,
+        product: bool,
+    },
     Environments,
     ChangeProvider {
         id: String,

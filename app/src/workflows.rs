@@ -9,6 +9,7 @@ use crate::publisher::Page;
 pub const APPLICATION_CREATION: &str = "APPLICATION_CREATION";
 pub const SUBSCRIPTION_CREATION: &str = "SUBSCRIPTION_CREATION";
 pub const SUBSCRIPTION_UPDATE: &str = "SUBSCRIPTION_UPDATE";
+pub const REVISION_DEPLOYMENT: &str = "REVISION_DEPLOYMENT";
 
 /// The workflow types that can be switched on, with what each holds back.
 pub const TYPES: &[(&str, &str)] = &[
@@ -23,6 +24,10 @@ pub const TYPES: &[(&str, &str)] = &[
     (
         SUBSCRIPTION_UPDATE,
         "A tier change waits (TIER_UPDATE_PENDING; the old tier applies) until approved.",
+    ),
+    (
+        REVISION_DEPLOYMENT,
+        "A revision deployment waits (the gateways keep serving what is live) until approved.",
     ),
 ];
 

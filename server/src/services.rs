@@ -292,6 +292,15 @@ async fn publisher_call(
             p.deploy(actor, &id, &revision, one(environment), product)
                 .await?,
         ),
+        C::CancelDeployment {
+            id,
+            revision,
+            environment,
+            product,
+        } => R::Deployments(
+            p.cancel_deployment(actor, &id, &revision, &environment, product)
+                .await?,
+        ),
         C::Undeploy {
             id,
             revision,

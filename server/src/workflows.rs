@@ -9,8 +9,8 @@
 use app::auth::scopes as s;
 use app::publisher::Page;
 use app::workflows::{
-    APPLICATION_CREATION, SUBSCRIPTION_CREATION, SUBSCRIPTION_UPDATE, TYPES, WorkflowDecision,
-    WorkflowInfo, WorkflowSetting, parse_type,
+    APPLICATION_CREATION, REVISION_DEPLOYMENT, SUBSCRIPTION_CREATION, SUBSCRIPTION_UPDATE, TYPES,
+    WorkflowDecision, WorkflowInfo, WorkflowSetting, parse_type,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -429,6 +429,34 @@ async fn apply(conn: &mut PgConnection, row: &Row, approved: bool) -> Result<(),
             if let Some(api) = api {
                 runtime::bump_for_api(conn, api).await?;
             }
+        }
+        REVISION_DEPLOYMENT if approved => {
+            // What was live on the environment is replaced, as a direct deployment would.
+            let env: Option<Uuid> = sqlx::query_scalar(
+                "WITH p AS (DELETE FROM pending_deployment WHERE id = $1 RETURNING *)
+                 INSERT INTO api_deployment (api_id, environment_id, revision_id, vhost,
+                                             display_on_devportal, artifact, deployed_by)
+                 SELECT api_id, environment_id, revision_id, vhost, display_on_devportal,
+                        artifact, requested_by FROM p
+                 ON CONFLICT (api_id, environment_id) DO UPDATE
+                   SET revision_id = EXCLUDED.revision_id, vhost = EXCLUDED.vhost,
+                       display_on_devportal = EXCLUDED.display_on_devportal,
+                       artifact = EXCLUDED.artifact, deployed_by = EXCLUDED.deployed_by,
+                       deployed_at = now(), status = 'APPROVED'
+                 RETURNING environment_id",
+            )
+            .bind(row.object_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(env) = env {
+                crate::publisher::revisions::bump_environments(conn, &[env]).await?;
+            }
+        }
+        REVISION_DEPLOYMENT => {
+            sqlx::query("DELETE FROM pending_deployment WHERE id = $1")
+                .bind(row.object_id)
+                .execute(&mut *conn)
+                .await?;
         }
         other => {
             return Err(ApiError::Anyhow(anyhow::anyhow!(

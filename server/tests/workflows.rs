@@ -135,7 +135,7 @@ async fn application_creation_waits_for_approval(db: PgPool) {
         None,
     )
     .await;
-    assert_eq!(settings["count"], 3);
+    assert_eq!(settings["count"], 4);
     assert!(
         settings["list"]
             .as_array()
@@ -654,4 +654,198 @@ async fn a_decision_that_fails_half_way_changes_nothing(db: PgPool) {
         StatusCode::OK
     );
     assert!(revision(&db).await > v);
+}
+
+async fn snapshot(app: &TestApp, admin: &str) -> String {
+    let r = app
+        .get_bearer("/api/am/gateway/v1/environments/Default/snapshot", admin)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.text()
+}
+
+async fn revision_of_api(app: &TestApp, publisher: &str, api: &str) -> String {
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/am/publisher/v4/apis/{api}/revisions"),
+            publisher,
+            Some(json!({"description": "second"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+async fn deploy(app: &TestApp, publisher: &str, api: &str, revision: &str) -> common::Resp {
+    app.call(
+        Method::POST,
+        &format!("/api/am/publisher/v4/apis/{api}/deploy-revision?revisionId={revision}"),
+        publisher,
+        Some(json!([{"name": "Default"}])),
+    )
+    .await
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn deployments_wait_for_approval_and_refusals_leave_no_trace(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let who = actors(&app).await;
+    let admin = app
+        .access_token("admin", ADMIN_PASSWORD, "apim:admin apim:environment_read")
+        .await;
+    // Revision 1 goes live directly (approval off) with the backend on port 9.
+    let api = petstore_api(
+        &app,
+        &who.publisher,
+        json!({"name": "Pets", "context": "/pets", "version": "1.0.0"}),
+        true,
+    )
+    .await;
+    assert!(snapshot(&app, &admin).await.contains("127.0.0.1:9\""));
+    // Revision 2 points at port 19.
+    let p = "/api/am/publisher/v4/apis";
+    let mut body = ok(
+        &app,
+        Method::GET,
+        &format!("{p}/{api}"),
+        &who.publisher,
+        None,
+    )
+    .await;
+    body["endpointConfig"]["production_endpoints"]["url"] = json!("http://127.0.0.1:19");
+    ok(
+        &app,
+        Method::PUT,
+        &format!("{p}/{api}"),
+        &who.publisher,
+        Some(body),
+    )
+    .await;
+    let r2 = revision_of_api(&app, &who.publisher, &api).await;
+    let r = switch(
+        &app,
+        &who.admin,
+        json!([{"workflowType": "REVISION_DEPLOYMENT", "enabled": true}]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // Requested: listed as CREATED beside what is live; the gateways see no change.
+    let v = revision(&db).await;
+    let before = snapshot(&app, &admin).await;
+    let r = deploy(&app, &who.publisher, &api, &r2).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let states: Vec<(String, String)> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["revisionUuid"].as_str().unwrap().to_string(),
+                d["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&(r2.clone(), "CREATED".into())),
+        "{states:?}"
+    );
+    assert!(
+        states
+            .iter()
+            .any(|(rev, st)| rev != &r2 && st == "APPROVED"),
+        "{states:?}"
+    );
+    assert_eq!(revision(&db).await, v, "no gateway update while pending");
+    assert_eq!(snapshot(&app, &admin).await, before);
+    // One request per environment at a time.
+    let again = deploy(&app, &who.publisher, &api, &r2).await;
+    assert_eq!(
+        assert_wso2_error(&again, StatusCode::CONFLICT)["error"][0]["code"],
+        "name"
+    );
+
+    // The approver sees what would change.
+    let q = queue(&app, &who.approver, "?workflowType=REVISION_DEPLOYMENT").await;
+    assert_eq!(q["count"], 1);
+    let w = &q["list"][0];
+    assert_eq!(w["properties"]["environment"], "Default");
+    assert_eq!(w["properties"]["revision"], "Revision 2");
+    assert_eq!(w["properties"]["liveRevision"], "Revision 1");
+    assert_eq!(w["requestedBy"], "publisher");
+    let reference = w["referenceId"].as_str().unwrap().to_string();
+
+    // Rejected: nothing of it anywhere.
+    assert_eq!(
+        decide(&app, &who.approver, &reference, "REJECTED")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM pending_deployment").await,
+        0
+    );
+    assert_eq!(snapshot(&app, &admin).await, before);
+    assert_eq!(revision(&db).await, v);
+
+    // Cancelled by the publisher: the same.
+    assert_eq!(
+        deploy(&app, &who.publisher, &api, &r2).await.status,
+        StatusCode::CREATED
+    );
+    let reference = queue(&app, &who.approver, "").await["list"][0]["referenceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cancel = format!("{p}/{api}/cancel-revision-workflow/{r2}/Default");
+    let r = app.call(Method::POST, &cancel, &who.developer, None).await;
+    assert_wso2_error(&r, StatusCode::FORBIDDEN);
+    let r = app.call(Method::POST, &cancel, &who.publisher, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(workflow_status(&db, &reference).await, "CANCELLED");
+    assert_eq!(snapshot(&app, &admin).await, before);
+    assert_wso2_error(
+        &app.call(Method::POST, &cancel, &who.publisher, None).await,
+        StatusCode::NOT_FOUND,
+    );
+
+    // Approved: revision 2 replaces revision 1 on the gateways.
+    assert_eq!(
+        deploy(&app, &who.publisher, &api, &r2).await.status,
+        StatusCode::CREATED
+    );
+    let reference = queue(&app, &who.approver, "").await["list"][0]["referenceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        decide(&app, &who.approver, &reference, "APPROVED")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let after = snapshot(&app, &admin).await;
+    assert!(after.contains("127.0.0.1:19\""), "{after}");
+    assert!(!after.contains("127.0.0.1:9\""), "{after}");
+    assert!(revision(&db).await > v);
+    let live = ok(
+        &app,
+        Method::GET,
+        &format!("{p}/{api}/deployments"),
+        &who.publisher,
+        None,
+    )
+    .await;
+    let live = live
+        .get("list")
+        .unwrap_or(&live)
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(live[0]["revisionUuid"], r2.as_str());
+    assert_eq!(live[0]["status"], "APPROVED");
 }

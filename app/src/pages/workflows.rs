@@ -29,6 +29,7 @@ const TYPE_CHOICES: &[(&str, &str)] = &[
     ("APPLICATION_CREATION", "New application"),
     ("SUBSCRIPTION_CREATION", "New subscription"),
     ("SUBSCRIPTION_UPDATE", "Tier change"),
+    ("REVISION_DEPLOYMENT", "Deployment"),
 ];
 
 fn type_label(kind: &str) -> &'static str {
@@ -36,6 +37,7 @@ fn type_label(kind: &str) -> &'static str {
         "APPLICATION_CREATION" => "New application",
         "SUBSCRIPTION_CREATION" => "New subscription",
         "SUBSCRIPTION_UPDATE" => "Tier change",
+        "REVISION_DEPLOYMENT" => "Deployment",
         _ => "Request",
     }
 }
@@ -96,7 +98,7 @@ pub fn Approvals(user: CurrentUser) -> impl IntoView {
                 match queue.await {
                     Ok(R::Page(page)) if page.list.is_empty() => {
                         let (title, detail) = if status.get_untracked() == "CREATED" {
-                            ("No pending approvals", "Requests that need approval — new applications, subscriptions and tier changes, as switched on below — queue here.")
+                            ("No pending approvals", "Requests that need approval — new applications, subscriptions, tier changes and deployments, as switched on below — queue here.")
                         } else {
                             ("Nothing here yet", "Decided and withdrawn requests are listed here.")
                         };

@@ -98,6 +98,10 @@ fn item_routes<const P: bool>(r: Router<AppState>) -> Router<AppState> {
         .route(&format!("{item}/deployments"), get(deployments::<P>))
         .route(&format!("{item}/deploy-revision"), post(deploy::<P>))
         .route(&format!("{item}/undeploy-revision"), post(undeploy::<P>))
+        .route(
+            &format!("{item}/cancel-revision-workflow/{{revision_id}}/{{env_name}}"),
+            post(cancel_deployment::<P>),
+        )
 }
 
 fn service(state: &AppState) -> Publisher {
@@ -556,6 +560,19 @@ async fn undeploy<const P: bool>(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(d)).into_response())
+}
+
+/// Withdraws a deployment that waits for approval.
+async fn cancel_deployment<const P: bool>(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, revision, environment)): Path<(String, String, String)>,
+) -> Result<Json<Vec<Deployment>>, ApiError> {
+    Ok(Json(
+        service(&state)
+            .cancel_deployment(&caller, &id, &revision, &environment, P)
+            .await?,
+    ))
 }
 
 // ----- environments and the gateway feed ------------------------------------------------------

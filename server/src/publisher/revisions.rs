@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use super::validate::{self, Problems};
 use super::{Actor, PRODUCT, Publisher, parse_id, time};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, ResultExt};
+use app::workflows::REVISION_DEPLOYMENT;
 
 /// Marks environments changed: their gateways pick up a new snapshot version.
 pub async fn bump_environments(
@@ -291,7 +292,13 @@ impl Publisher {
             "SELECT d.revision_id, e.name AS environment, d.vhost, d.display_on_devportal,
                     d.status, d.deployed_at
                FROM api_deployment d JOIN gateway_environment e ON e.id = d.environment_id
-              WHERE d.api_id = $1 ORDER BY e.name",
+              WHERE d.api_id = $1
+             UNION ALL
+             -- Waiting for approval (WSO2 shows these as CREATED).
+             SELECT p.revision_id, e.name, p.vhost, p.display_on_devportal, 'CREATED', p.requested_at
+               FROM pending_deployment p JOIN gateway_environment e ON e.id = p.environment_id
+              WHERE p.api_id = $1
+             ORDER BY 2, 5",
         )
         .bind(api)
         .fetch_all(&self.db)
@@ -433,11 +440,22 @@ impl Publisher {
                 ),
             ));
         }
+        let mut tx = self.db.begin().await?;
+        // Deployments of it waiting for approval go with it.
+        let pending: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM pending_deployment WHERE revision_id = $1")
+                .bind(rid)
+                .fetch_all(&mut *tx)
+                .await?;
+        for p in pending {
+            crate::workflows::cancel(&mut tx, &[REVISION_DEPLOYMENT], p, &actor.username).await?;
+        }
         let done = sqlx::query("DELETE FROM api_revision WHERE id = $1 AND api_id = $2")
             .bind(rid)
             .bind(row.id)
-            .execute(&self.db)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         if done.rows_affected() == 0 {
             return Err(ApiError::NotFound(format!("Revision {revision} not found")));
         }
@@ -613,12 +631,83 @@ impl Publisher {
                     .map(|h| h.host.clone())
                     .unwrap_or_else(|| "localhost".into()),
             };
-            resolved.push((env.id, vhost, t.display_on_devportal));
+            resolved.push((env.id, vhost, t.display_on_devportal, env.name.clone()));
         }
         p.into_result()?;
         let mut tx = self.db.begin().await?;
+        let organization: Uuid =
+            sqlx::query_scalar("SELECT organization_id FROM api WHERE id = $1")
+                .bind(row.id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if crate::workflows::needs_approval(&mut tx, organization, REVISION_DEPLOYMENT, None)
+            .await?
+        {
+            let number: i32 = sqlx::query_scalar("SELECT number FROM api_revision WHERE id = $1")
+                .bind(rid)
+                .fetch_one(&mut *tx)
+                .await?;
+            for (env, vhost, display, env_name) in resolved {
+                let pending: Uuid = sqlx::query_scalar(
+                    "INSERT INTO pending_deployment (api_id, environment_id, revision_id, vhost,
+                                                     display_on_devportal, artifact, requested_by)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(row.id)
+                .bind(env)
+                .bind(rid)
+                .bind(&vhost)
+                .bind(display)
+                .bind(Json(&runtime))
+                .bind(&actor.username)
+                .fetch_one(&mut *tx)
+                .await
+                .on_constraint("pending_deployment_one_per_environment", || ApiError::Conflict {
+                    message: format!(
+                        "A deployment of {} to {env_name} already waits for approval; cancel it first",
+                        row.name
+                    ),
+                    errors: vec![FieldError::new("name", "a deployment waits for approval here")],
+                })?;
+                let live: Option<i32> = sqlx::query_scalar(
+                    "SELECT r.number FROM api_deployment d JOIN api_revision r ON r.id = d.revision_id
+                      WHERE d.api_id = $1 AND d.environment_id = $2",
+                )
+                .bind(row.id)
+                .bind(env)
+                .fetch_optional(&mut *tx)
+                .await?;
+                crate::workflows::open(
+                    &mut tx,
+                    organization,
+                    REVISION_DEPLOYMENT,
+                    pending,
+                    &actor.username,
+                    format!(
+                        "Deploy revision {number} of {} {} to {env_name}",
+                        row.name, row.version
+                    ),
+                    serde_json::json!({
+                        "apiId": row.id.to_string(),
+                        "apiName": row.name,
+                        "apiVersion": row.version,
+                        "apiContext": row.context,
+                        "revision": format!("Revision {number}"),
+                        "revisionId": rid.to_string(),
+                        "environment": env_name,
+                        "vhost": vhost,
+                        "liveRevision": live.map(|n| format!("Revision {n}")).unwrap_or_else(|| "none".into()),
+                        "operations": runtime.operations.len(),
+                    }),
+                )
+                .await?;
+            }
+            super::apis::audit(&mut tx, actor, "deploy.requested", product, id).await?;
+            tx.commit().await?;
+            return self.deployments(actor, id, product).await;
+        }
         let mut changed = Vec::new();
-        for (env, vhost, display) in resolved {
+        for (env, vhost, display, _) in resolved {
             sqlx::query(
                 "INSERT INTO api_deployment (api_id, environment_id, revision_id, vhost,
                                              display_on_devportal, artifact, deployed_by)
@@ -686,6 +775,40 @@ impl Publisher {
         }
         bump_environments(&mut tx, &envs).await?;
         super::apis::audit(&mut tx, actor, "undeploy", product, id).await?;
+        tx.commit().await?;
+        self.deployments(actor, id, product).await
+    }
+
+    /// Withdraws a deployment waiting for approval
+    /// (`POST /apis/{apiId}/cancel-revision-workflow/{revisionId}/{envName}`).
+    pub async fn cancel_deployment(
+        &self,
+        actor: &Actor,
+        id: &str,
+        revision: &str,
+        environment: &str,
+        product: bool,
+    ) -> Result<Vec<Deployment>, ApiError> {
+        let row = self.load_for_publish(actor, id, product).await?;
+        let rid = revision_of(revision)?;
+        let mut tx = self.db.begin().await?;
+        let pending: Option<Uuid> = sqlx::query_scalar(
+            "DELETE FROM pending_deployment p USING gateway_environment e
+              WHERE e.id = p.environment_id AND p.api_id = $1 AND p.revision_id = $2 AND e.name = $3
+             RETURNING p.id",
+        )
+        .bind(row.id)
+        .bind(rid)
+        .bind(environment)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let pending = pending.ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "No deployment of this revision to {environment} waits for approval"
+            ))
+        })?;
+        crate::workflows::cancel(&mut tx, &[REVISION_DEPLOYMENT], pending, &actor.username).await?;
+        super::apis::audit(&mut tx, actor, "deploy.cancelled", product, id).await?;
         tx.commit().await?;
         self.deployments(actor, id, product).await
     }

@@ -997,6 +997,7 @@ fn revision_card(
     product: bool,
     act: Action<(PublisherCall, String), ()>,
 ) -> impl IntoView {
+    // Live here or waiting for approval to go live.
     let deployed: Vec<String> = r.deployment_info.iter().map(|d| d.name.clone()).collect();
     let choices: Vec<String> = envs
         .iter()
@@ -1016,7 +1017,7 @@ fn revision_card(
                     environment: environment.clone(),
                     product,
                 },
-                format!("Deployed to {environment}."),
+                format!("Deployment to {environment} done (or sent for approval where approvals are on)."),
             ));
         }
     };
@@ -1066,6 +1067,18 @@ fn revision_card(
                 {r.deployment_info.iter().map(|d| {
                     let (api, rev, env) = (api.clone(), rev.clone(), d.name.clone());
                     let label = d.name.clone();
+                    if d.status.as_deref() == Some("CREATED") {
+                        return view! {
+                            <span class="inline-flex items-center gap-2 rounded-full bg-amber-100 px-3 py-1 text-xs font-semibold text-amber-900" data-pending=d.name.clone()>
+                                "PENDING approval for " {label}
+                                <button type="button" class="text-amber-950 underline"
+                                    on:click=move |_| { act.dispatch((
+                                        PublisherCall::CancelDeployment { id: api.clone(), revision: rev.clone(), environment: env.clone(), product },
+                                        format!("Deployment request for {env} withdrawn."),
+                                    )); }>"Cancel request"</button>
+                            </span>
+                        }.into_any();
+                    }
                     view! {
                         <span class="inline-flex items-center gap-2 rounded-full bg-emerald-100 px-3 py-1 text-xs font-semibold text-emerald-800" data-deployed=d.name.clone()>
                             "Live on " {label}
@@ -1075,7 +1088,7 @@ fn revision_card(
                                     format!("Undeployed from {env}."),
                                 )); }>"Undeploy"</button>
                         </span>
-                    }
+                    }.into_any()
                 }).collect_view()}
                 {has_choices.then(|| view! {
                     <select class="rounded border border-slate-300 px-2 py-1 text-sm" aria-label="Environment" bind:value=target>
