@@ -11,6 +11,8 @@ APIS="${APIS:-1000}"
 SUBSCRIPTIONS="${SUBSCRIPTIONS:-500}"
 
 say "building (release)"
+# Its own site directory: the debug build's (target/site) keeps serving the tests' wasm.
+export LEPTOS_SITE_ROOT="target/site-release"
 cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
 
 work=$(mktemp -d)
@@ -23,7 +25,7 @@ fresh_db "$DB_NAME"
 port=$(free_port)
 base="http://127.0.0.1:$port"
 GATEHOUSE_DATABASE__URL="$PG_URL/$DB_NAME" GATEHOUSE_SERVER__ADDR="127.0.0.1:$port" \
-  GATEHOUSE_SERVER__SITE_ROOT="$ROOT/target/site" GATEHOUSE_ADMIN_PASSWORD=bench-admin \
+  GATEHOUSE_SERVER__SITE_ROOT="$ROOT/target/site-release" GATEHOUSE_ADMIN_PASSWORD=bench-admin \
   GATEHOUSE_DEMO__SEED=true GATEHOUSE_DEMO__PASSWORD=bench-demo GATEHOUSE_DEMO__APIS=false RUST_LOG=warn \
   "$CARGO_TARGET_DIR/release/server" >"$work/server.log" 2>&1 &
 server_pid=$!

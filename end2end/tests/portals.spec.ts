@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, hydrated, shot, signIn, signOut, watchErrors } from './helpers';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, adminToken, hydrated, shot, signIn, signOut, watchErrors } from './helpers';
 
 test('the site root leads to the public developer portal, which hydrates cleanly', async ({ page }) => {
   const errors = watchErrors(page);
@@ -109,4 +109,34 @@ test('self sign-up creates a developer account and signs it in', async ({ page }
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page.getByTestId('form-error')).toHaveText('That user name is taken.');
   await expect(page.getByLabel('E-mail')).toHaveValue(`other-${name}@example.com`);
+});
+
+test('every portal page hydrates on a direct load, tabs and admin sections included', async ({ page, request }) => {
+  const errors = watchErrors(page);
+  const token = await adminToken(request, 'apim:admin apim:api_view apim:api_create apim:api_publish apim:api_delete');
+  const created = await request.post('/api/am/publisher/v4/apis', {
+    headers: { Authorization: `Bearer ${token}` },
+    data: {
+      name: 'Hydration Check', context: '/hydration-check', version: '1.0.0',
+      endpointConfig: { endpoint_type: 'http', production_endpoints: { url: 'http://127.0.0.1:9' } },
+      operations: [{ target: '/x', verb: 'GET' }],
+    },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const { id } = await created.json();
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/admin');
+  const tabs = ['', '/business-info', '/settings', '/operations', '/endpoints', '/lifecycle', '/revisions', '/definition', '/documents'];
+  const pages = [
+    '/admin', '/admin/workflows', '/admin/users', '/admin/key-managers', '/publisher', '/publisher/api-products',
+    ...tabs.map((t) => `/publisher/apis/${id}${t}`),
+    '/devportal', '/devportal/applications',
+  ];
+  for (const path of pages) {
+    await page.goto(path);
+    await hydrated(page);
+    expect(errors, path).toEqual([]);
+  }
+  // The later Publisher tests start from their own APIs only.
+  const gone = await request.delete(`/api/am/publisher/v4/apis/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+  expect(gone.ok(), await gone.text()).toBeTruthy();
 });

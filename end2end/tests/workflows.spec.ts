@@ -91,3 +91,53 @@ test('with approvals on, a new application and a Gold subscription wait until a 
     await setApprovals(request, token, false);
   }
 });
+
+test('with deployment approval on, a revision deployed in the Publisher shows PENDING and the gateway serves it only after a workflow admin approves', async ({ page, request }) => {
+  const errors = watchErrors(page);
+  const token = await adminToken(request, 'apim:admin apim:api_view apim:api_create apim:api_publish apim:api_manage');
+  const auth = { Authorization: `Bearer ${token}` };
+  // An open (unsecured) API on the demo backend, created by REST and owned by the publisher.
+  const created = await request.post('/api/am/publisher/v4/apis', {
+    headers: auth,
+    data: {
+      name: 'Gated Pizza', context: '/gated-pizza', version: '1.0.0', securityScheme: [],
+      endpointConfig: { endpoint_type: 'http', production_endpoints: { url: `${BASE}/demo-backend/pizzashack` } },
+      operations: [{ target: '/menu', verb: 'GET', authType: 'None' }],
+    },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const api = await created.json();
+  const settings = (on: boolean) => request.put('/api/am/admin/v4/workflow-settings', {
+    headers: auth, data: { list: [{ workflowType: 'REVISION_DEPLOYMENT', enabled: on }] },
+  });
+  expect((await settings(true)).status()).toBe(200);
+  try {
+    const url = `${GATEWAY}/gated-pizza/1.0.0/menu`;
+    await signIn(page, 'admin', process.env.ADMIN_PASSWORD ?? 'admin', `/publisher/apis/${api.id}/revisions`);
+    await hydrated(page);
+    await page.getByLabel('New revision — description').fill('Needs approval');
+    await page.getByRole('button', { name: 'Create revision' }).click();
+    const revision = page.locator('[data-revision="Revision 1"]');
+    await revision.getByRole('button', { name: 'Deploy' }).click();
+    await expect(revision.locator('[data-pending="Default"]')).toContainText('PENDING approval for Default');
+    await shot(page, 'publisher-deployment-pending');
+    // Not served while pending.
+    await page.waitForTimeout(1_000);
+    expect((await request.get(url)).status()).toBe(404);
+    await signOut(page);
+
+    // The workflow admin approves; the gateway serves it within about a second.
+    await signIn(page, 'workflow-admin', DEMO_PASSWORD, '/admin/workflows');
+    await hydrated(page);
+    const card = page.locator('[data-type="REVISION_DEPLOYMENT"]', { hasText: 'Gated Pizza' });
+    await expect(card).toContainText('Default');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await expect(card).toHaveCount(0);
+    const approvedAt = Date.now();
+    await expect.poll(async () => (await request.get(url)).status(), { timeout: 3_000, intervals: [100] }).toBe(200);
+    console.log(`deployment approved → served in ${Date.now() - approvedAt} ms`);
+    expect(errors).toEqual([]);
+  } finally {
+    await settings(false);
+  }
+});

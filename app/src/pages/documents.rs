@@ -108,19 +108,35 @@ fn select(
     }
 }
 
+/// The documents of an API or product for the Publisher's Documents tab; `version` reloads it.
+/// The page creates it at its top level (created inside the page's Suspense, a resource failed
+/// to hydrate on a direct load of the tab's URL).
+pub fn publisher_documents_resource(
+    api_id: impl Fn() -> String + Send + Sync + 'static,
+    on: impl Fn() -> bool + Send + Sync + 'static,
+    version: RwSignal<u32>,
+    product: bool,
+) -> Resource<Result<DocumentReply, ServiceError>> {
+    Resource::new(
+        move || (api_id(), on(), version.get()),
+        move |(api_id, on, _)| async move {
+            if on {
+                run(DocumentCall::List { api_id, product }).await
+            } else {
+                Ok(DocumentReply::Done)
+            }
+        },
+    )
+}
+
 /// The Publisher's Documents tab of an API or API product.
 #[component]
-pub fn PublisherDocuments(api_id: String, product: bool) -> impl IntoView {
-    let version = RwSignal::new(0u32);
-    let list = Resource::new(move || version.get(), {
-        let api_id = api_id.clone();
-        move |_| {
-            run(DocumentCall::List {
-                api_id: api_id.clone(),
-                product,
-            })
-        }
-    });
+pub fn PublisherDocuments(
+    api_id: String,
+    product: bool,
+    list: Resource<Result<DocumentReply, ServiceError>>,
+    version: RwSignal<u32>,
+) -> impl IntoView {
     let form = Form::new();
     let error = RwSignal::new(None::<ServiceError>);
     let notice = RwSignal::new(None::<String>);

@@ -23,6 +23,13 @@ struct Ctx {
     product: bool,
     reload: RwSignal<u32>,
     notice: RwSignal<Option<String>>,
+    /// The open tab's own data (history, revisions, definition) and the environments, created
+    /// with the page: created inside the page's Suspense, a tab's resource failed to hydrate on
+    /// a direct load of the tab's URL.
+    tab_data: Resource<Result<PublisherReply, ServiceError>>,
+    environments: Resource<Result<PublisherReply, ServiceError>>,
+    documents: Resource<Result<crate::documents::DocumentReply, ServiceError>>,
+    documents_version: RwSignal<u32>,
 }
 
 impl Ctx {
@@ -68,10 +75,43 @@ fn detail_page(product: bool) -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let tab = move || params.with(|p| p.get("tab").unwrap_or_else(|| "overview".into()));
+    let reload = RwSignal::new(0);
+    let tab_data = Resource::new(
+        move || (id(), tab(), reload.get()),
+        move |(id, tab, _)| async move {
+            match tab.as_str() {
+                "lifecycle" => run(PublisherCall::History { id, product }).await,
+                "revisions" => run(PublisherCall::Revisions { id, product }).await,
+                "definition" if !product => run(PublisherCall::Definition { id }).await,
+                _ => Ok(PublisherReply::Done),
+            }
+        },
+    );
+    let environments = Resource::new(
+        move || tab() == "revisions",
+        |on| async move {
+            if on {
+                run(PublisherCall::Environments).await
+            } else {
+                Ok(PublisherReply::Done)
+            }
+        },
+    );
+    let documents_version = RwSignal::new(0u32);
+    let documents = crate::pages::documents::publisher_documents_resource(
+        id,
+        move || tab() == "documents",
+        documents_version,
+        product,
+    );
     let ctx = Ctx {
         product,
-        reload: RwSignal::new(0),
+        reload,
         notice: RwSignal::new(None),
+        tab_data,
+        environments,
+        documents,
+        documents_version,
     };
     let api = Resource::new(
         move || (id(), ctx.reload.get()),
@@ -135,9 +175,10 @@ fn body(api: Api, tab: String, ctx: Ctx) -> impl IntoView {
         "endpoints" if !ctx.product => endpoints(api.clone(), ctx).into_any(),
         "lifecycle" => lifecycle_tab(api.clone(), ctx).into_any(),
         "revisions" => revisions(api.clone(), ctx).into_any(),
-        "definition" if !ctx.product => definition(id.clone()).into_any(),
+        "definition" if !ctx.product => definition(id.clone(), ctx).into_any(),
         "documents" => view! {
-            <crate::pages::documents::PublisherDocuments api_id=id.clone() product=ctx.product/>
+            <crate::pages::documents::PublisherDocuments api_id=id.clone() product=ctx.product
+                list=ctx.documents version=ctx.documents_version/>
         }
         .into_any(),
         "overview" => view! {
@@ -795,16 +836,7 @@ fn lifecycle_tab(api: Api, ctx: Ctx) -> impl IntoView {
             .as_deref()
             .unwrap_or(lifecycle::CREATED),
     );
-    let history = Resource::new(move || ctx.reload.get(), {
-        let id = id.clone();
-        move |_| {
-            let id = id.clone();
-            run(PublisherCall::History {
-                id,
-                product: ctx.product,
-            })
-        }
-    });
+    let history = ctx.tab_data;
     let checked: Vec<(String, RwSignal<bool>)> = state
         .check_items
         .iter()
@@ -907,16 +939,7 @@ fn lifecycle_tab(api: Api, ctx: Ctx) -> impl IntoView {
 fn revisions(api: Api, ctx: Ctx) -> impl IntoView {
     let id = api.id.clone().unwrap_or_default();
     let product = ctx.product;
-    let list = Resource::new(move || ctx.reload.get(), {
-        let id = id.clone();
-        move |_| {
-            run(PublisherCall::Revisions {
-                id: id.clone(),
-                product,
-            })
-        }
-    });
-    let environments = Resource::new(|| (), |_| run(PublisherCall::Environments));
+    let (list, environments) = (ctx.tab_data, ctx.environments);
     let description = RwSignal::new(String::new());
     let error = RwSignal::new(None);
     // One action for every revision operation; each reports success as a notice.
@@ -1101,12 +1124,9 @@ fn revision_card(
     }
 }
 
-fn definition(id: String) -> impl IntoView {
+fn definition(id: String, ctx: Ctx) -> impl IntoView {
     let download = format!("/api/am/publisher/v4/apis/{id}/swagger");
-    let doc = Resource::new(
-        move || id.clone(),
-        |id| run(PublisherCall::Definition { id }),
-    );
+    let doc = ctx.tab_data;
     view! {
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading the definition…"</p> }>
             {move || { let download = download.clone(); Suspend::new(async move {
