@@ -28,6 +28,36 @@ pub struct RoleSummary {
     pub users: i64,
 }
 
+/// What the Admin portal's users & roles section changes (scope `apim:role_manage`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UsersChange {
+    /// Every scope of the catalogue, for the role editor.
+    Scopes,
+    /// Replaces a user's roles.
+    SetRoles {
+        username: String,
+        roles: Vec<String>,
+    },
+    /// Locks (no sign-in, sessions end) or unlocks an account.
+    SetLocked { username: String, locked: bool },
+    /// Sets a new password the user is told out of band.
+    ResetPassword { username: String, password: String },
+    /// Creates a role or replaces its description and scopes.
+    SaveRole {
+        name: String,
+        description: String,
+        scopes: Vec<String>,
+    },
+    /// Deletes a role that is not built in.
+    DeleteRole { name: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UsersChangeReply {
+    Scopes(Vec<String>),
+    Done,
+}
+
 /// Why a service call was refused; the server maps each to one HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceError {
@@ -129,6 +159,12 @@ pub mod ssr {
             caller: Option<&'a CurrentUser>,
             call: crate::feedback::FeedbackCall,
         ) -> BoxFuture<'a, Result<crate::feedback::FeedbackReply, ServiceError>>;
+        /// Users & roles administration (Admin portal).
+        fn user_admin<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+            call: super::UsersChange,
+        ) -> BoxFuture<'a, Result<super::UsersChangeReply, ServiceError>>;
         /// Approval workflows: the queue, decisions and switches (Admin portal).
         fn workflows<'a>(
             &'a self,
@@ -261,4 +297,17 @@ pub async fn feedback_call(
     let user = ssr::viewer().user;
     let services = expect_context::<ssr::Services>();
     Ok(services.feedback(user.as_ref(), call).await)
+}
+
+/// One users & roles change for the Admin portal.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn user_admin_call(
+    call: UsersChange,
+) -> Result<Result<UsersChangeReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let Some(user) = ssr::viewer().user else {
+        return Ok(Err(ServiceError::Unauthorized));
+    };
+    let services = expect_context::<ssr::Services>();
+    Ok(services.user_admin(&user, call).await)
 }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod keymanager;
 pub mod publisher;
 pub mod services;
+pub mod users_admin;
 pub mod workflows;
 
 use std::sync::Arc;

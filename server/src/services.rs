@@ -452,6 +452,20 @@ impl PortalServices for DbServices {
         })
     }
 
+    fn user_admin<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+        call: app::api::UsersChange,
+    ) -> BoxFuture<'a, Result<app::api::UsersChangeReply, ServiceError>> {
+        Box::pin(async move {
+            let actor = Actor::from(caller);
+            crate::users_admin::UserAdmin { db: &self.db }
+                .call(&actor, call)
+                .await
+                .map_err(ServiceError::from)
+        })
+    }
+
     fn feedback<'a>(
         &'a self,
         caller: Option<&'a CurrentUser>,

@@ -92,7 +92,7 @@ const OPS: &[Op] = &[
     ("PUT", "/subscriptions/{subscriptionId}", true, Some(SUBS), Some(r#"{"applicationId": "{applicationId}", "apiId": "{apiId}", "throttlingPolicy": "Gold"}"#)),
     ("DELETE", "/subscriptions/{subscriptionId}", true, Some(SUBS), None),
     // Key managers: any signed-in user (WSO2's contract asks for apim:subscribe).
-    ("GET", "/key-managers", true, None, None),
+    ("GET", "/key-managers", true, Some(APP), None),
 ];
 
 /// A small valid PNG (1×1).

@@ -5,9 +5,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{list_roles, list_users};
+use crate::api::{
+    RoleSummary, ServiceError, UserSummary, UsersChange, UsersChangeReply, list_roles, list_users,
+    user_admin_call,
+};
 use crate::auth::{ADMIN_SECTIONS, AdminSection, CurrentUser, Portal, Viewer};
 use crate::components::{EmptyState, PageTitle, PortalPage, SubNav};
+use crate::pages::publisher::{BUTTON_LIGHT, error_banner};
 
 fn section_by_key(key: &str) -> Option<&'static AdminSection> {
     ADMIN_SECTIONS.iter().find(|s| s.key == key)
@@ -114,14 +118,50 @@ fn other_section(key: &'static str) -> AnyView {
 const TH: &str = "px-4 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
 const TD: &str = "px-4 py-2 text-sm text-slate-700";
 
+async fn admin_call(call: UsersChange) -> Result<UsersChangeReply, ServiceError> {
+    match user_admin_call(call).await {
+        Ok(r) => r,
+        Err(e) => Err(ServiceError::Fields {
+            message: format!("The server could not be reached: {e}"),
+            problems: vec![],
+        }),
+    }
+}
+
 #[component]
 fn UsersAndRoles() -> impl IntoView {
-    let users = Resource::new_blocking(|| (), |_| list_users());
-    let roles = Resource::new_blocking(|| (), |_| list_roles());
+    let version = RwSignal::new(0u32);
+    let users = Resource::new_blocking(move || version.get(), |_| list_users());
+    let roles = Resource::new_blocking(move || version.get(), |_| list_roles());
+    let scopes = Resource::new_blocking(|| (), |_| admin_call(UsersChange::Scopes));
+    let error = RwSignal::new(None::<ServiceError>);
+    let notice = RwSignal::new(None::<String>);
+    let act = Action::new(move |(call, message): &(UsersChange, String)| {
+        let (call, message) = (call.clone(), message.clone());
+        async move { admin_call(call).await.map(|_| message) }
+    });
+    Effect::new(move |_| match act.value().get() {
+        Some(Ok(message)) => {
+            error.set(None);
+            notice.set(Some(message));
+            version.update(|v| *v += 1);
+        }
+        Some(Err(e)) => {
+            notice.set(None);
+            error.set(Some(e));
+        }
+        None => {}
+    });
+    let run = move |call: UsersChange, message: String| {
+        act.dispatch((call, message));
+    };
     view! {
+        {error_banner(error)}
+        {move || notice.get().map(|n| view! { <p class="mb-4 rounded-md bg-emerald-50 p-3 text-sm text-emerald-900" role="status" data-testid="notice">{n}</p> })}
         <h2 class="mb-3 text-lg font-semibold">"Users"</h2>
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading users…"</p> }>
             {move || Suspend::new(async move {
+                let role_names: Vec<String> = roles.await.map(|r| r.into_iter().map(|r| r.name).collect()).unwrap_or_default();
                 match users.await {
                     Err(e) => view! { <p class="text-rose-600">{e.to_string()}</p> }.into_any(),
                     Ok(list) if list.is_empty() => view! {
@@ -131,18 +171,10 @@ fn UsersAndRoles() -> impl IntoView {
                         <div class="overflow-x-auto rounded-xl bg-white shadow-sm ring-1 ring-slate-200">
                             <table class="min-w-full divide-y divide-slate-200" data-testid="users-table">
                                 <thead><tr>
-                                    <th class=TH>"User"</th><th class=TH>"E-mail"</th><th class=TH>"Roles"</th><th class=TH>"Status"</th><th class=TH>"Created"</th>
+                                    <th class=TH>"User"</th><th class=TH>"E-mail"</th><th class=TH>"Roles"</th><th class=TH>"Status"</th><th class=TH>"Created"</th><th class=TH></th>
                                 </tr></thead>
                                 <tbody class="divide-y divide-slate-100">
-                                    {list.into_iter().map(|u| { let key = u.username.clone(); view! {
-                                        <tr data-username=key>
-                                            <td class=TD><span class="font-medium">{u.display_name}</span><span class="ml-1 text-slate-400">{u.username}</span></td>
-                                            <td class=TD>{u.email.unwrap_or_default()}</td>
-                                            <td class=TD>{u.roles.join(", ")}</td>
-                                            <td class=TD>{if u.locked { "locked" } else { "active" }}</td>
-                                            <td class=TD>{u.created_at}</td>
-                                        </tr>
-                                    }}).collect_view()}
+                                    {list.into_iter().map(|u| user_row(u, role_names.clone(), run)).collect_view()}
                                 </tbody>
                             </table>
                         </div>
@@ -153,28 +185,195 @@ fn UsersAndRoles() -> impl IntoView {
         <h2 class="mb-3 mt-8 text-lg font-semibold">"Roles"</h2>
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading roles…"</p> }>
             {move || Suspend::new(async move {
+                let all_scopes = match scopes.await {
+                    Ok(UsersChangeReply::Scopes(list)) => list,
+                    _ => vec![],
+                };
                 match roles.await {
                     Err(e) => view! { <p class="text-rose-600">{e.to_string()}</p> }.into_any(),
                     Ok(list) => view! {
                         <div class="grid gap-3 md:grid-cols-2">
-                            {list.into_iter().map(|r| { let key = r.name.clone(); view! {
-                                <div class="rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200" data-role=key>
-                                    <div class="flex items-center justify-between">
-                                        <h3 class="font-semibold">{r.name}</h3>
-                                        <span class="text-xs text-slate-500">{r.users} " users"{r.built_in.then_some(" · built-in")}</span>
-                                    </div>
-                                    <p class="mt-1 text-sm text-slate-500">{r.description}</p>
-                                    <div class="mt-2 flex flex-wrap gap-1">
-                                        {r.scopes.into_iter().map(|s| view! {
-                                            <span class="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-600">{s}</span>
-                                        }).collect_view()}
-                                    </div>
-                                </div>
-                            }}).collect_view()}
+                            {list.into_iter().map(|r| role_card(r, all_scopes.clone(), run)).collect_view()}
+                            {role_card(RoleSummary { name: String::new(), description: String::new(), built_in: false, scopes: vec![], users: 0 }, all_scopes.clone(), run)}
                         </div>
                     }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+fn user_row(
+    u: UserSummary,
+    role_names: Vec<String>,
+    run: impl Fn(UsersChange, String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let chosen: Vec<(String, RwSignal<bool>)> = role_names
+        .iter()
+        .map(|r| (r.clone(), RwSignal::new(u.roles.contains(r))))
+        .collect();
+    let password = RwSignal::new(String::new());
+    let (name, locked) = (u.username.clone(), u.locked);
+    let save_roles = {
+        let (name, chosen) = (name.clone(), chosen.clone());
+        move |_| {
+            let roles = chosen
+                .iter()
+                .filter(|(_, on)| on.get_untracked())
+                .map(|(r, _)| r.clone())
+                .collect();
+            run(
+                UsersChange::SetRoles {
+                    username: name.clone(),
+                    roles,
+                },
+                format!("Roles of {name} saved."),
+            );
+        }
+    };
+    let lock = {
+        let name = name.clone();
+        move |_| {
+            run(
+                UsersChange::SetLocked {
+                    username: name.clone(),
+                    locked: !locked,
+                },
+                format!("{name} {}.", if locked { "unlocked" } else { "locked" }),
+            )
+        }
+    };
+    let reset = {
+        let name = name.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            run(
+                UsersChange::ResetPassword {
+                    username: name.clone(),
+                    password: password.get_untracked(),
+                },
+                format!("Password of {name} reset."),
+            );
+            password.set(String::new());
+        }
+    };
+    view! {
+        <tr data-username=u.username.clone()>
+            <td class=TD><span class="font-medium">{u.display_name}</span><span class="ml-1 text-slate-400">{u.username.clone()}</span></td>
+            <td class=TD>{u.email.unwrap_or_default()}</td>
+            <td class=TD>
+                <details>
+                    <summary class="cursor-pointer">{if u.roles.is_empty() { "none".to_string() } else { u.roles.join(", ") }}</summary>
+                    <div class="mt-2 space-y-1">
+                        {chosen.into_iter().map(|(r, on)| view! {
+                            <label class="flex items-center gap-2 text-xs">
+                                <input type="checkbox" prop:checked=move || on.get() on:change=move |ev| on.set(event_target_checked(&ev))/>
+                                {r}
+                            </label>
+                        }).collect_view()}
+                        <button type="button" class=BUTTON_LIGHT on:click=save_roles>"Save roles"</button>
+                    </div>
+                </details>
+            </td>
+            <td class=TD data-testid="user-status">{if u.locked { "locked" } else { "active" }}</td>
+            <td class=TD>{u.created_at}</td>
+            <td class=TD>
+                <div class="flex flex-wrap items-start gap-2">
+                    <button type="button" class=BUTTON_LIGHT on:click=lock>{if locked { "Unlock" } else { "Lock" }}</button>
+                    <details>
+                        <summary class="cursor-pointer text-xs text-indigo-700">"Reset password"</summary>
+                        <form class="mt-2 flex gap-1" on:submit=reset>
+                            <input type="password" class="w-36 rounded border border-slate-300 px-2 py-1 text-xs" aria-label=format!("New password for {name}")
+                                minlength="8" autocomplete="new-password" bind:value=password/>
+                            <button type="submit" class=BUTTON_LIGHT>"Set"</button>
+                        </form>
+                    </details>
+                </div>
+            </td>
+        </tr>
+    }
+}
+
+/// A role's scopes, editable; an empty `r.name` is the form for a new role.
+fn role_card(
+    r: RoleSummary,
+    all_scopes: Vec<String>,
+    run: impl Fn(UsersChange, String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let new = r.name.is_empty();
+    let name = RwSignal::new(r.name.clone());
+    let description = RwSignal::new(r.description.clone());
+    let chosen: Vec<(String, RwSignal<bool>)> = all_scopes
+        .iter()
+        .map(|sc| (sc.clone(), RwSignal::new(r.scopes.contains(sc))))
+        .collect();
+    let save = {
+        let chosen = chosen.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let scopes = chosen
+                .iter()
+                .filter(|(_, on)| on.get_untracked())
+                .map(|(sc, _)| sc.clone())
+                .collect();
+            let n = name.get_untracked();
+            run(
+                UsersChange::SaveRole {
+                    name: n.clone(),
+                    description: description.get_untracked(),
+                    scopes,
+                },
+                format!("Role {n} saved."),
+            );
+        }
+    };
+    let delete = {
+        let n = r.name.clone();
+        move |_| {
+            run(
+                UsersChange::DeleteRole { name: n.clone() },
+                format!("Role {n} deleted."),
+            )
+        }
+    };
+    let key = if new {
+        "new".to_string()
+    } else {
+        r.name.clone()
+    };
+    view! {
+        <div class="rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-200" data-role=key>
+            <div class="flex items-center justify-between">
+                <h3 class="font-semibold">{if new { "New role".to_string() } else { r.name.clone() }}</h3>
+                {(!new).then(|| view! { <span class="text-xs text-slate-500">{r.users} " users"{r.built_in.then_some(" · built-in")}</span> })}
+            </div>
+            <p class="mt-1 text-sm text-slate-500">{r.description.clone()}</p>
+            <div class="mt-2 flex flex-wrap gap-1">
+                {r.scopes.iter().map(|s| view! {
+                    <span class="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-600">{s.clone()}</span>
+                }).collect_view()}
+            </div>
+            <details class="mt-2" open=new>
+                <summary class="cursor-pointer text-xs text-indigo-700">{if new { "Define a role and its scopes" } else { "Edit scopes" }}</summary>
+                <form class="mt-2 space-y-2" on:submit=save>
+                    {new.then(|| view! {
+                        <input class="w-full rounded border border-slate-300 px-2 py-1 text-sm" aria-label="Role name" placeholder="Role name" bind:value=name/>
+                    })}
+                    <input class="w-full rounded border border-slate-300 px-2 py-1 text-sm" aria-label="Role description" placeholder="Description" bind:value=description/>
+                    <div class="grid max-h-48 grid-cols-1 gap-1 overflow-y-auto sm:grid-cols-2">
+                        {chosen.into_iter().map(|(sc, on)| view! {
+                            <label class="flex items-center gap-1 font-mono text-xs">
+                                <input type="checkbox" prop:checked=move || on.get() on:change=move |ev| on.set(event_target_checked(&ev))/>
+                                {sc}
+                            </label>
+                        }).collect_view()}
+                    </div>
+                    <div class="flex gap-2">
+                        <button type="submit" class=BUTTON_LIGHT>{if new { "Create role" } else { "Save" }}</button>
+                        {(!new && !r.built_in).then(|| view! { <button type="button" class=BUTTON_LIGHT on:click=delete>"Delete"</button> })}
+                    </div>
+                </form>
+            </details>
+        </div>
     }
 }

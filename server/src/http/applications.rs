@@ -393,6 +393,8 @@ async fn key_managers(
     State(s): State<AppState>,
     caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    // WSO2: `apim:subscribe` (a developer's token), as every other key operation here.
+    caller.require(crate::keymanager::applications::APP_SCOPES)?;
     let list = s.km.infos(&caller).await?;
     Ok(Json(json!({ "count": list.len(), "list": list })))
 }

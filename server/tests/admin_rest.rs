@@ -1,0 +1,1255 @@
+//! Every Admin v4 REST operation in one table, walked through the real router: a check that
+//! the table covers every Admin route registered in `src/http/*.rs`; refusals (401 without a
+//! token, 403 in WSO2's error body for tokens holding only other sections' scopes, nothing
+//! changed by a refused call); acceptance with a token holding exactly one of the scopes the
+//! table names (asked of the token endpoint by the dedicated built-in admin roles); the
+//! catch-all's WSO2 404 for operations we do not implement; and the Admin portal's server
+//! functions (`PortalServices`) refusing and accepting the same way.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+
+use app::api::ServiceError;
+use app::api::ssr::PortalServices;
+use app::auth::CurrentUser;
+use app::workflows::{WorkflowCall, WorkflowDecision, WorkflowReply, WorkflowSetting};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::*;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+const A: &str = "/api/am/admin/v4";
+const D: &str = "/api/am/devportal/v3";
+
+/// Scopes an operation accepts (any one of them).
+const WF_VIEW: &str = "apim:api_workflow_view apim:api_workflow_approve apim:admin";
+const WF_APPROVE: &str = "apim:api_workflow_approve apim:admin";
+const WF_SETTINGS_VIEW: &str =
+    "apim:api_workflow_view apim:api_workflow_approve apim:admin apim:admin_settings";
+const WF_SETTINGS: &str = "apim:admin_settings apim:admin";
+const KM: &str = "apim:keymanagers_manage apim:admin";
+const ENV_READ: &str = "apim:environment_read apim:environment_manage apim:admin \
+                        apim:api_view apim:api_create apim:api_publish apim:api_manage";
+const ENV_MANAGE: &str = "apim:environment_manage apim:admin";
+const SETTINGS: &str = "apim:admin apim:admin_settings";
+const SYSTEM_SCOPES: &str = "apim:scope_manage apim:admin";
+/// Ours: the owner of the API hands it over (see `change_provider_accepts_wso2_scopes`).
+const PROVIDER: &str = "apim:api_create apim:api_manage";
+
+/// What WSO2 4.3's admin-api.yaml asks for (`security: OAuth2Security`).
+const W_WF_VIEW: &str = "apim:admin apim:api_workflow_view";
+const W_WF_APPROVE: &str = "apim:admin apim:api_workflow_approve";
+const W_KM: &str = "apim:admin apim:admin_operations";
+const W_ENV_READ: &str = "apim:admin apim:environment_read";
+const W_ENV_MANAGE: &str = "apim:admin apim:environment_manage";
+const W_PROVIDER: &str = "apim:admin apim:api_provider_change";
+
+const KM_BODY: &str = r#"{"name": "km-{n}", "type": "OIDC", "issuer": "https://km-{n}.example",
+    "certificates": {"type": "JWKS", "value": "https://km-{n}.example/jwks"}, "enabled": true}"#;
+const KM_EDIT: &str = r#"{"name": "world-km", "type": "OIDC", "issuer": "https://world-km.example",
+    "description": "edited {n}",
+    "certificates": {"type": "JWKS", "value": "https://world-km.example/jwks"}, "enabled": true}"#;
+const ENV_BODY: &str =
+    r#"{"name": "env-{n}", "displayName": "Env {n}", "vhosts": [{"host": "env-{n}.example.com"}]}"#;
+const ENV_EDIT: &str = r#"{"name": "world-env", "displayName": "World {n}",
+    "vhosts": [{"host": "world-{n}.example.com"}]}"#;
+
+/// (method, path below the Admin base — a `?query` is sent but not part of the route —,
+/// scopes accepted (any one), WSO2's scopes (`None`: ours, not in WSO2's contract), JSON body
+/// of a well-formed request). `{…}` are filled with real ids; `{n}` with a fresh number.
+type Op = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+#[rustfmt::skip]
+const OPS: &[Op] = &[
+    // Approval workflows (server/src/workflows.rs VIEW_SCOPES / APPROVE_SCOPES / SETTINGS_SCOPES).
+    ("GET", "/workflows", WF_VIEW, Some(W_WF_VIEW), None),
+    ("GET", "/workflows/{workflowId}", WF_VIEW, Some(W_WF_VIEW), None),
+    ("POST", "/workflows/update-workflow-status?workflowReferenceId={workflowId}", WF_APPROVE, Some(W_WF_APPROVE), Some(r#"{"status": "APPROVED", "description": "fine {n}"}"#)),
+    // Ours: which types need approval (WSO2 keeps this in a registry file).
+    ("GET", "/workflow-settings", WF_SETTINGS_VIEW, None, None),
+    ("PUT", "/workflow-settings", WF_SETTINGS, None, Some(r#"{"list": [{"workflowType": "APPLICATION_CREATION", "enabled": true}]}"#)),
+    // Key managers (server/src/keymanager/admin.rs KM_ADMIN_SCOPES).
+    ("GET", "/key-managers", KM, Some(W_KM), None),
+    ("POST", "/key-managers", KM, Some(W_KM), Some(KM_BODY)),
+    ("GET", "/key-managers/{keyManagerId}", KM, Some(W_KM), None),
+    ("PUT", "/key-managers/{keyManagerId}", KM, Some(W_KM), Some(KM_EDIT)),
+    ("DELETE", "/key-managers/{keyManagerId}", KM, Some(W_KM), None),
+    // multipart/form-data (the JSON object's fields are the form's).
+    ("POST", "/key-managers/discover", KM, Some(W_KM), Some(r#"{"url": "{issuer}/.well-known/openid-configuration", "type": "OIDC"}"#)),
+    // Ours: a new signing key for the resident key manager.
+    ("POST", "/key-managers/resident/rotate-signing-key?algorithm=RS256", "apim:admin", None, None),
+    // Gateway environments (server/src/http/publisher.rs, server/src/publisher/revisions.rs).
+    ("GET", "/environments", ENV_READ, Some(W_ENV_READ), None),
+    ("POST", "/environments", ENV_MANAGE, Some(W_ENV_MANAGE), Some(ENV_BODY)),
+    ("PUT", "/environments/{environmentId}", ENV_MANAGE, Some(W_ENV_MANAGE), Some(ENV_EDIT)),
+    ("DELETE", "/environments/{environmentId}", ENV_MANAGE, Some(W_ENV_MANAGE), None),
+    // An API's owner (server/src/publisher/apis.rs change_provider).
+    ("POST", "/apis/{apiId}/change-provider?provider={provider}", PROVIDER, Some(W_PROVIDER), None),
+    // Settings and the scope-role mapping (server/src/http/rest.rs).
+    ("GET", "/settings", SETTINGS, Some(SETTINGS), None),
+    ("GET", "/system-scopes", SYSTEM_SCOPES, Some(SYSTEM_SCOPES), None),
+];
+
+/// Operations that send `multipart/form-data`.
+const MULTIPART: &[&str] = &["/key-managers/discover"];
+
+/// WSO2 scopes an operation of the table refuses (checked by the ignored tests below).
+/// (method, path as in `OPS`, scope).
+const REFUSES_WSO2_SCOPE: &[(&str, &str, &str)] = &[
+    ("GET", "/key-managers", "apim:admin_operations"),
+    ("POST", "/key-managers", "apim:admin_operations"),
+    ("GET", "/key-managers/{keyManagerId}", "apim:admin_operations"),
+    ("PUT", "/key-managers/{keyManagerId}", "apim:admin_operations"),
+    ("DELETE", "/key-managers/{keyManagerId}", "apim:admin_operations"),
+    ("POST", "/key-managers/discover", "apim:admin_operations"),
+    ("POST", "/apis/{apiId}/change-provider?provider={provider}", "apim:admin"),
+    ("POST", "/apis/{apiId}/change-provider?provider={provider}", "apim:api_provider_change"),
+];
+
+/// Tokens (asked of `admin`, who holds every scope) with scopes of one section each, or only
+/// the read scope of a section: each is tried on every operation that accepts none of them.
+const FOREIGN: &[&str] = &[
+    "apim:api_workflow_view apim:api_workflow_approve",
+    "apim:api_workflow_view",
+    "apim:keymanagers_manage apim:tier_view",
+    "apim:tier_view apim:tier_manage apim:bl_view apim:bl_manage",
+    "apim:environment_read apim:environment_manage",
+    "apim:environment_read",
+    "apim:admin_settings apim:api_category",
+    "apim:role_manage apim:scope_manage apim:monitoring_view",
+    "apim:api_view apim:subscribe",
+];
+
+/// The built-in demo user to ask for `scope`: the dedicated admin roles where one holds it,
+/// `publisher` for Publisher scopes, `admin` (every scope) otherwise.
+fn user_for(scope: &str) -> (&'static str, &'static str) {
+    match scope {
+        "apim:api_workflow_view" | "apim:api_workflow_approve" => ("workflow-admin", DEMO_PASSWORD),
+        "apim:keymanagers_manage" => ("keymanager-admin", DEMO_PASSWORD),
+        "apim:tier_view" | "apim:tier_manage" | "apim:bl_view" | "apim:bl_manage" => {
+            ("policy-admin", DEMO_PASSWORD)
+        }
+        "apim:api_view" | "apim:api_create" | "apim:api_publish" | "apim:api_manage" => {
+            ("publisher", DEMO_PASSWORD)
+        }
+        _ => ("admin", ADMIN_PASSWORD),
+    }
+}
+
+fn route_of(p: &str) -> &str {
+    p.split('?').next().unwrap()
+}
+
+// ----- Route coverage ---------------------------------------------------------------------------
+
+/// `{anything}` → `{}`, so the table may use WSO2's parameter names.
+fn normalize(path: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                if depth == 0 {
+                    out.push_str("{}");
+                }
+                depth += 1;
+            }
+            '}' => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The text of the balanced `( … )` starting at `open` (exclusive), skipping string literals.
+fn balanced(src: &str, open: usize) -> Option<&str> {
+    let bytes = src.as_bytes();
+    assert_eq!(bytes[open], b'(');
+    let (mut depth, mut i, mut in_str) = (0usize, open, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_str {
+            if b == b'\\' {
+                i += 1;
+            } else if b == b'"' {
+                in_str = false;
+            }
+        } else if b == b'"' {
+            in_str = true;
+        } else if b == b'(' {
+            depth += 1;
+        } else if b == b')' {
+            depth -= 1;
+            if depth == 0 {
+                return Some(&src[open + 1..i]);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Splits at commas outside brackets and strings.
+fn split_top(s: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start, mut in_str, mut esc) = (Vec::new(), 0i32, 0, false, false);
+    for (i, c) in s.char_indices() {
+        if in_str {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '(' | '[' | '{' | '<' => depth += 1,
+            ')' | ']' | '}' | '>' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !s[start..].trim().is_empty() {
+        out.push(s[start..].trim());
+    }
+    out
+}
+
+/// The first string literal of `s`, unescaped enough for route templates.
+fn literal(s: &str) -> Option<String> {
+    let start = s.find('"')? + 1;
+    let end = start + s[start..].find('"')?;
+    Some(s[start..end].to_string())
+}
+
+/// Marks what the scan cannot know (a positional `{}` or an unknown name).
+const UNKNOWN: char = '\u{1}';
+
+/// A `let` in a source file: `let name = format!("…")`, `let name = |p: &str| format!("…{p}")`
+/// or `let name = "…"`, at a byte offset.
+struct Def {
+    at: usize,
+    name: String,
+    param: Option<String>,
+    template: String,
+}
+
+struct Source {
+    text: String,
+    defs: Vec<Def>,
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+impl Source {
+    fn new(raw: &str) -> Self {
+        // Whole-line comments only: `//` inside strings ("http://…") stays.
+        let text: String = raw
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut defs = Vec::new();
+        for (at, _) in text.match_indices("let ") {
+            if at > 0 && is_ident(text[..at].chars().last().unwrap()) {
+                continue;
+            }
+            let rest = &text[at + 4..];
+            let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
+            let Some(eq) = rest[name.len()..].trim_start().strip_prefix('=') else {
+                continue;
+            };
+            let Some(end) = eq.find(";\n").or_else(|| eq.find(';')) else {
+                continue;
+            };
+            let rhs = eq[..end].trim();
+            let (param, body) = match rhs.strip_prefix('|') {
+                Some(r) => {
+                    let close = r.find('|').unwrap();
+                    let p: String = r[..close]
+                        .trim()
+                        .chars()
+                        .take_while(|c| is_ident(*c))
+                        .collect();
+                    (Some(p), r[close + 1..].trim())
+                }
+                None => (None, rhs),
+            };
+            if body.starts_with("format!(") || body.starts_with('"') {
+                let args = if body.starts_with('"') {
+                    vec![body]
+                } else {
+                    let open = body.find('(').unwrap();
+                    match balanced(body, open) {
+                        Some(a) => split_top(a),
+                        None => continue,
+                    }
+                };
+                let Some(mut template) = literal(args[0]) else {
+                    continue;
+                };
+                if args.len() > 1 {
+                    // Positional arguments: unknowable here.
+                    template = template.replace("{}", &UNKNOWN.to_string());
+                }
+                defs.push(Def {
+                    at,
+                    name,
+                    param,
+                    template,
+                });
+            }
+        }
+        Source { text, defs }
+    }
+
+    fn def(&self, name: &str, before: usize) -> Option<&Def> {
+        self.defs
+            .iter()
+            .rev()
+            .find(|d| d.name == name && d.at < before)
+    }
+
+    /// Renders a `format!` template: `{{`/`}}` escapes, `{NAME}` from the consts, this
+    /// file's `let`s or the closure's argument.
+    fn render(
+        &self,
+        template: &str,
+        at: usize,
+        consts: &BTreeMap<String, String>,
+        arg: Option<(&str, &str)>,
+    ) -> String {
+        let mut out = String::new();
+        let mut chars = template.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    out.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    out.push('}');
+                }
+                '{' => {
+                    let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                    let name = name.split(':').next().unwrap_or_default();
+                    if let Some((_, v)) = arg.filter(|(p, _)| *p == name) {
+                        out.push_str(v);
+                    } else if let Some(v) = consts.get(name) {
+                        out.push_str(v);
+                    } else if let Some(d) = self.def(name, at).filter(|d| d.param.is_none()) {
+                        out.push_str(&self.render(&d.template, d.at, consts, None));
+                    } else {
+                        out.push(UNKNOWN);
+                    }
+                }
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// The path a `.route(` argument stands for (with `UNKNOWN` where the scan cannot tell).
+    fn path_of(&self, expr: &str, at: usize, consts: &BTreeMap<String, String>) -> String {
+        let e = expr.trim().trim_start_matches('&').trim();
+        if e.starts_with('"') {
+            return literal(e).unwrap_or_default();
+        }
+        if let Some(inner) = e.strip_prefix("format!(") {
+            let args = split_top(&inner[..inner.len().saturating_sub(1)]);
+            let mut t = literal(args[0]).unwrap_or_default();
+            if args.len() > 1 {
+                t = t.replace("{}", &UNKNOWN.to_string());
+            }
+            return self.render(&t, at, consts, None);
+        }
+        let name: String = e.chars().take_while(|c| is_ident(*c)).collect();
+        let rest = e[name.len()..].trim();
+        match (self.def(&name, at), rest.starts_with('(')) {
+            (Some(d), true) if d.param.is_some() => {
+                // A plain string argument, not a template: `{id}` stays as written.
+                let arg = literal(rest).unwrap_or_else(|| UNKNOWN.to_string());
+                self.render(
+                    &d.template,
+                    d.at,
+                    consts,
+                    Some((d.param.as_deref().unwrap(), &arg)),
+                )
+            }
+            (Some(d), false) if d.param.is_none() && rest.is_empty() => {
+                self.render(&d.template, d.at, consts, None)
+            }
+            _ => UNKNOWN.to_string(),
+        }
+    }
+}
+
+/// HTTP methods a method router such as `get(a).post(b)` or `axum::routing::delete(c)` serves.
+fn methods_of(expr: &str) -> Vec<String> {
+    const NAMES: &[&str] = &[
+        "get", "post", "put", "delete", "patch", "head", "options", "trace", "any",
+    ];
+    let mut out = Vec::new();
+    for name in NAMES {
+        for (i, _) in expr.match_indices(name) {
+            let before = expr[..i].chars().last();
+            let after = expr[i + name.len()..].trim_start().chars().next();
+            let starts = before.is_none_or(|c| matches!(c, '.' | ':' | ' ' | '\n' | '(' | '&'));
+            if starts && after == Some('(') {
+                out.push(name.to_uppercase());
+            }
+        }
+    }
+    out
+}
+
+
+/// Every (METHOD, normalized path below the Admin base) registered in `src/http/*.rs`, and
+/// whether the catch-all `{ADMIN}/{*rest}` is among them.
+fn admin_routes() -> (BTreeSet<(String, String)>, bool) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("src/http")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "read the sources in {dir}");
+    // `pub const ADMIN: &str = "…";` and the other bases.
+    let mut consts = BTreeMap::new();
+    for (_, text) in &files {
+        for line in text.lines() {
+            let l = line.trim_start().trim_start_matches("pub ");
+            if let Some(rest) = l.strip_prefix("const ")
+                && rest.contains(": &str =")
+            {
+                let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
+                if let Some(v) = literal(rest) {
+                    consts.insert(name, v);
+                }
+            }
+        }
+    }
+    let base = consts.get("ADMIN").expect("const ADMIN").clone();
+    assert_eq!(base, A);
+
+    let mut routes = BTreeSet::new();
+    let mut catch_all = false;
+    let mut per_file: BTreeMap<String, usize> = BTreeMap::new();
+    for (file, raw) in &files {
+        let src = Source::new(raw);
+        for (at, _) in src.text.match_indices(".route(") {
+            let args = balanced(&src.text, at + ".route".len())
+                .unwrap_or_else(|| panic!("{file}: unbalanced .route( at {at}"));
+            let args = split_top(args);
+            assert_eq!(args.len(), 2, "{file}: .route({args:?})");
+            let path = src.path_of(args[0], at, &consts);
+            let known = path.split(UNKNOWN).next().unwrap_or_default();
+            let admin = known.starts_with(&base);
+            let could_be = base.starts_with(known) || known.starts_with(&base);
+            assert!(
+                !path.contains(UNKNOWN) || !could_be,
+                "{file}: cannot read the route path `{}` (read as {path:?}); teach this scan",
+                args[0]
+            );
+            if !admin {
+                continue;
+            }
+            *per_file.entry(file.clone()).or_default() += 1;
+            if path.contains("{*") {
+                catch_all = true;
+                continue;
+            }
+            let methods = methods_of(args[1]);
+            assert!(
+                !methods.is_empty(),
+                "{file}: no methods in `{}` for {path}",
+                args[1]
+            );
+            for m in methods {
+                routes.insert((m, normalize(&path[base.len()..])));
+            }
+        }
+    }
+    // The scan sees routes where they are: each file that mentions ADMIN in a route.
+    for (file, text) in &files {
+        if text.contains(".route(") && text.contains("{ADMIN}") {
+            assert!(
+                per_file.get(file).copied().unwrap_or(0) > 0,
+                "{file} registers Admin routes the scan did not find"
+            );
+        }
+    }
+    (routes, catch_all)
+}
+
+#[test]
+fn the_table_covers_every_admin_route() {
+    let (registered, catch_all) = admin_routes();
+    assert!(catch_all, "the scan found no `{{ADMIN}}/{{*rest}}` catch-all");
+    assert!(
+        registered.len() >= 19,
+        "the scan found too few routes: {registered:?}"
+    );
+    let table: BTreeSet<(String, String)> = OPS
+        .iter()
+        .map(|(m, p, ..)| (m.to_string(), normalize(route_of(p))))
+        .collect();
+    assert_eq!(table.len(), OPS.len(), "a row appears twice");
+    let missing: Vec<_> = registered.difference(&table).collect();
+    let stale: Vec<_> = table.difference(&registered).collect();
+    assert!(
+        missing.is_empty(),
+        "Admin operations without a row in OPS: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "rows in OPS without a registered route: {stale:?}"
+    );
+    // The table is self-consistent: no GET with a body, a foreign token for every row, and
+    // every scope WSO2 asks for is accepted unless listed in REFUSES_WSO2_SCOPE.
+    for (m, p, scopes, wso2, body) in OPS {
+        assert!(body.is_none() || *m != "GET", "{m} {p}: a GET with a body");
+        assert!(
+            FOREIGN.iter().any(|f| disjoint(f, scopes)),
+            "{m} {p}: no foreign token to try"
+        );
+        for w in wso2.unwrap_or_default().split_whitespace() {
+            let listed = REFUSES_WSO2_SCOPE.contains(&(m, p, w));
+            assert_eq!(
+                scopes.split(' ').any(|s| s == w),
+                !listed,
+                "{m} {p}: WSO2's {w} is {} by the table",
+                if listed { "accepted" } else { "not accepted" }
+            );
+        }
+    }
+    for (m, p, _) in REFUSES_WSO2_SCOPE {
+        assert!(
+            OPS.iter().any(|(om, op, ..)| om == m && op == p),
+            "{m} {p}"
+        );
+    }
+}
+
+#[test]
+fn the_scan_reads_the_admin_routes_as_written() {
+    let src = Source::new(
+        r#"
+        fn router() {
+            let p = |path: &str| format!("{PUBLISHER}{path}");
+            Router::new()
+                .route(&format!("{ADMIN}/key-managers/{{id}}"), get(one).put(update))
+                .route(&p("/environments"), get(environments))
+        }
+        "#,
+    );
+    let consts: BTreeMap<String, String> = [
+        ("ADMIN".to_string(), A.to_string()),
+        ("PUBLISHER".to_string(), "/api/am/publisher/v4".to_string()),
+    ]
+    .into();
+    let end = src.text.len();
+    assert_eq!(
+        src.path_of(r#"&format!("{ADMIN}/key-managers/{{id}}")"#, end, &consts),
+        format!("{A}/key-managers/{{id}}")
+    );
+    assert_eq!(
+        src.path_of(r#"&format!("{ADMIN}/{{*rest}}")"#, end, &consts),
+        format!("{A}/{{*rest}}")
+    );
+    assert_eq!(
+        src.path_of(r#"&p("/environments")"#, end, &consts),
+        "/api/am/publisher/v4/environments"
+    );
+    assert_eq!(
+        methods_of("axum::routing::put(update_environment).delete(delete_environment)"),
+        ["PUT", "DELETE"]
+    );
+    assert_eq!(normalize(route_of("/a/{x}/b?q={y}")), "/a/{}/b");
+}
+
+fn disjoint(a: &str, b: &str) -> bool {
+    let b: BTreeSet<&str> = b.split_whitespace().collect();
+    a.split_whitespace().all(|s| !b.contains(s))
+}
+
+// ----- A world to act on ------------------------------------------------------------------------
+
+/// Real values for every placeholder.
+#[derive(Clone)]
+struct Ids(BTreeMap<&'static str, String>);
+
+impl Ids {
+    fn fill(&self, template: &str) -> String {
+        let mut s = template.to_string();
+        for (k, v) in &self.0 {
+            s = s.replace(&format!("{{{k}}}"), v);
+        }
+        let unfilled = s.split('{').skip(1).any(|rest| {
+            rest.split('}')
+                .next()
+                .is_some_and(|name| !name.is_empty() && name.chars().all(is_ident))
+        });
+        assert!(!unfilled, "unfilled: {s}");
+        s
+    }
+}
+
+async fn created(r: Resp) -> Value {
+    assert!(r.status.is_success(), "{} {}", r.status, r.text());
+    r.json()
+}
+
+/// The test's identity provider: a discovery document on 127.0.0.1.
+async fn issuer() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    let discovery = json!({
+        "issuer": base,
+        "jwks_uri": format!("{base}/jwks"),
+        "token_endpoint": format!("{base}/token"),
+        "grant_types_supported": ["client_credentials"],
+    });
+    let app = axum::Router::new().route(
+        "/.well-known/openid-configuration",
+        axum::routing::get(move || async move { axum::Json(discovery) }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// `admin` with every scope an Admin operation needs.
+const ADMIN_ALL: &str = "apim:admin apim:admin_settings apim:api_workflow_view \
+                         apim:api_workflow_approve apim:keymanagers_manage \
+                         apim:environment_manage";
+const DEV: &str = "apim:subscribe apim:app_manage apim:sub_manage";
+
+struct World {
+    ids: Ids,
+    admin: String,
+    developer: String,
+    counter: usize,
+}
+
+impl World {
+    fn next(&mut self) -> String {
+        self.counter += 1;
+        self.counter.to_string()
+    }
+
+    /// A key manager, an environment, a pending workflow — fresh, for a DELETE or a decision.
+    async fn fresh(&mut self, app: &TestApp, method: &str, path: &str) -> Ids {
+        let mut ids = self.ids.clone();
+        let n = self.next();
+        ids.0.insert("n", n.clone());
+        match (method, route_of(path)) {
+            ("DELETE", "/key-managers/{keyManagerId}") => {
+                let body: Value = serde_json::from_str(&ids.fill(KM_BODY)).unwrap();
+                let km = created(
+                    app.call(
+                        Method::POST,
+                        &format!("{A}/key-managers"),
+                        &self.admin,
+                        Some(body),
+                    )
+                    .await,
+                )
+                .await;
+                ids.0
+                    .insert("keyManagerId", km["id"].as_str().unwrap().to_string());
+            }
+            ("DELETE", "/environments/{environmentId}") => {
+                let body: Value = serde_json::from_str(&ids.fill(ENV_BODY)).unwrap();
+                let env = created(
+                    app.call(
+                        Method::POST,
+                        &format!("{A}/environments"),
+                        &self.admin,
+                        Some(body),
+                    )
+                    .await,
+                )
+                .await;
+                ids.0
+                    .insert("environmentId", env["id"].as_str().unwrap().to_string());
+            }
+            ("POST", "/workflows/update-workflow-status") => {
+                let id = pending_workflow(app, &self.developer, &format!("Waiting {n}")).await;
+                ids.0.insert("workflowId", id);
+            }
+            _ => {}
+        }
+        ids
+    }
+}
+
+/// An application created while its creation needs approval: the workflow's reference.
+async fn pending_workflow(app: &TestApp, developer: &str, name: &str) -> String {
+    let a = created(
+        app.call(
+            Method::POST,
+            &format!("{D}/applications"),
+            developer,
+            Some(json!({"name": name, "throttlingPolicy": "Unlimited"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(a["status"], "CREATED", "{a}");
+    let id: String = sqlx::query_scalar(
+        "SELECT id::text FROM workflow WHERE object_id = $1::uuid AND status = 'CREATED'",
+    )
+    .bind(a["applicationId"].as_str().unwrap())
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    id
+}
+
+/// Approval of application creation on; one pending workflow; a third-party key manager; an
+/// environment; the publisher's API; the test's identity provider.
+async fn world(app: &TestApp) -> World {
+    let admin = app.access_token("admin", ADMIN_PASSWORD, ADMIN_ALL).await;
+    let developer = app.access_token("subscriber", DEMO_PASSWORD, DEV).await;
+    let publisher = app
+        .access_token(
+            "publisher",
+            DEMO_PASSWORD,
+            "apim:api_view apim:api_create apim:api_publish apim:api_manage",
+        )
+        .await;
+    created(
+        app.call(
+            Method::PUT,
+            &format!("{A}/workflow-settings"),
+            &admin,
+            Some(json!({"list": [{"workflowType": "APPLICATION_CREATION", "enabled": true}]})),
+        )
+        .await,
+    )
+    .await;
+    let workflow = pending_workflow(app, &developer, "World").await;
+    let km = created(
+        app.call(
+            Method::POST,
+            &format!("{A}/key-managers"),
+            &admin,
+            Some(serde_json::from_str(&KM_EDIT.replace("{n}", "0")).unwrap()),
+        )
+        .await,
+    )
+    .await;
+    let env = created(
+        app.call(
+            Method::POST,
+            &format!("{A}/environments"),
+            &admin,
+            Some(serde_json::from_str(&ENV_EDIT.replace("{n}", "0")).unwrap()),
+        )
+        .await,
+    )
+    .await;
+    let api = petstore_api(
+        app,
+        &publisher,
+        json!({"name": "Pets", "context": "/pets", "version": "1.0.0"}),
+        false,
+    )
+    .await;
+    let idp = issuer().await;
+    let s = |v: &Value| v.as_str().unwrap().to_string();
+    World {
+        ids: Ids(BTreeMap::from([
+            ("workflowId", workflow),
+            ("keyManagerId", s(&km["id"])),
+            ("environmentId", s(&env["id"])),
+            ("apiId", api),
+            ("provider", "publisher".to_string()),
+            ("issuer", format!("http://{idp}")),
+            ("n", "0".to_string()),
+        ])),
+        admin,
+        developer,
+        counter: 0,
+    }
+}
+
+/// Every row of every table (a digest per table), to show that refused calls changed nothing.
+async fn snapshot(db: &PgPool) -> BTreeMap<String, String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let digest: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \"{t}\" t"
+        )))
+        .fetch_one(db)
+        .await
+        .unwrap();
+        out.insert(t, digest);
+    }
+    out
+}
+
+/// One request of the table: `auth` is the whole Authorization header, if any; the body is
+/// JSON, or for `MULTIPART` operations a JSON object whose fields become the form's.
+async fn request(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+    body: Option<String>,
+) -> Resp {
+    const BOUNDARY: &str = "admin-rest-boundary-4c1e";
+    let mut b = Request::builder()
+        .method(Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(path)
+        .header(header::ACCEPT, "application/json");
+    if let Some(a) = auth {
+        b = b.header(header::AUTHORIZATION, a);
+    }
+    let multipart = MULTIPART.iter().any(|m| path.ends_with(m));
+    let body = match body {
+        Some(json) if multipart => {
+            b = b.header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            );
+            let fields: BTreeMap<String, String> = serde_json::from_str(&json).unwrap();
+            let mut out = String::new();
+            for (k, v) in fields {
+                out.push_str(&format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                ));
+            }
+            out.push_str(&format!("--{BOUNDARY}--\r\n"));
+            Body::from(out)
+        }
+        Some(json) => {
+            b = b.header(header::CONTENT_TYPE, "application/json");
+            Body::from(json)
+        }
+        None => Body::empty(),
+    };
+    app.send(b.body(body).unwrap()).await
+}
+
+/// Tokens by (user, scope), asked once each; the token endpoint must grant exactly `scope`.
+#[derive(Default)]
+struct Tokens(BTreeMap<(String, String), String>);
+
+impl Tokens {
+    async fn get(&mut self, app: &TestApp, user: (&str, &str), scope: &str) -> String {
+        let key = (user.0.to_string(), scope.to_string());
+        if let Some(t) = self.0.get(&key) {
+            return t.clone();
+        }
+        let t = app.token(user.0, user.1, scope).await;
+        let granted: BTreeSet<&str> = t["scope"].as_str().unwrap().split(' ').collect();
+        let asked: BTreeSet<&str> = scope.split(' ').collect();
+        assert_eq!(granted, asked, "{} asked for {scope}: {t}", user.0);
+        let t = t["access_token"].as_str().unwrap().to_string();
+        self.0.insert(key, t.clone());
+        t
+    }
+}
+
+// ----- Refusals ---------------------------------------------------------------------------------
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn every_operation_refuses_callers_without_its_scopes(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let mut w = world(&app).await;
+    let mut tokens = Tokens::default();
+    for f in FOREIGN {
+        tokens.get(&app, ("admin", ADMIN_PASSWORD), f).await;
+    }
+    let ids = w.fresh(&app, "GET", "/").await;
+
+    let before = snapshot(&db).await;
+    let mut problems = Vec::new();
+    let mut tried = 0;
+    for (m, p, scopes, _, body) in OPS {
+        let path = format!("{A}{}", ids.fill(p));
+        let body = body.map(|b| ids.fill(b));
+        let what = format!("{m} {p}");
+
+        // No token, and a token that is no token.
+        for auth in [None, Some("Bearer not-a-token")] {
+            let r = request(&app, m, &path, auth, body.clone()).await;
+            if r.status != StatusCode::UNAUTHORIZED {
+                problems.push(format!(
+                    "{what} with {auth:?}: {} {}",
+                    r.status,
+                    r.text()
+                ));
+                continue;
+            }
+            assert_wso2_error(&r, StatusCode::UNAUTHORIZED);
+            assert!(
+                r.headers.contains_key(header::WWW_AUTHENTICATE),
+                "{what}: WWW-Authenticate"
+            );
+        }
+
+        // Tokens holding only scopes this operation does not accept.
+        for f in FOREIGN.iter().filter(|f| disjoint(f, scopes)) {
+            let token = tokens.get(&app, ("admin", ADMIN_PASSWORD), f).await;
+            let r = request(&app, m, &path, Some(&format!("Bearer {token}")), body.clone()).await;
+            tried += 1;
+            if r.status != StatusCode::FORBIDDEN {
+                problems.push(format!(
+                    "{what} with [{f}] (needs one of {scopes}): {} {}",
+                    r.status,
+                    r.text()
+                ));
+                continue;
+            }
+            let j = assert_wso2_error(&r, StatusCode::FORBIDDEN);
+            let description = j["description"].as_str().unwrap();
+            assert!(
+                scopes.split(' ').any(|s| description.contains(s)),
+                "{what}: the 403 names a scope it needs: {j}"
+            );
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(tried >= OPS.len() * 4, "{tried} refusals tried");
+
+    // Refused calls changed nothing anywhere.
+    let after = snapshot(&db).await;
+    let changed: Vec<_> = before
+        .keys()
+        .filter(|t| before.get(*t) != after.get(*t))
+        .collect();
+    assert!(changed.is_empty(), "refused calls changed {changed:?}");
+}
+
+// ----- Acceptance -------------------------------------------------------------------------------
+
+/// Each scope of each row on its own, from the dedicated role's user: 2xx.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn every_scope_of_the_table_is_enough_on_its_own(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let mut w = world(&app).await;
+    let mut tokens = Tokens::default();
+    let mut problems = Vec::new();
+    let mut tried = 0;
+    for (m, p, scopes, _, body) in OPS {
+        for scope in scopes.split(' ') {
+            let user = user_for(scope);
+            let token = tokens.get(&app, user, scope).await;
+            let ids = w.fresh(&app, m, p).await;
+            let path = format!("{A}{}", ids.fill(p));
+            let body = body.map(|b| ids.fill(b));
+            let r = request(&app, m, &path, Some(&format!("Bearer {token}")), body).await;
+            tried += 1;
+            if !r.status.is_success() {
+                problems.push(format!(
+                    "{m} {p} as {} with only {scope}: {} {}",
+                    user.0,
+                    r.status,
+                    r.text()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(tried >= 40, "{tried}");
+
+    // What the calls did is visible: the world's workflow is still pending, the decisions
+    // approved fresh ones, the deleted objects are gone, the key was rotated.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM workflow WHERE status = 'APPROVED' AND decided_by IS NOT NULL"
+        )
+        .await,
+        WF_APPROVE.split(' ').count() as i64
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM key_manager WHERE name LIKE 'km-%' OR name = 'world-km'"
+        )
+        .await,
+        // POSTs and the world's key manager; DELETEs removed their own fresh ones.
+        KM.split(' ').count() as i64 + 1
+    );
+}
+
+/// The scopes WSO2's contract names for the key managers (`apim:admin_operations`), which our
+/// scope catalogue describes as "Manage API categories and key managers".
+#[sqlx::test(migrator = "server::MIGRATOR")]
+#[ignore = "bug: /key-managers refuses apim:admin_operations, which WSO2 4.3's admin-api.yaml \
+            requires (with apim:admin) and server/src/auth/catalogue.rs describes as granting \
+            key-manager management; KM_ADMIN_SCOPES holds only apim:keymanagers_manage, apim:admin"]
+async fn key_managers_accept_wso2_admin_operations(db: PgPool) {
+    wso2_scopes_refused(db, "/key-managers").await;
+}
+
+/// WSO2's `POST /apis/{apiId}/change-provider` asks for `apim:admin` or
+/// `apim:api_provider_change`; ours accepts them only with a Publisher view scope besides.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+#[ignore = "bug: change-provider refuses a token holding only apim:admin or only \
+            apim:api_provider_change (403 'needs one of apim:api_view, …'): Publisher::\
+            change_provider skips CREATE_SCOPES for them, then Publisher::load requires \
+            VIEW_SCOPES (server/src/publisher/apis.rs, publisher/mod.rs)"]
+async fn change_provider_accepts_wso2_scopes(db: PgPool) {
+    wso2_scopes_refused(db, "/apis/").await;
+}
+
+/// Asks for each `REFUSES_WSO2_SCOPE` entry under `prefix` as `admin` with only that scope.
+async fn wso2_scopes_refused(db: PgPool, prefix: &str) {
+    let app = spawn(db).await;
+    let mut w = world(&app).await;
+    let mut tokens = Tokens::default();
+    let mut problems = Vec::new();
+    for (m, p, scope) in REFUSES_WSO2_SCOPE.iter().filter(|e| e.1.starts_with(prefix)) {
+        let (.., body) = OPS.iter().find(|o| o.0 == *m && o.1 == *p).unwrap();
+        // `admin` hands the API to `publisher` and back.
+        let token = tokens.get(&app, ("admin", ADMIN_PASSWORD), scope).await;
+        let ids = w.fresh(&app, m, p).await;
+        let path = format!("{A}{}", ids.fill(p));
+        let r = request(
+            &app,
+            m,
+            &path,
+            Some(&format!("Bearer {token}")),
+            body.map(|b| ids.fill(b)),
+        )
+        .await;
+        if !r.status.is_success() {
+            problems.push(format!(
+                "{m} {p} with only {scope}: {} {}",
+                r.status,
+                r.text()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ----- What is not implemented ------------------------------------------------------------------
+
+/// WSO2 operations we do not implement answer WSO2's 404 from the catch-all, with or without
+/// a token, never 200.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn unimplemented_operations_answer_a_wso2_error(db: PgPool) {
+    let app = spawn(db).await;
+    let admin = app.access_token("admin", ADMIN_PASSWORD, ADMIN_ALL).await;
+    for (m, p) in [
+        ("GET", "/throttling/policies/application"),
+        ("POST", "/throttling/policies/subscription"),
+        ("GET", "/throttling/deny-policies"),
+        ("GET", "/api-categories"),
+        ("POST", "/api-categories"),
+        ("GET", "/applications"),
+        ("POST", "/applications/x/change-owner"),
+        ("GET", "/apis"),
+        ("GET", "/system-scopes/role-aliases"),
+        ("PUT", "/system-scopes"),
+        ("GET", "/tenant-config"),
+        ("GET", "/labels"),
+        ("GET", "/no/such/thing"),
+    ] {
+        let path = format!("{A}{p}");
+        for auth in [None, Some(format!("Bearer {admin}"))] {
+            let body = (m != "GET").then(|| "{}".to_string());
+            let r = request(&app, m, &path, auth.as_deref(), body).await;
+            assert_ne!(r.status, StatusCode::OK, "{m} {p}");
+            assert_wso2_error(&r, StatusCode::NOT_FOUND);
+        }
+    }
+}
+
+// ----- The Admin portal's server functions ------------------------------------------------------
+
+fn services(state: &server::AppState) -> server::services::DbServices {
+    server::services::DbServices::new(
+        state.db.clone(),
+        server::publisher::Publisher::new(state.db.clone(), state.settings.publisher.clone()),
+        server::devportal::Catalogue {
+            db: state.db.clone(),
+            default_organization: state.settings.auth.default_organization.clone(),
+        },
+        state.km.clone(),
+    )
+}
+
+async fn user(db: &PgPool, org: &str, username: &str, scopes: &[&str]) -> CurrentUser {
+    let id: String = sqlx::query_scalar(
+        "SELECT u.id::text FROM app_user u JOIN organization o ON o.id = u.organization_id
+          WHERE o.name = $1 AND u.username = $2",
+    )
+    .bind(org)
+    .bind(username)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    CurrentUser {
+        id,
+        username: username.into(),
+        display_name: username.into(),
+        organization: org.into(),
+        roles: vec![],
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn refused<T: std::fmt::Debug>(what: &str, r: Result<T, ServiceError>) {
+    match r {
+        Err(ServiceError::Forbidden { scope }) => {
+            assert!(scope.contains("apim:"), "{what}: names the scope: {scope}")
+        }
+        other => panic!("{what}: expected Forbidden, got {other:?}"),
+    }
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn admin_server_functions_check_scopes(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let w = world(&app).await;
+    let state = server::prepare(db.clone(), common::settings())
+        .await
+        .unwrap();
+    let org = state.settings.auth.default_organization.clone();
+    let svc = services(&state);
+    let workflow = w.ids.0["workflowId"].clone();
+    let other = pending_workflow(&app, &w.developer, "Second").await;
+
+    // Users and roles: apim:role_manage or apim:scope_manage.
+    let workflows_only = user(
+        &db,
+        &org,
+        "workflow-admin",
+        &["apim:api_workflow_view", "apim:api_workflow_approve"],
+    )
+    .await;
+    let keys_only = user(
+        &db,
+        &org,
+        "keymanager-admin",
+        &["apim:keymanagers_manage", "apim:tier_view"],
+    )
+    .await;
+    let before = snapshot(&db).await;
+    refused("list_users", svc.list_users(&workflows_only).await);
+    refused("list_roles", svc.list_roles(&workflows_only).await);
+    refused("list_users", svc.list_users(&keys_only).await);
+    refused("list_roles", svc.list_roles(&keys_only).await);
+
+    // Workflows: the queue and settings need a workflow or settings scope, a decision
+    // apim:api_workflow_approve, changing the switches apim:admin_settings.
+    let list = || WorkflowCall::List {
+        workflow_type: None,
+        status: None,
+        offset: 0,
+        limit: 25,
+    };
+    let decide = |reference: &str| WorkflowCall::Decide {
+        reference_id: reference.to_string(),
+        decision: WorkflowDecision {
+            status: "APPROVED".into(),
+            description: Some("by the portal".into()),
+            ..Default::default()
+        },
+    };
+    let switches = || {
+        WorkflowCall::SaveSettings(vec![WorkflowSetting {
+            workflow_type: "APPLICATION_CREATION".into(),
+            enabled: false,
+            tiers: vec![],
+        }])
+    };
+    let viewer = user(&db, &org, "workflow-admin", &["apim:api_workflow_view"]).await;
+    for (what, call) in [
+        ("List", list()),
+        ("Decide", decide(&workflow)),
+        ("Settings", WorkflowCall::Settings),
+        ("SaveSettings", switches()),
+    ] {
+        refused(what, svc.workflows(&keys_only, call).await);
+    }
+    refused("Decide (view only)", svc.workflows(&viewer, decide(&workflow)).await);
+    refused("SaveSettings", svc.workflows(&workflows_only, switches()).await);
+    let after = snapshot(&db).await;
+    assert_eq!(before, after, "refused server functions changed something");
+
+    // With the scope.
+    for scope in ["apim:role_manage", "apim:scope_manage"] {
+        let u = user(&db, &org, "admin", &[scope]).await;
+        let users = svc.list_users(&u).await.unwrap();
+        assert!(
+            users.iter().any(|u| u.username == "workflow-admin"),
+            "{users:?}"
+        );
+        let roles = svc.list_roles(&u).await.unwrap();
+        assert!(
+            roles.iter().any(|r| r.name == "keymanager-admin"),
+            "{roles:?}"
+        );
+    }
+    for scope in ["apim:api_workflow_view", "apim:api_workflow_approve", "apim:admin"] {
+        let u = user(&db, &org, "workflow-admin", &[scope]).await;
+        match svc.workflows(&u, list()).await {
+            Ok(WorkflowReply::Page(page)) => assert_eq!(page.list.len(), 2, "{scope}"),
+            other => panic!("List with {scope}: {other:?}"),
+        }
+        assert!(
+            matches!(
+                svc.workflows(&u, WorkflowCall::Settings).await,
+                Ok(WorkflowReply::Settings(_))
+            ),
+            "Settings with {scope}"
+        );
+    }
+    let approver = user(&db, &org, "workflow-admin", &["apim:api_workflow_approve"]).await;
+    match svc.workflows(&approver, decide(&workflow)).await {
+        Ok(WorkflowReply::One(done)) => assert_eq!(done.workflow_status, "APPROVED"),
+        other => panic!("Decide: {other:?}"),
+    }
+    let admin = user(&db, &org, "admin", &["apim:admin"]).await;
+    match svc.workflows(&admin, decide(&other)).await {
+        Ok(WorkflowReply::One(done)) => assert_eq!(done.workflow_status, "APPROVED"),
+        other => panic!("Decide as apim:admin: {other:?}"),
+    }
+    let settings_admin = user(&db, &org, "admin", &["apim:admin_settings"]).await;
+    match svc.workflows(&settings_admin, switches()).await {
+        Ok(WorkflowReply::Settings(list)) => assert!(
+            list.iter()
+                .any(|s| s.workflow_type == "APPLICATION_CREATION" && !s.enabled),
+            "{list:?}"
+        ),
+        other => panic!("SaveSettings: {other:?}"),
+    }
+}
