@@ -140,3 +140,34 @@ test('every portal page hydrates on a direct load, tabs and admin sections inclu
   const gone = await request.delete(`/api/am/publisher/v4/apis/${id}`, { headers: { Authorization: `Bearer ${token}` } });
   expect(gone.ok(), await gone.text()).toBeTruthy();
 });
+
+test('an admin locks and unlocks a developer and defines a role with scopes', async ({ page, browser }) => {
+  const errors = watchErrors(page);
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/admin/users');
+  await hydrated(page);
+  const row = page.locator('tr[data-username="policy-admin"]');
+  await row.getByRole('button', { name: 'Lock' }).click();
+  await expect(page.getByTestId('notice')).toHaveText('policy-admin locked.');
+  await expect(row.getByTestId('user-status')).toHaveText('locked');
+  // The locked account cannot sign in.
+  const other = await browser.newPage();
+  await other.goto('/sign-in');
+  await other.getByLabel('User name').fill('policy-admin');
+  await other.getByLabel('Password').fill(DEMO_PASSWORD);
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await expect(other.getByText('This account is locked')).toBeVisible();
+  await other.close();
+  await row.getByRole('button', { name: 'Unlock' }).click();
+  await expect(row.getByTestId('user-status')).toHaveText('active');
+
+  // A new role with one scope.
+  const card = page.locator('[data-role="new"]');
+  await card.getByLabel('Role name').fill('auditor');
+  await card.getByLabel('Role description').fill('Reads the audit log');
+  await card.getByLabel('apim:monitoring_view').check();
+  await card.getByRole('button', { name: 'Create role' }).click();
+  await expect(page.getByTestId('notice')).toHaveText('Role auditor saved.');
+  await expect(page.locator('[data-role="auditor"]')).toContainText('apim:monitoring_view');
+  await shot(page, 'admin-users-roles');
+  expect(errors).toEqual([]);
+});

@@ -43,6 +43,8 @@ pub enum ApiError {
     },
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("database error")]
     Sqlx(#[from] sqlx::Error),
     #[error("internal error")]
@@ -78,6 +80,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Sqlx(_) | ApiError::Anyhow(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(d) => {
                 ("Unsupported media type".into(), d.clone(), vec![])
             }
+            ApiError::MethodNotAllowed(d) => ("Method Not Allowed".into(), d.clone(), vec![]),
             ApiError::Sqlx(_) | ApiError::Anyhow(_) => (
                 "Internal Server Error".to_string(),
                 "The server could not complete the request; the error is in its log.".to_string(),

@@ -164,6 +164,10 @@ impl From<ApiError> for ServiceError {
                         .collect(),
                 }
             }
+            ApiError::MethodNotAllowed(d) => ServiceError::Invalid {
+                field: "method".into(),
+                message: d,
+            },
             ApiError::UnsupportedMediaType(d) => ServiceError::Invalid {
                 field: "body".into(),
                 message: d,

@@ -65,6 +65,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        // Another method on a registered REST path: WSO2's error body, not a bare 405.
+        .method_not_allowed_fallback(|| async {
+            crate::error::ApiError::MethodNotAllowed(
+                "This method is not supported on this resource".into(),
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             viewer::middleware,

@@ -15,7 +15,8 @@ use super::{KM_COLUMNS, KeyManager, KmConfig, KmRow, parse_id, runtime};
 use crate::error::{ApiError, FieldError, ResultExt};
 use crate::publisher::Actor;
 
-pub const KM_ADMIN_SCOPES: &[&str] = &[s::KEY_MANAGERS_MANAGE, s::ADMIN];
+/// Ours, and WSO2's `apim:admin_operations` (its contract's scope for key managers).
+pub const KM_ADMIN_SCOPES: &[&str] = &[s::KEY_MANAGERS_MANAGE, "apim:admin_operations", s::ADMIN];
 
 /// Claims the gateway reads by default per provider: (consumer key, scopes).
 fn claims_of(kind: &str) -> (&'static str, &'static str) {
