@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod procs;
+pub mod routes;
 
 use axum::Router;
 use axum::body::Body;
