@@ -173,94 +173,9 @@ fn route_of(p: &str) -> &str {
 
 // ----- Route coverage ---------------------------------------------------------------------------
 
-/// Every (METHOD, normalized path below the Admin base) registered in `src/http/*.rs`, and
-/// whether the catch-all `{ADMIN}/{*rest}` is among them.
-fn admin_routes() -> (BTreeSet<(String, String)>, bool) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http");
-    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
-        .expect("src/http")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().to_string(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    assert!(files.len() >= 5, "read the sources in {dir}");
-    // `pub const ADMIN: &str = "…";` and the other bases.
-    let mut consts = BTreeMap::new();
-    for (_, text) in &files {
-        for line in text.lines() {
-            let l = line.trim_start().trim_start_matches("pub ");
-            if let Some(rest) = l.strip_prefix("const ")
-                && rest.contains(": &str =")
-            {
-                let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
-                if let Some(v) = literal(rest) {
-                    consts.insert(name, v);
-                }
-            }
-        }
-    }
-    let base = consts.get("ADMIN").expect("const ADMIN").clone();
-    assert_eq!(base, A);
-
-    let mut routes = BTreeSet::new();
-    let mut catch_all = false;
-    let mut per_file: BTreeMap<String, usize> = BTreeMap::new();
-    for (file, raw) in &files {
-        let src = Source::new(raw);
-        for (at, _) in src.text.match_indices(".route(") {
-            let args = balanced(&src.text, at + ".route".len())
-                .unwrap_or_else(|| panic!("{file}: unbalanced .route( at {at}"));
-            let args = split_top(args);
-            assert_eq!(args.len(), 2, "{file}: .route({args:?})");
-            let path = src.path_of(args[0], at, &consts);
-            let known = path.split(UNKNOWN).next().unwrap_or_default();
-            let admin = known.starts_with(&base);
-            let could_be = base.starts_with(known) || known.starts_with(&base);
-            assert!(
-                !path.contains(UNKNOWN) || !could_be,
-                "{file}: cannot read the route path `{}` (read as {path:?}); teach this scan",
-                args[0]
-            );
-            if !admin {
-                continue;
-            }
-            *per_file.entry(file.clone()).or_default() += 1;
-            if path.contains("{*") {
-                catch_all = true;
-                continue;
-            }
-            let methods = methods_of(args[1]);
-            assert!(
-                !methods.is_empty(),
-                "{file}: no methods in `{}` for {path}",
-                args[1]
-            );
-            for m in methods {
-                routes.insert((m, normalize(&path[base.len()..])));
-            }
-        }
-    }
-    // The scan sees routes where they are: each file that mentions ADMIN in a route.
-    for (file, text) in &files {
-        if text.contains(".route(") && text.contains("{ADMIN}") {
-            assert!(
-                per_file.get(file).copied().unwrap_or(0) > 0,
-                "{file} registers Admin routes the scan did not find"
-            );
-        }
-    }
-    (routes, catch_all)
-}
-
 #[test]
 fn the_table_covers_every_admin_route() {
-    let (registered, catch_all) = admin_routes();
+    let (registered, catch_all) = routes_under("ADMIN", A);
     assert!(
         catch_all,
         "the scan found no `{{ADMIN}}/{{*rest}}` catch-all"

@@ -101,88 +101,9 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0
 
 // ----- Route coverage ---------------------------------------------------------------------------
 
-/// Every (METHOD, normalized path below the DevPortal base) registered in `src/http/*.rs`.
-fn devportal_routes() -> BTreeSet<(String, String)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http");
-    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
-        .expect("src/http")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().to_string(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    assert!(files.len() >= 5, "read the sources in {dir}");
-    // `pub const DEVPORTAL: &str = "…";` and the other bases.
-    let mut consts = BTreeMap::new();
-    for (_, text) in &files {
-        for line in text.lines() {
-            let l = line.trim_start().trim_start_matches("pub ");
-            if let Some(rest) = l.strip_prefix("const ")
-                && rest.contains(": &str =")
-            {
-                let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
-                if let Some(v) = literal(rest) {
-                    consts.insert(name, v);
-                }
-            }
-        }
-    }
-    let base = consts.get("DEVPORTAL").expect("const DEVPORTAL").clone();
-    assert_eq!(base, D);
-
-    let mut routes = BTreeSet::new();
-    let mut per_file: BTreeMap<String, usize> = BTreeMap::new();
-    for (file, raw) in &files {
-        let src = Source::new(raw);
-        for (at, _) in src.text.match_indices(".route(") {
-            let args = balanced(&src.text, at + ".route".len())
-                .unwrap_or_else(|| panic!("{file}: unbalanced .route( at {at}"));
-            let args = split_top(args);
-            assert_eq!(args.len(), 2, "{file}: .route({args:?})");
-            let path = src.path_of(args[0], at, &consts);
-            let known = path.split(UNKNOWN).next().unwrap_or_default();
-            let devportal = known.starts_with(&base);
-            let could_be = base.starts_with(known) || known.starts_with(&base);
-            assert!(
-                !path.contains(UNKNOWN) || !could_be,
-                "{file}: cannot read the route path `{}` (read as {path:?}); teach this scan",
-                args[0]
-            );
-            if !devportal || path.contains("{*") {
-                continue;
-            }
-            let methods = methods_of(args[1]);
-            assert!(
-                !methods.is_empty(),
-                "{file}: no methods in `{}` for {path}",
-                args[1]
-            );
-            for m in methods {
-                routes.insert((m, normalize(&path[base.len()..])));
-                *per_file.entry(file.clone()).or_default() += 1;
-            }
-        }
-    }
-    // The scan sees routes where they are: each file that mentions DEVPORTAL in a route.
-    for (file, text) in &files {
-        if text.contains(".route(") && text.contains("{DEVPORTAL}") {
-            assert!(
-                per_file.get(file).copied().unwrap_or(0) > 0,
-                "{file} registers DevPortal routes the scan did not find"
-            );
-        }
-    }
-    routes
-}
-
 #[test]
 fn the_table_covers_every_devportal_route() {
-    let registered = devportal_routes();
+    let (registered, _) = routes_under("DEVPORTAL", D);
     assert!(
         registered.len() >= 40,
         "the scan found too few routes: {registered:?}"
