@@ -24,56 +24,13 @@ async fn publisher(app: &TestApp) -> String {
 
 /// An API from the petstore document; published (revision, Default, PUBLISHED) when asked.
 async fn api(app: &TestApp, token: &str, name: &str, context: &str, publish: bool) -> String {
-    let extra = json!({"name": name, "context": context, "version": "1.0.0",
-        "endpointConfig": {"endpoint_type": "http", "production_endpoints": {"url": "http://127.0.0.1:9"}}})
-    .to_string();
-    let doc = fixture("oai-examples/v3.0/petstore.yaml");
-    let r = app
-        .multipart(
-            Method::POST,
-            &format!("{P}/apis/import-openapi"),
-            token,
-            &[
-                ("file", Some("petstore.yaml"), &doc),
-                ("additionalProperties", None, extra.as_bytes()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    if publish {
-        let rev = app
-            .call(
-                Method::POST,
-                &format!("{P}/apis/{id}/revisions"),
-                token,
-                Some(json!({})),
-            )
-            .await
-            .json();
-        let r = app
-            .call(
-                Method::POST,
-                &format!(
-                    "{P}/apis/{id}/deploy-revision?revisionId={}",
-                    rev["id"].as_str().unwrap()
-                ),
-                token,
-                Some(json!([{"name": "Default"}])),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-        let r = app
-            .call(
-                Method::POST,
-                &format!("{P}/apis/change-lifecycle?apiId={id}&action=Publish"),
-                token,
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    }
-    id
+    petstore_api(
+        app,
+        token,
+        json!({"name": name, "context": context, "version": "1.0.0"}),
+        publish,
+    )
+    .await
 }
 
 async fn add(app: &TestApp, token: &str, api: &str, doc: Value) -> Value {

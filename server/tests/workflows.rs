@@ -67,6 +67,14 @@ async fn queue(app: &TestApp, token: &str, query: &str) -> Value {
     .await
 }
 
+/// The reference of the oldest pending workflow.
+async fn oldest_pending(app: &TestApp, token: &str) -> String {
+    queue(app, token, "").await["list"][0]["referenceId"]
+        .as_str()
+        .expect("a pending workflow")
+        .to_string()
+}
+
 async fn decide(app: &TestApp, token: &str, reference: &str, status: &str) -> common::Resp {
     app.call(
         Method::POST,
@@ -327,10 +335,7 @@ async fn application_creation_waits_for_approval(db: PgPool) {
     // Rejected: the application stays REJECTED and cannot get keys.
     let rejected = application(&app, &who.developer, "Rejected App").await;
     let rid = rejected["applicationId"].as_str().unwrap();
-    let reference = queue(&app, &who.approver, "").await["list"][0]["referenceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reference = oldest_pending(&app, &who.approver).await;
     assert_eq!(
         decide(&app, &who.approver, &reference, "REJECTED")
             .await
@@ -364,10 +369,7 @@ async fn application_creation_waits_for_approval(db: PgPool) {
 
     // Withdrawn: deleting a pending application cancels its workflow.
     let gone = application(&app, &who.developer, "Withdrawn App").await;
-    let reference = queue(&app, &who.approver, "").await["list"][0]["referenceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reference = oldest_pending(&app, &who.approver).await;
     let r = app
         .call(
             Method::DELETE,
@@ -530,10 +532,7 @@ async fn subscriptions_wait_on_hold_for_tiers_that_need_approval(db: PgPool) {
     let third = third["applicationId"].as_str().unwrap();
     let r = subscribe(&app, &who.developer, third, &api, "Gold").await;
     let rejected_id = r.json()["subscriptionId"].as_str().unwrap().to_string();
-    let reference = queue(&app, &who.approver, "").await["list"][0]["referenceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reference = oldest_pending(&app, &who.approver).await;
     assert_eq!(
         decide(&app, &who.approver, &reference, "REJECTED")
             .await
@@ -555,10 +554,7 @@ async fn subscriptions_wait_on_hold_for_tiers_that_need_approval(db: PgPool) {
     let fourth = fourth["applicationId"].as_str().unwrap();
     let r = subscribe(&app, &who.developer, fourth, &api, "Gold").await;
     let pending_id = r.json()["subscriptionId"].as_str().unwrap().to_string();
-    let reference = queue(&app, &who.approver, "").await["list"][0]["referenceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reference = oldest_pending(&app, &who.approver).await;
     let r = app
         .call(
             Method::DELETE,
@@ -604,10 +600,7 @@ async fn a_decision_that_fails_half_way_changes_nothing(db: PgPool) {
     )
     .await;
     let sub = r.json()["subscriptionId"].as_str().unwrap().to_string();
-    let reference = queue(&app, &who.approver, "").await["list"][0]["referenceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reference = oldest_pending(&app, &who.approver).await;
 
     // The last step of the decision (the workflow row's own update) fails after the
     // subscription, the gateways' version and the audit entry were written.
@@ -796,10 +789,7 @@ async fn deployments_wait_for_approval_and_refusals_leave_no_trace(db: PgPool) {
         deploy(&app, &who.publisher, &api, &r2).await.status,
         StatusCode::CREATED
     );
-    let reference = queue(&app, &who.approver, "").await["list"][0]["referenceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reference = oldest_pending(&app, &who.approver).await;
     let cancel = format!("{p}/{api}/cancel-revision-workflow/{r2}/Default");
     let r = app.call(Method::POST, &cancel, &who.developer, None).await;
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
@@ -817,10 +807,7 @@ async fn deployments_wait_for_approval_and_refusals_leave_no_trace(db: PgPool) {
         deploy(&app, &who.publisher, &api, &r2).await.status,
         StatusCode::CREATED
     );
-    let reference = queue(&app, &who.approver, "").await["list"][0]["referenceId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reference = oldest_pending(&app, &who.approver).await;
     assert_eq!(
         decide(&app, &who.approver, &reference, "APPROVED")
             .await
