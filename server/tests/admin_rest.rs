@@ -466,27 +466,6 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
-/// Every row of every table (a digest per table), to show that refused calls changed nothing.
-async fn snapshot(db: &PgPool) -> BTreeMap<String, String> {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-    )
-    .fetch_all(db)
-    .await
-    .unwrap();
-    let mut out = BTreeMap::new();
-    for t in tables {
-        let digest: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \"{t}\" t"
-        )))
-        .fetch_one(db)
-        .await
-        .unwrap();
-        out.insert(t, digest);
-    }
-    out
-}
-
 /// One request of the table: `auth` is the whole Authorization header, if any; the body is
 /// JSON, or for `MULTIPART` operations a JSON object whose fields become the form's.
 async fn request(
@@ -562,7 +541,7 @@ async fn every_operation_refuses_callers_without_its_scopes(db: PgPool) {
     }
     let ids = w.fresh(&app, "GET", "/").await;
 
-    let before = snapshot(&db).await;
+    let before = table_digests(&db).await;
     let mut problems = Vec::new();
     let mut tried = 0;
     for (m, p, scopes, _, body) in OPS {
@@ -616,7 +595,7 @@ async fn every_operation_refuses_callers_without_its_scopes(db: PgPool) {
     assert!(tried >= OPS.len() * 4, "{tried} refusals tried");
 
     // Refused calls changed nothing anywhere.
-    let after = snapshot(&db).await;
+    let after = table_digests(&db).await;
     let changed: Vec<_> = before
         .keys()
         .filter(|t| before.get(*t) != after.get(*t))
@@ -848,7 +827,7 @@ async fn admin_server_functions_check_scopes(db: PgPool) {
         &["apim:keymanagers_manage", "apim:tier_view"],
     )
     .await;
-    let before = snapshot(&db).await;
+    let before = table_digests(&db).await;
     refused("list_users", svc.list_users(&workflows_only).await);
     refused("list_roles", svc.list_roles(&workflows_only).await);
     refused("list_users", svc.list_users(&keys_only).await);
@@ -894,7 +873,7 @@ async fn admin_server_functions_check_scopes(db: PgPool) {
         "SaveSettings",
         svc.workflows(&workflows_only, switches()).await,
     );
-    let after = snapshot(&db).await;
+    let after = table_digests(&db).await;
     assert_eq!(before, after, "refused server functions changed something");
 
     // With the scope.

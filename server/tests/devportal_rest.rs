@@ -358,27 +358,6 @@ async fn world(app: &TestApp) -> (Ids, String) {
     (ids, dev)
 }
 
-/// Every row of every table (a digest per table), to show that refused calls changed nothing.
-async fn snapshot(db: &PgPool) -> BTreeMap<String, String> {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-    )
-    .fetch_all(db)
-    .await
-    .unwrap();
-    let mut out = BTreeMap::new();
-    for t in tables {
-        let digest: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \"{t}\" t"
-        )))
-        .fetch_one(db)
-        .await
-        .unwrap();
-        out.insert(t, digest);
-    }
-    out
-}
-
 /// One request of the table: `auth` is the whole Authorization header, if any.
 async fn request(
     app: &TestApp,
@@ -432,7 +411,7 @@ async fn every_operation_asks_for_what_the_table_says(db: PgPool) {
         assert_eq!(r.status, StatusCode::OK, "{m} {path}: {}", r.text());
     }
 
-    let before = snapshot(&db).await;
+    let before = table_digests(&db).await;
     let mut problems = Vec::new();
     for (m, p, sign_in, scope, body) in OPS {
         let path = format!("{D}{}", ids.fill(p));
@@ -506,7 +485,7 @@ async fn every_operation_asks_for_what_the_table_says(db: PgPool) {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 
     // Refused writes changed nothing anywhere.
-    let after = snapshot(&db).await;
+    let after = table_digests(&db).await;
     let changed: Vec<_> = before
         .keys()
         .filter(|t| before.get(*t) != after.get(*t))

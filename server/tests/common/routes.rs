@@ -1,6 +1,7 @@
-//! The route scanner shared by the REST table tests (`devportal_rest.rs`, `admin_rest.rs`): it
-//! reads `src/http/*.rs` as text and finds every registered route, so a new operation without a
-//! row in a table fails its test.
+//! What the REST table tests (`devportal_rest.rs`, `admin_rest.rs`) share: the route scanner,
+//! which reads `src/http/*.rs` as text and finds every registered route (so a new operation
+//! without a row in a table fails its test), and a digest of every table to show that refused
+//! calls changed nothing.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -360,4 +361,25 @@ pub fn routes_under(name: &str, value: &str) -> (BTreeSet<(String, String)>, boo
         }
     }
     (routes, catch_all)
+}
+
+/// Every row of every table (a digest per table), to show that refused calls changed nothing.
+pub async fn table_digests(db: &sqlx::PgPool) -> BTreeMap<String, String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let digest: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \"{t}\" t"
+        )))
+        .fetch_one(db)
+        .await
+        .unwrap();
+        out.insert(t, digest);
+    }
+    out
 }
