@@ -58,6 +58,29 @@ pub enum UsersChangeReply {
     Done,
 }
 
+/// What the Admin portal's key-managers section does (scope `apim:keymanagers_manage`); the
+/// same service as Admin v4 `/key-managers`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KmAdmin {
+    List,
+    /// Creates (no `id`) or replaces a key manager.
+    Save(Box<crate::applications::KeyManagerDto>),
+    SetEnabled {
+        id: String,
+        enabled: bool,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KmAdminReply {
+    List(Vec<crate::applications::KeyManagerDto>),
+    One(Box<crate::applications::KeyManagerDto>),
+    Done,
+}
+
 /// Why a service call was refused; the server maps each to one HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceError {
@@ -159,6 +182,12 @@ pub mod ssr {
             caller: Option<&'a CurrentUser>,
             call: crate::feedback::FeedbackCall,
         ) -> BoxFuture<'a, Result<crate::feedback::FeedbackReply, ServiceError>>;
+        /// Key managers (Admin portal).
+        fn key_managers_admin<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+            call: super::KmAdmin,
+        ) -> BoxFuture<'a, Result<super::KmAdminReply, ServiceError>>;
         /// Users & roles administration (Admin portal).
         fn user_admin<'a>(
             &'a self,
@@ -310,4 +339,17 @@ pub async fn user_admin_call(
     };
     let services = expect_context::<ssr::Services>();
     Ok(services.user_admin(&user, call).await)
+}
+
+/// One key-manager call for the Admin portal.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn km_admin_call(
+    call: KmAdmin,
+) -> Result<Result<KmAdminReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let Some(user) = ssr::viewer().user else {
+        return Ok(Err(ServiceError::Unauthorized));
+    };
+    let services = expect_context::<ssr::Services>();
+    Ok(services.key_managers_admin(&user, call).await)
 }

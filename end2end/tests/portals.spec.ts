@@ -171,3 +171,35 @@ test('an admin locks and unlocks a developer and defines a role with scopes', as
   await shot(page, 'admin-users-roles');
   expect(errors).toEqual([]);
 });
+
+test('a key-manager admin adds a Keycloak realm, disables it and removes it', async ({ page }) => {
+  const errors = watchErrors(page);
+  page.on('dialog', (d) => d.accept());
+  await signIn(page, 'keymanager-admin', DEMO_PASSWORD, '/admin/key-managers');
+  await hydrated(page);
+  const form = page.getByTestId('add-key-manager');
+  await form.getByLabel('Name').fill('Team Keycloak');
+  await form.getByLabel('Type').selectOption('KeyCloak');
+  // What Keycloak needs, and nothing else.
+  await expect(form.getByLabel('Issuer')).toHaveCount(0);
+  await form.getByLabel('Server URL').fill('https://keycloak.example.com');
+  await form.getByLabel('Realm').fill('team');
+  await form.getByLabel('Only these roles').fill('subscriber');
+  await form.getByRole('button', { name: 'Add key manager' }).click();
+  await expect(page.getByTestId('notice')).toHaveText('Key manager Team Keycloak added.');
+  const row = page.locator('tr[data-key-manager="Team Keycloak"]');
+  await expect(row).toContainText('https://keycloak.example.com/realms/team');
+  await expect(row).toContainText('only subscriber');
+  await shot(page, 'admin-key-managers');
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await expect(row.getByTestId('km-state')).toHaveText('disabled');
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await expect(page.getByTestId('notice')).toHaveText('Team Keycloak removed.');
+  await expect(row).toHaveCount(0);
+  // A missing field is named.
+  await form.getByLabel('Name').fill('Half Okta');
+  await form.getByLabel('Type').selectOption('Okta');
+  await form.getByRole('button', { name: 'Add key manager' }).click();
+  await expect(page.getByTestId('error-banner')).toBeVisible();
+  expect(errors).toEqual([]);
+});

@@ -456,6 +456,37 @@ impl PortalServices for DbServices {
         })
     }
 
+    fn key_managers_admin<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+        call: app::api::KmAdmin,
+    ) -> BoxFuture<'a, Result<app::api::KmAdminReply, ServiceError>> {
+        use app::api::{KmAdmin as C, KmAdminReply as R};
+        Box::pin(async move {
+            let actor = Actor::from(caller);
+            let km = &self.km;
+            let result = match call {
+                C::List => km.admin_list(&actor).await.map(R::List),
+                C::Save(dto) => match dto.id.clone().filter(|i| !i.is_empty()) {
+                    Some(id) => km.admin_update(&actor, &id, *dto).await,
+                    None => km.admin_create(&actor, *dto).await,
+                }
+                .map(|k| R::One(Box::new(k))),
+                C::SetEnabled { id, enabled } => match km.admin_get(&actor, &id).await {
+                    Ok(mut dto) => {
+                        dto.enabled = enabled;
+                        km.admin_update(&actor, &id, dto)
+                            .await
+                            .map(|k| R::One(Box::new(k)))
+                    }
+                    Err(e) => Err(e),
+                },
+                C::Delete { id } => km.admin_delete(&actor, &id).await.map(|_| R::Done),
+            };
+            result.map_err(ServiceError::from)
+        })
+    }
+
     fn user_admin<'a>(
         &'a self,
         caller: &'a CurrentUser,

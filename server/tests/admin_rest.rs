@@ -928,3 +928,101 @@ async fn admin_server_functions_check_scopes(db: PgPool) {
         other => panic!("SaveSettings: {other:?}"),
     }
 }
+
+/// The Admin portal's key-manager and users & roles server functions: refused without their
+/// scope (nothing changed), working with it.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn key_manager_and_user_server_functions_check_scopes(db: PgPool) {
+    use app::api::{KmAdmin, KmAdminReply, UsersChange};
+    use app::applications::{Certificates, KeyManagerDto};
+    let _app = spawn(db.clone()).await;
+    let state = server::prepare(db.clone(), common::settings())
+        .await
+        .unwrap();
+    let org = state.settings.auth.default_organization.clone();
+    let svc = services(&state);
+    let workflows_only = user(
+        &db,
+        &org,
+        "workflow-admin",
+        &["apim:api_workflow_view", "apim:api_workflow_approve"],
+    )
+    .await;
+    let keys = user(&db, &org, "keymanager-admin", &["apim:keymanagers_manage"]).await;
+    let dto = KeyManagerDto {
+        name: "partner".into(),
+        display_name: "Partner".into(),
+        kind: "OIDC".into(),
+        issuer: "https://idp.partner.example".into(),
+        certificates: Some(Certificates {
+            kind: "JWKS".into(),
+            value: "https://idp.partner.example/jwks".into(),
+        }),
+        enabled: true,
+        ..Default::default()
+    };
+    let before = table_digests(&db).await;
+    refused(
+        "key managers list",
+        svc.key_managers_admin(&workflows_only, KmAdmin::List).await,
+    );
+    refused(
+        "key manager save",
+        svc.key_managers_admin(&workflows_only, KmAdmin::Save(Box::new(dto.clone())))
+            .await,
+    );
+    refused(
+        "set roles",
+        svc.user_admin(
+            &keys,
+            UsersChange::SetLocked {
+                username: "subscriber".into(),
+                locked: true,
+            },
+        )
+        .await,
+    );
+    assert_eq!(
+        table_digests(&db).await,
+        before,
+        "refused calls changed nothing"
+    );
+
+    let Ok(KmAdminReply::One(created)) = svc
+        .key_managers_admin(&keys, KmAdmin::Save(Box::new(dto)))
+        .await
+    else {
+        panic!("created")
+    };
+    let id = created.id.clone().unwrap();
+    let Ok(KmAdminReply::One(off)) = svc
+        .key_managers_admin(
+            &keys,
+            KmAdmin::SetEnabled {
+                id: id.clone(),
+                enabled: false,
+            },
+        )
+        .await
+    else {
+        panic!("disabled")
+    };
+    assert!(!off.enabled);
+    let Ok(KmAdminReply::List(list)) = svc.key_managers_admin(&keys, KmAdmin::List).await else {
+        panic!("list")
+    };
+    assert!(list.iter().any(|k| k.name == "partner" && !k.enabled));
+    svc.key_managers_admin(&keys, KmAdmin::Delete { id })
+        .await
+        .unwrap();
+    let users = user(&db, &org, "keymanager-admin", &["apim:role_manage"]).await;
+    svc.user_admin(
+        &users,
+        UsersChange::SetLocked {
+            username: "subscriber".into(),
+            locked: true,
+        },
+    )
+    .await
+    .unwrap();
+}

@@ -91,6 +91,7 @@ fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
         ("workflows", Some(user)) => {
             view! { <crate::pages::workflows::Approvals user/> }.into_any()
         }
+        ("key-managers", _) => view! { <crate::pages::key_managers::KeyManagers/> }.into_any(),
         (key, _) => other_section(key),
     }
 }
@@ -99,9 +100,6 @@ fn other_section(key: &'static str) -> AnyView {
     match key {
         "throttling" => view! {
             <EmptyState title="No custom policies" detail="Rate-limiting policies you add appear here beside the built-in tiers."/>
-        }.into_any(),
-        "key-managers" => view! {
-            <EmptyState title="Only the resident key manager" detail="Third-party key managers (OIDC, Keycloak, Okta, Auth0, Azure AD) you add are listed here."/>
         }.into_any(),
         "gateways" => view! {
             <EmptyState title="No gateways connected" detail="Gateway environments and the gateways connected to them show here with their snapshot version."/>
