@@ -98,6 +98,25 @@ pub async fn cancel(
     .rows_affected())
 }
 
+/// Inside the deleting transaction: an API is going, and with it its subscriptions and the
+/// deployments waiting for approval; their pending workflows are cancelled.
+pub async fn cancel_for_api(conn: &mut PgConnection, api: Uuid, by: &str) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE workflow SET status = 'CANCELLED', decided_by = $2, decided_at = now(),
+                decision_note = 'the API was deleted'
+          WHERE status = 'CREATED'
+            AND ((workflow_type IN ('SUBSCRIPTION_CREATION', 'SUBSCRIPTION_UPDATE')
+                  AND object_id IN (SELECT id FROM subscription WHERE api_id = $1))
+              OR (workflow_type = 'REVISION_DEPLOYMENT'
+                  AND object_id IN (SELECT id FROM pending_deployment WHERE api_id = $1)))",
+    )
+    .bind(api)
+    .bind(by)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,

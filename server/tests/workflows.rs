@@ -836,3 +836,73 @@ async fn deployments_wait_for_approval_and_refusals_leave_no_trace(db: PgPool) {
     assert_eq!(live[0]["revisionUuid"], r2.as_str());
     assert_eq!(live[0]["status"], "APPROVED");
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn deleting_an_api_withdraws_what_waits_for_it(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let who = actors(&app).await;
+    let publisher = app
+        .access_token(
+            "publisher",
+            DEMO_PASSWORD,
+            "apim:api_view apim:api_create apim:api_publish apim:api_manage apim:api_delete",
+        )
+        .await;
+    let api = petstore_api(
+        &app,
+        &publisher,
+        json!({"name": "Pets", "context": "/pets", "version": "1.0.0", "policies": ["Gold"]}),
+        true,
+    )
+    .await;
+    switch(
+        &app,
+        &who.admin,
+        json!([{"workflowType": "SUBSCRIPTION_CREATION", "enabled": true},
+               {"workflowType": "REVISION_DEPLOYMENT", "enabled": true}]),
+    )
+    .await;
+    let a = application(&app, &who.developer, "Waiting").await;
+    let r = subscribe(
+        &app,
+        &who.developer,
+        a["applicationId"].as_str().unwrap(),
+        &api,
+        "Gold",
+    )
+    .await;
+    assert_eq!(r.json()["status"], "ON_HOLD");
+    let r2 = revision_of_api(&app, &publisher, &api).await;
+    assert_eq!(
+        deploy(&app, &publisher, &api, &r2).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(queue(&app, &who.approver, "").await["count"], 2);
+
+    // A published API is retired before it is deleted.
+    for action in ["Deprecate", "Retire"] {
+        let r = app
+            .call(
+                Method::POST,
+                &format!("/api/am/publisher/v4/apis/change-lifecycle?apiId={api}&action={action}"),
+                &publisher,
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.text());
+    }
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/am/publisher/v4/apis/{api}"),
+            &publisher,
+            None,
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    assert_eq!(queue(&app, &who.approver, "").await["count"], 0);
+    assert_eq!(
+        queue(&app, &who.approver, "?status=CANCELLED").await["count"],
+        2
+    );
+}

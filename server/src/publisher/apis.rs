@@ -623,6 +623,7 @@ impl Publisher {
         }
         let mut tx = self.db.begin().await?;
         super::revisions::undeploy_everywhere(&mut tx, row.id).await?;
+        crate::workflows::cancel_for_api(&mut tx, row.id, &actor.username).await?;
         sqlx::query("DELETE FROM api WHERE id = $1")
             .bind(row.id)
             .execute(&mut *tx)
