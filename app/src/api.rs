@@ -81,6 +81,24 @@ pub enum KmAdminReply {
     Done,
 }
 
+/// What the Admin portal's gateways section does (scopes `apim:environment_read` to look,
+/// `apim:environment_manage` to change); the same service as Admin v4 `/environments`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EnvAdmin {
+    List,
+    Create(crate::publisher::EnvironmentInput),
+    Delete { id: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EnvAdminReply {
+    List {
+        environments: Vec<crate::publisher::Environment>,
+        gateways: Vec<crate::publisher::GatewayInstance>,
+    },
+    Done,
+}
+
 /// Why a service call was refused; the server maps each to one HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceError {
@@ -182,6 +200,12 @@ pub mod ssr {
             caller: Option<&'a CurrentUser>,
             call: crate::feedback::FeedbackCall,
         ) -> BoxFuture<'a, Result<crate::feedback::FeedbackReply, ServiceError>>;
+        /// Gateway environments and connected gateways (Admin portal).
+        fn environments_admin<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+            call: super::EnvAdmin,
+        ) -> BoxFuture<'a, Result<super::EnvAdminReply, ServiceError>>;
         /// Key managers (Admin portal).
         fn key_managers_admin<'a>(
             &'a self,
@@ -352,4 +376,17 @@ pub async fn km_admin_call(
     };
     let services = expect_context::<ssr::Services>();
     Ok(services.key_managers_admin(&user, call).await)
+}
+
+/// One gateways-section call for the Admin portal.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn env_admin_call(
+    call: EnvAdmin,
+) -> Result<Result<EnvAdminReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let Some(user) = ssr::viewer().user else {
+        return Ok(Err(ServiceError::Unauthorized));
+    };
+    let services = expect_context::<ssr::Services>();
+    Ok(services.environments_admin(&user, call).await)
 }

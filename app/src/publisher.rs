@@ -409,6 +409,21 @@ fn regular() -> String {
     "Regular".into()
 }
 
+/// A gateway that fetched an environment's snapshot (Admin portal).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GatewayInstance {
+    pub environment: String,
+    /// `host/pid` as the gateway says.
+    pub gateway_id: String,
+    /// The snapshot version it holds (None before its first snapshot).
+    pub snapshot_version: Option<i64>,
+    /// The environment's current version: behind when larger.
+    pub current_version: i64,
+    pub last_contact: String,
+    pub seconds_ago: i64,
+}
+
 /// What an admin sends to add or change a gateway environment (Admin v4 `Environment`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

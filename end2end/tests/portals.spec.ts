@@ -203,3 +203,26 @@ test('a key-manager admin adds a Keycloak realm, disables it and removes it', as
   await expect(page.getByTestId('error-banner')).toBeVisible();
   expect(errors).toEqual([]);
 });
+
+test('a gateway admin sees the connected gateway with its snapshot version, and adds and removes an environment', async ({ page }) => {
+  const errors = watchErrors(page);
+  page.on('dialog', (d) => d.accept());
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/admin/gateways');
+  await hydrated(page);
+  // The test run's gateway follows the Default environment.
+  const def = page.locator('[data-environment="Default"]');
+  await expect(def.getByTestId('connected-gateways')).toContainText('(current)');
+  await shot(page, 'admin-gateways');
+  const form = page.getByTestId('add-environment');
+  await form.getByLabel('Name', { exact: true }).fill('eu-test');
+  await form.getByLabel('Display name').fill('EU test');
+  await form.getByLabel('Virtual host').fill('api.eu.example.com');
+  await form.getByRole('button', { name: 'Add environment' }).click();
+  await expect(page.getByTestId('notice')).toHaveText('Environment eu-test added.');
+  const eu = page.locator('[data-environment="eu-test"]');
+  await expect(eu.getByTestId('no-gateways')).toBeVisible();
+  await eu.getByRole('button', { name: 'Remove' }).click();
+  await expect(page.getByTestId('notice')).toHaveText('Environment eu-test removed.');
+  await expect(eu).toHaveCount(0);
+  expect(errors).toEqual([]);
+});

@@ -25,6 +25,20 @@ pub struct Feed {
     token: Option<String>,
     cache: Option<PathBuf>,
     wait: Duration,
+    /// Sent as `X-Gateway-Id` so the control plane can list connected gateways: the host name
+    /// and process id.
+    id: String,
+}
+
+/// `host/pid`: tells gateways of one environment apart in the Admin portal.
+fn gateway_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "gateway".into());
+    format!("{host}/{}", std::process::id())
 }
 
 /// Why a fetched snapshot was not applied.
@@ -72,6 +86,7 @@ impl Feed {
             token,
             cache,
             wait,
+            id: gateway_id(),
         }
     }
 
@@ -114,7 +129,9 @@ impl Feed {
         have: Option<u64>,
         wait: Duration,
     ) -> Result<Option<Snapshot>, FeedError> {
-        let mut req = Request::get(&self.url).header(header::ACCEPT, "application/json");
+        let mut req = Request::get(&self.url)
+            .header(header::ACCEPT, "application/json")
+            .header("x-gateway-id", &self.id);
         if let Some(v) = have {
             req = req
                 .header(header::IF_NONE_MATCH, format!("\"{v}\""))

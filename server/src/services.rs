@@ -456,6 +456,30 @@ impl PortalServices for DbServices {
         })
     }
 
+    fn environments_admin<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+        call: app::api::EnvAdmin,
+    ) -> BoxFuture<'a, Result<app::api::EnvAdminReply, ServiceError>> {
+        use app::api::{EnvAdmin as C, EnvAdminReply as R};
+        Box::pin(async move {
+            let actor = Actor::from(caller);
+            let p = &self.publisher;
+            let result = match call {
+                C::List => match p.gateways(&actor).await {
+                    Ok(gateways) => p.environments().await.map(|environments| R::List {
+                        environments,
+                        gateways,
+                    }),
+                    Err(e) => Err(e),
+                },
+                C::Create(input) => p.create_environment(&actor, input).await.map(|_| R::Done),
+                C::Delete { id } => p.delete_environment(&actor, &id).await.map(|_| R::Done),
+            };
+            result.map_err(ServiceError::from)
+        })
+    }
+
     fn key_managers_admin<'a>(
         &'a self,
         caller: &'a CurrentUser,

@@ -1026,3 +1026,54 @@ async fn key_manager_and_user_server_functions_check_scopes(db: PgPool) {
     .await
     .unwrap();
 }
+
+/// The gateways section's server function: looking needs an environment scope, changing
+/// `apim:environment_manage`.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn environment_server_function_checks_scopes(db: PgPool) {
+    use app::api::{EnvAdmin, EnvAdminReply};
+    let _app = spawn(db.clone()).await;
+    let state = server::prepare(db.clone(), common::settings())
+        .await
+        .unwrap();
+    let org = state.settings.auth.default_organization.clone();
+    let svc = services(&state);
+    let keys = user(&db, &org, "keymanager-admin", &["apim:keymanagers_manage"]).await;
+    let reader = user(&db, &org, "keymanager-admin", &["apim:environment_read"]).await;
+    let manager = user(&db, &org, "keymanager-admin", &["apim:environment_manage"]).await;
+    let input = app::publisher::EnvironmentInput {
+        name: "eu".into(),
+        display_name: "EU".into(),
+        vhosts: vec![app::publisher::VHost {
+            host: "api.eu.example.com".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let before = table_digests(&db).await;
+    refused(
+        "environments list",
+        svc.environments_admin(&keys, EnvAdmin::List).await,
+    );
+    refused(
+        "environment create",
+        svc.environments_admin(&reader, EnvAdmin::Create(input.clone()))
+            .await,
+    );
+    assert_eq!(table_digests(&db).await, before);
+    svc.environments_admin(&manager, EnvAdmin::Create(input))
+        .await
+        .unwrap();
+    let Ok(EnvAdminReply::List { environments, .. }) =
+        svc.environments_admin(&reader, EnvAdmin::List).await
+    else {
+        panic!("list")
+    };
+    let eu = environments
+        .iter()
+        .find(|e| e.name == "eu")
+        .expect("eu listed");
+    svc.environments_admin(&manager, EnvAdmin::Delete { id: eu.id.clone() })
+        .await
+        .unwrap();
+}

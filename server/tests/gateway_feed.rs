@@ -94,6 +94,28 @@ async fn the_gateway_follows_deployments_and_survives_the_control_plane_going_aw
     })
     .await
     .unwrap();
+    // The control plane knows the gateway (for the Admin portal): who it is, and soon the
+    // version it holds.
+    let mut seen = None;
+    for _ in 0..50 {
+        seen = sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT g.snapshot_version FROM gateway_instance g
+               JOIN gateway_environment e ON e.id = g.environment_id
+              WHERE e.name = 'Default' AND g.gateway_id LIKE '%/%'",
+        )
+        .fetch_optional(&db)
+        .await
+        .unwrap()
+        .flatten();
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen.is_some(),
+        "the gateway's contact and version are recorded"
+    );
 
     // Deploy → served within a second.
     let r = app

@@ -92,6 +92,7 @@ fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
             view! { <crate::pages::workflows::Approvals user/> }.into_any()
         }
         ("key-managers", _) => view! { <crate::pages::key_managers::KeyManagers/> }.into_any(),
+        ("gateways", _) => view! { <crate::pages::gateways::Gateways/> }.into_any(),
         (key, _) => other_section(key),
     }
 }
@@ -100,9 +101,6 @@ fn other_section(key: &'static str) -> AnyView {
     match key {
         "throttling" => view! {
             <EmptyState title="No custom policies" detail="Rate-limiting policies you add appear here beside the built-in tiers."/>
-        }.into_any(),
-        "gateways" => view! {
-            <EmptyState title="No gateways connected" detail="Gateway environments and the gateways connected to them show here with their snapshot version."/>
         }.into_any(),
         "settings" => view! {
             <EmptyState title="No API categories" detail="Categories you define group APIs in the Developer Portal."/>

@@ -6,6 +6,7 @@ pub mod devportal;
 pub mod documents;
 pub mod errors;
 pub mod feedback;
+pub mod gateways;
 pub mod key_managers;
 pub mod publisher;
 pub mod sign_in;

@@ -685,6 +685,13 @@ async fn snapshot(
     let is_gateway = authorize_gateway(&state, &headers)?;
     let svc = service(&state);
     let known = known_version(&headers);
+    if is_gateway && let Some(id) = headers.get("x-gateway-id").and_then(|v| v.to_str().ok()) {
+        // For the Admin portal's list of connected gateways; a failure here must not stop
+        // the feed.
+        if let Err(e) = svc.record_gateway(&name, id, known).await {
+            tracing::warn!(error = %e, "could not record the gateway's contact");
+        }
+    }
     let deadline = tokio::time::Instant::now() + wait_of(&headers);
     loop {
         let current = svc.environment_version(&name).await?;

@@ -973,6 +973,61 @@ impl Publisher {
         version.ok_or_else(|| ApiError::NotFound(format!("No gateway environment {environment}")))
     }
 
+    /// A gateway asked for the environment's snapshot holding `version` (None: none yet).
+    pub async fn record_gateway(
+        &self,
+        environment: &str,
+        gateway: &str,
+        version: Option<i64>,
+    ) -> Result<(), ApiError> {
+        let gateway: String = gateway.chars().take(200).collect();
+        sqlx::query(
+            "INSERT INTO gateway_instance (environment_id, gateway_id, snapshot_version, last_contact)
+             SELECT id, $2, $3, now() FROM gateway_environment WHERE name = $1
+             ON CONFLICT (environment_id, gateway_id)
+             DO UPDATE SET snapshot_version = coalesce(EXCLUDED.snapshot_version, gateway_instance.snapshot_version),
+                           last_contact = now()",
+        )
+        .bind(environment)
+        .bind(gateway)
+        .bind(version)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Gateways seen in the last `within` of each environment, newest first.
+    pub async fn gateways(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<app::publisher::GatewayInstance>, ApiError> {
+        actor.require(&[s::ADMIN, s::ENVIRONMENT_READ, s::ENVIRONMENT_MANAGE])?;
+        /// (environment, gateway, version held, last contact, environment's version)
+        type Row = (String, String, Option<i64>, DateTime<Utc>, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT e.name, g.gateway_id, g.snapshot_version, g.last_contact, e.revision
+               FROM gateway_instance g JOIN gateway_environment e ON e.id = g.environment_id
+              WHERE g.last_contact > now() - interval '1 day'
+              ORDER BY e.name, g.last_contact DESC",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        let now = Utc::now();
+        Ok(rows
+            .into_iter()
+            .map(
+                |(environment, id, version, last, current)| app::publisher::GatewayInstance {
+                    environment,
+                    gateway_id: id,
+                    snapshot_version: version,
+                    current_version: current,
+                    last_contact: time(last),
+                    seconds_ago: (now - last).num_seconds().max(0),
+                },
+            )
+            .collect())
+    }
+
     /// The runtime snapshot of an environment: every deployed, not retired revision.
     pub async fn environment_snapshot(&self, environment: &str) -> Result<Snapshot, ApiError> {
         let version = self.environment_version(environment).await?;
