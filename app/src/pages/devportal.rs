@@ -370,6 +370,13 @@ fn operation(op: OperationDoc, base: &str, key_header: &Option<String>) -> impl 
                 {(!op.request_body.is_empty()).then(|| view! {
                     <p class="text-xs text-slate-600">"Request body" {if op.request_body_required { " (required)" } else { "" }} ": " {op.request_body.join(", ")}</p>
                 })}
+                // The body's shape: the document's example, or one built from the schema.
+                {op.request_example.clone().map(|example| view! {
+                    <details class="text-xs">
+                        <summary class="cursor-pointer text-slate-600">"Example body"</summary>
+                        <pre class="mt-1 max-h-64 overflow-auto rounded bg-slate-50 p-2 font-mono text-slate-700" data-testid="body-example">{example}</pre>
+                    </details>
+                })}
                 {(!op.scopes.is_empty()).then(|| view! { <p class="text-xs text-slate-600">"Scopes: " {op.scopes.join(", ")}</p> })}
                 <pre class="whitespace-pre-wrap break-all rounded bg-slate-50 p-2 font-mono text-xs text-slate-700" data-testid="curl-hint">{curl}</pre>
                 <ul class="text-xs text-slate-600">
