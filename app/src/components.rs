@@ -169,3 +169,62 @@ pub fn PageTitle(title: &'static str, #[prop(optional)] subtitle: &'static str) 
         </div>
     }
 }
+
+/// A change made from a page: the call with the notice to show when it succeeds. On success the
+/// notice shows and `version` moves (resources keyed on it reload); on failure the error shows.
+pub struct Change<C: Send + Sync + 'static> {
+    pub act: Action<(C, String), Result<String, crate::api::ServiceError>>,
+    pub error: RwSignal<Option<crate::api::ServiceError>>,
+    pub notice: RwSignal<Option<String>>,
+}
+
+impl<C: Send + Sync + 'static> Clone for Change<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<C: Send + Sync + 'static> Copy for Change<C> {}
+
+impl<C: Clone + Send + Sync + 'static> Change<C> {
+    pub fn new<R, F, Fut>(run: F, version: RwSignal<u32>) -> Self
+    where
+        F: Fn(C) -> Fut + Copy + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<R, crate::api::ServiceError>> + Send + 'static,
+        R: 'static,
+    {
+        let error = RwSignal::new(None);
+        let notice = RwSignal::new(None::<String>);
+        let act = Action::new(move |(call, message): &(C, String)| {
+            let (call, message) = (call.clone(), message.clone());
+            async move { run(call).await.map(|_| message) }
+        });
+        Effect::new(move |_| match act.value().get() {
+            Some(Ok(message)) => {
+                error.set(None);
+                notice.set(Some(message));
+                version.update(|v| *v += 1);
+            }
+            Some(Err(e)) => {
+                notice.set(None);
+                error.set(Some(e));
+            }
+            None => {}
+        });
+        Change { act, error, notice }
+    }
+
+    pub fn dispatch(&self, call: C, message: String) {
+        self.error.set(None);
+        self.act.dispatch((call, message));
+    }
+
+    /// The notice of the last success, if any.
+    pub fn notice_view(&self) -> impl IntoView + use<C> {
+        let notice = self.notice;
+        move || {
+            notice.get().map(|n| view! {
+                <p class="mb-4 rounded-md bg-emerald-50 p-3 text-sm text-emerald-900" role="status" data-testid="notice">{n}</p>
+            })
+        }
+    }
+}

@@ -10,7 +10,7 @@ use crate::api::{
     user_admin_call,
 };
 use crate::auth::{ADMIN_SECTIONS, AdminSection, CurrentUser, Portal, Viewer};
-use crate::components::{EmptyState, PageTitle, PortalPage, SubNav};
+use crate::components::{Change, EmptyState, PageTitle, PortalPage, SubNav};
 use crate::pages::publisher::{BUTTON_LIGHT, error_banner};
 
 fn section_by_key(key: &str) -> Option<&'static AdminSection> {
@@ -130,30 +130,14 @@ fn UsersAndRoles() -> impl IntoView {
     let users = Resource::new_blocking(move || version.get(), |_| list_users());
     let roles = Resource::new_blocking(move || version.get(), |_| list_roles());
     let scopes = Resource::new_blocking(|| (), |_| admin_call(UsersChange::Scopes));
-    let error = RwSignal::new(None::<ServiceError>);
-    let notice = RwSignal::new(None::<String>);
-    let act = Action::new(move |(call, message): &(UsersChange, String)| {
-        let (call, message) = (call.clone(), message.clone());
-        async move { admin_call(call).await.map(|_| message) }
-    });
-    Effect::new(move |_| match act.value().get() {
-        Some(Ok(message)) => {
-            error.set(None);
-            notice.set(Some(message));
-            version.update(|v| *v += 1);
-        }
-        Some(Err(e)) => {
-            notice.set(None);
-            error.set(Some(e));
-        }
-        None => {}
-    });
+    let change = Change::new(admin_call, version);
+    let (act, error) = (change.act, change.error);
     let run = move |call: UsersChange, message: String| {
         act.dispatch((call, message));
     };
     view! {
         {error_banner(error)}
-        {move || notice.get().map(|n| view! { <p class="mb-4 rounded-md bg-emerald-50 p-3 text-sm text-emerald-900" role="status" data-testid="notice">{n}</p> })}
+        {change.notice_view()}
         <h2 class="mb-3 text-lg font-semibold">"Users"</h2>
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading users…"</p> }>
             {move || Suspend::new(async move {

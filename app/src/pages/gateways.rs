@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::{EnvAdmin, EnvAdminReply, ServiceError, env_admin_call};
-use crate::components::EmptyState;
+use crate::components::{Change, EmptyState};
 use crate::pages::publisher::{
     BUTTON, BUTTON_LIGHT, CARD, INPUT, LABEL, error_banner, field_error,
 };
@@ -34,24 +34,8 @@ fn ago(seconds: i64) -> String {
 pub fn Gateways() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let data = Resource::new_blocking(move || version.get(), |_| run(EnvAdmin::List));
-    let error = RwSignal::new(None::<ServiceError>);
-    let notice = RwSignal::new(None::<String>);
-    let act = Action::new(move |(call, message): &(EnvAdmin, String)| {
-        let (call, message) = (call.clone(), message.clone());
-        async move { run(call).await.map(|_| message) }
-    });
-    Effect::new(move |_| match act.value().get() {
-        Some(Ok(message)) => {
-            error.set(None);
-            notice.set(Some(message));
-            version.update(|v| *v += 1);
-        }
-        Some(Err(e)) => {
-            notice.set(None);
-            error.set(Some(e));
-        }
-        None => {}
-    });
+    let change = Change::new(run, version);
+    let (act, error) = (change.act, change.error);
     let name = RwSignal::new(String::new());
     let display = RwSignal::new(String::new());
     let host = RwSignal::new(String::new());
@@ -72,7 +56,7 @@ pub fn Gateways() -> impl IntoView {
     };
     view! {
         {error_banner(error)}
-        {move || notice.get().map(|n| view! { <p class="mb-4 rounded-md bg-emerald-50 p-3 text-sm text-emerald-900" role="status" data-testid="notice">{n}</p> })}
+        {change.notice_view()}
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading environments…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use crate::api::{KmAdmin, KmAdminReply, ServiceError, km_admin_call};
 use crate::applications::{Certificates, KeyManagerDto, Permissions};
-use crate::components::EmptyState;
+use crate::components::{Change, EmptyState};
 use crate::pages::publisher::{
     BUTTON, BUTTON_LIGHT, CARD, INPUT, LABEL, error_banner, field_error,
 };
@@ -35,24 +35,8 @@ const KINDS: &[(&str, &str)] = &[
 pub fn KeyManagers() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let list = Resource::new_blocking(move || version.get(), |_| run(KmAdmin::List));
-    let error = RwSignal::new(None::<ServiceError>);
-    let notice = RwSignal::new(None::<String>);
-    let act = Action::new(move |(call, message): &(KmAdmin, String)| {
-        let (call, message) = (call.clone(), message.clone());
-        async move { run(call).await.map(|_| message) }
-    });
-    Effect::new(move |_| match act.value().get() {
-        Some(Ok(message)) => {
-            error.set(None);
-            notice.set(Some(message));
-            version.update(|v| *v += 1);
-        }
-        Some(Err(e)) => {
-            notice.set(None);
-            error.set(Some(e));
-        }
-        None => {}
-    });
+    let change = Change::new(run, version);
+    let (act, error) = (change.act, change.error);
     // The form.
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new("OIDC".to_string());
@@ -122,7 +106,7 @@ pub fn KeyManagers() -> impl IntoView {
     let shown = move |k: &'static [&'static str]| move || k.contains(&kind.get().as_str());
     view! {
         {error_banner(error)}
-        {move || notice.get().map(|n| view! { <p class="mb-4 rounded-md bg-emerald-50 p-3 text-sm text-emerald-900" role="status" data-testid="notice">{n}</p> })}
+        {change.notice_view()}
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading key managers…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
