@@ -144,15 +144,7 @@ impl UserAdmin<'_> {
                     .execute(&mut *tx)
                     .await?;
                 let action = if locked { "user.lock" } else { "user.unlock" };
-                crate::audit::change(
-                    &mut tx,
-                    &actor.organization,
-                    &actor.username,
-                    action,
-                    "user",
-                    &username,
-                )
-                .await?;
+                crate::keymanager::audit(&mut tx, actor, action, "user", &username).await?;
                 tx.commit().await?;
                 Ok(UsersChangeReply::Done)
             }
@@ -170,15 +162,8 @@ impl UserAdmin<'_> {
                     .bind(hash)
                     .execute(&mut *tx)
                     .await?;
-                crate::audit::change(
-                    &mut tx,
-                    &actor.organization,
-                    &actor.username,
-                    "user.password_reset",
-                    "user",
-                    &username,
-                )
-                .await?;
+                crate::keymanager::audit(&mut tx, actor, "user.password_reset", "user", &username)
+                    .await?;
                 tx.commit().await?;
                 Ok(UsersChangeReply::Done)
             }
@@ -292,15 +277,7 @@ impl UserAdmin<'_> {
                     .bind(role)
                     .execute(&mut *tx)
                     .await?;
-                crate::audit::change(
-                    &mut tx,
-                    &actor.organization,
-                    &actor.username,
-                    "role.delete",
-                    "role",
-                    &name,
-                )
-                .await?;
+                crate::keymanager::audit(&mut tx, actor, "role.delete", "role", &name).await?;
                 tx.commit().await?;
                 Ok(UsersChangeReply::Done)
             }
