@@ -87,6 +87,10 @@ pub enum KmAdminReply {
 pub enum EnvAdmin {
     List,
     Create(crate::publisher::EnvironmentInput),
+    Update {
+        id: String,
+        input: crate::publisher::EnvironmentInput,
+    },
     Delete { id: String },
 }
 
@@ -212,6 +216,12 @@ pub mod ssr {
             caller: &'a CurrentUser,
             call: super::KmAdmin,
         ) -> BoxFuture<'a, Result<super::KmAdminReply, ServiceError>>;
+        /// Categories, organization settings, organizations and role aliases (Admin portal).
+        fn settings_admin<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+            call: crate::settings::SettingsCall,
+        ) -> BoxFuture<'a, Result<crate::settings::SettingsReply, ServiceError>>;
         /// Users & roles administration (Admin portal).
         fn user_admin<'a>(
             &'a self,
@@ -389,4 +399,18 @@ pub async fn env_admin_call(
     };
     let services = expect_context::<ssr::Services>();
     Ok(services.environments_admin(&user, call).await)
+}
+
+/// One settings call for the Admin portal (categories, organization settings, organizations,
+/// role aliases).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn settings_admin_call(
+    call: crate::settings::SettingsCall,
+) -> Result<Result<crate::settings::SettingsReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let Some(user) = ssr::viewer().user else {
+        return Ok(Err(ServiceError::Unauthorized));
+    };
+    let services = expect_context::<ssr::Services>();
+    Ok(services.settings_admin(&user, call).await)
 }

@@ -227,6 +227,8 @@ pub mod scopes {
     pub const SCOPE_MANAGE: &str = "apim:scope_manage";
     pub const MONITORING_VIEW: &str = "apim:monitoring_view";
     pub const PUBLISHER_SETTINGS: &str = "apim:publisher_settings";
+    /// WSO2's scope for categories and key managers.
+    pub const ADMIN_OPERATIONS: &str = "apim:admin_operations";
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod documents;
 pub mod feedback;
 pub mod pages;
 pub mod publisher;
+pub mod settings;
 pub mod workflows;
 
 use leptos::prelude::*;

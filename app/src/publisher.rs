@@ -434,6 +434,8 @@ pub struct EnvironmentInput {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub vhosts: Vec<VHost>,
+    /// `native` / `Regular` or `kubernetes` / `APK`; native when absent.
+    pub gateway_type: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -454,6 +456,20 @@ pub struct LifecycleState {
     pub state: String,
     pub check_items: Vec<CheckItem>,
     pub available_transitions: Vec<Transition>,
+    /// Ours: a state change waiting for approval (`API_STATE` workflow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingStateChange>,
+}
+
+/// A lifecycle change an admin has yet to approve.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PendingStateChange {
+    pub workflow_id: String,
+    pub event: String,
+    pub target_state: String,
+    pub requested_by: String,
+    pub requested_at: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -557,6 +573,17 @@ pub enum PublisherCall {
         id: String,
         product: bool,
     },
+    /// The lifecycle tab: the state as the organization allows it (with a pending change) and
+    /// the history.
+    Lifecycle {
+        id: String,
+        product: bool,
+    },
+    /// Withdraws a state change waiting for approval.
+    CancelStateChange {
+        id: String,
+        product: bool,
+    },
     Revisions {
         id: String,
         product: bool,
@@ -616,6 +643,10 @@ pub enum PublisherReply {
     },
     State(LifecycleState),
     History(Vec<LifecycleHistoryItem>),
+    Lifecycle {
+        state: LifecycleState,
+        history: Vec<LifecycleHistoryItem>,
+    },
     Revisions(Vec<Revision>),
     Revision(Revision),
     Deployments(Vec<Deployment>),
@@ -698,6 +729,7 @@ impl LifecycleState {
                     target_state: to.to_string(),
                 })
                 .collect(),
+            pending: None,
         }
     }
 }

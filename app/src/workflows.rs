@@ -10,6 +10,8 @@ pub const APPLICATION_CREATION: &str = "APPLICATION_CREATION";
 pub const SUBSCRIPTION_CREATION: &str = "SUBSCRIPTION_CREATION";
 pub const SUBSCRIPTION_UPDATE: &str = "SUBSCRIPTION_UPDATE";
 pub const REVISION_DEPLOYMENT: &str = "REVISION_DEPLOYMENT";
+pub const API_STATE: &str = "API_STATE";
+pub const USER_SIGNUP: &str = "USER_SIGNUP";
 
 /// The workflow types that can be switched on, with what each holds back.
 pub const TYPES: &[(&str, &str)] = &[
@@ -28,6 +30,14 @@ pub const TYPES: &[(&str, &str)] = &[
     (
         REVISION_DEPLOYMENT,
         "A revision deployment waits (the gateways keep serving what is live) until approved.",
+    ),
+    (
+        API_STATE,
+        "A lifecycle change (publish, block, deprecate, retire…) waits; the API keeps its state until approved.",
+    ),
+    (
+        USER_SIGNUP,
+        "A self-registered account cannot sign in until approved; a rejected one is removed.",
     ),
 ];
 

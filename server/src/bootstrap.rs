@@ -22,7 +22,13 @@ pub const DEFAULT_DEMO_PASSWORD: &str = "gatehouse";
 
 pub async fn run(db: &PgPool, settings: &Settings) -> anyhow::Result<()> {
     let org = ensure_organization(db, &settings.auth.default_organization).await?;
-    ensure_scopes_and_roles(db, org).await?;
+    // Every organization's built-in roles get the scopes this version adds.
+    let organizations: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM organization")
+        .fetch_all(db)
+        .await?;
+    for id in organizations {
+        ensure_scopes_and_roles(db, id).await?;
+    }
     ensure_admin(db, org, settings).await?;
     if let Some(url) = &settings.server.default_gateway_url
         && let Some(vhost) = gateway_vhost(url)
@@ -79,10 +85,19 @@ pub async fn ensure_organization(db: &PgPool, name: &str) -> anyhow::Result<Uuid
     Ok(id)
 }
 
-/// Writes the scope catalogue and gives each built-in role at least its default scopes.
-/// Scopes an admin added to a built-in role stay.
+/// Writes the scope catalogue and gives each built-in role its default scopes once. Scopes
+/// an admin added to or removed from a built-in role stay so.
 pub async fn ensure_scopes_and_roles(db: &PgPool, org: Uuid) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
+    scopes_and_roles_in(&mut tx, org).await?;
+    tx.commit()
+        .await
+        .context("Failed to write scopes and roles")?;
+    Ok(())
+}
+
+/// `ensure_scopes_and_roles` in the caller's transaction.
+pub async fn scopes_and_roles_in(tx: &mut sqlx::PgConnection, org: Uuid) -> sqlx::Result<()> {
     for (name, tag, description) in SCOPES {
         sqlx::query(
             "INSERT INTO scope (name, tag, description) VALUES ($1, $2, $3)
@@ -105,19 +120,25 @@ pub async fn ensure_scopes_and_roles(db: &PgPool, org: Uuid) -> anyhow::Result<(
         .bind(description)
         .fetch_one(&mut *tx)
         .await?;
+        // Defaults are granted once: a scope an admin took away from a built-in role stays
+        // away after a restart; a scope a new version adds is granted the first time.
         let scopes: Vec<String> = grants.scopes().iter().map(|s| s.to_string()).collect();
         sqlx::query(
-            "INSERT INTO role_scope (role_id, scope_name) SELECT $1, unnest($2::text[])
+            "INSERT INTO role_scope (role_id, scope_name)
+             SELECT $1, s FROM unnest($2::text[]) s
+              WHERE NOT s = ANY ((SELECT seeded_scopes FROM role WHERE id = $1))
              ON CONFLICT DO NOTHING",
         )
         .bind(role_id)
         .bind(&scopes)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("UPDATE role SET seeded_scopes = $2 WHERE id = $1")
+            .bind(role_id)
+            .bind(&scopes)
+            .execute(&mut *tx)
+            .await?;
     }
-    tx.commit()
-        .await
-        .context("Failed to write scopes and roles")?;
     Ok(())
 }
 

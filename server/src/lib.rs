@@ -2,6 +2,7 @@
 //! token service. `main.rs` only starts it; `app()` builds the whole router, which tests drive.
 #![forbid(unsafe_code)]
 
+pub mod admin_settings;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;

@@ -32,6 +32,14 @@ impl DbServices {
         }
     }
 
+    fn settings(&self) -> crate::admin_settings::AdminSettings<'_> {
+        crate::admin_settings::AdminSettings {
+            db: &self.db,
+            super_organization: &self.km.default_organization,
+            km: &self.km,
+        }
+    }
+
     async fn applications_call(
         &self,
         actor: &Actor,
@@ -266,6 +274,14 @@ async fn publisher_call(
             )
         }
         C::History { id, product } => R::History(p.lifecycle_history(actor, &id, product).await?),
+        C::Lifecycle { id, product } => R::Lifecycle {
+            state: p.lifecycle_state(actor, &id, product).await?,
+            history: p.lifecycle_history(actor, &id, product).await?,
+        },
+        C::CancelStateChange { id, product } => {
+            p.cancel_state_change(actor, &id, product).await?;
+            R::Done
+        }
         C::Revisions { id, product } => R::Revisions(p.list_revisions(actor, &id, product).await?),
         C::CreateRevision {
             id,
@@ -474,6 +490,10 @@ impl PortalServices for DbServices {
                     Err(e) => Err(e),
                 },
                 C::Create(input) => p.create_environment(&actor, input).await.map(|_| R::Done),
+                C::Update { id, input } => p
+                    .update_environment(&actor, &id, input)
+                    .await
+                    .map(|_| R::Done),
                 C::Delete { id } => p.delete_environment(&actor, &id).await.map(|_| R::Done),
             };
             result.map_err(ServiceError::from)
@@ -508,6 +528,20 @@ impl PortalServices for DbServices {
                 C::Delete { id } => km.admin_delete(&actor, &id).await.map(|_| R::Done),
             };
             result.map_err(ServiceError::from)
+        })
+    }
+
+    fn settings_admin<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+        call: app::settings::SettingsCall,
+    ) -> BoxFuture<'a, Result<app::settings::SettingsReply, ServiceError>> {
+        Box::pin(async move {
+            let actor = Actor::from(caller);
+            self.settings()
+                .call(&actor, call)
+                .await
+                .map_err(ServiceError::from)
         })
     }
 

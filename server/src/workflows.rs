@@ -9,8 +9,9 @@
 use app::auth::scopes as s;
 use app::publisher::Page;
 use app::workflows::{
-    APPLICATION_CREATION, REVISION_DEPLOYMENT, SUBSCRIPTION_CREATION, SUBSCRIPTION_UPDATE, TYPES,
-    WorkflowDecision, WorkflowInfo, WorkflowSetting, parse_type,
+    API_STATE, APPLICATION_CREATION, REVISION_DEPLOYMENT, SUBSCRIPTION_CREATION,
+    SUBSCRIPTION_UPDATE, TYPES, USER_SIGNUP, WorkflowDecision, WorkflowInfo, WorkflowSetting,
+    parse_type,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -108,7 +109,8 @@ pub async fn cancel_for_api(conn: &mut PgConnection, api: Uuid, by: &str) -> sql
             AND ((workflow_type IN ('SUBSCRIPTION_CREATION', 'SUBSCRIPTION_UPDATE')
                   AND object_id IN (SELECT id FROM subscription WHERE api_id = $1))
               OR (workflow_type = 'REVISION_DEPLOYMENT'
-                  AND object_id IN (SELECT id FROM pending_deployment WHERE api_id = $1)))",
+                  AND object_id IN (SELECT id FROM pending_deployment WHERE api_id = $1))
+              OR (workflow_type = 'API_STATE' AND object_id = $1))",
     )
     .bind(api)
     .bind(by)
@@ -473,6 +475,66 @@ async fn apply(conn: &mut PgConnection, row: &Row, approved: bool) -> Result<(),
         }
         REVISION_DEPLOYMENT => {
             sqlx::query("DELETE FROM pending_deployment WHERE id = $1")
+                .bind(row.object_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        API_STATE if approved => {
+            // The API moves only from the state the request was made in.
+            let p = &row.properties.0;
+            let (from, to) = (
+                p.get("currentState").and_then(Value::as_str).unwrap_or_default(),
+                p.get("targetState").and_then(Value::as_str).unwrap_or_default(),
+            );
+            let current: Option<(String, String)> = sqlx::query_as(
+                "SELECT lifecycle_status, type FROM api WHERE id = $1 FOR UPDATE",
+            )
+            .bind(row.object_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some((current, kind)) = current else {
+                return Err(ApiError::Conflict {
+                    message: "The API of this request is gone; reject the request".into(),
+                    errors: vec![FieldError::new("status", "the API is gone")],
+                });
+            };
+            if current != from {
+                return Err(ApiError::Conflict {
+                    message: format!(
+                        "The API is now {current}, not {from} as when this was asked; reject the request"
+                    ),
+                    errors: vec![FieldError::new("status", "the API's state changed")],
+                });
+            }
+            if to == app::publisher::lifecycle::PUBLISHED || to == app::publisher::lifecycle::PROTOTYPED {
+                let action = p.get("action").and_then(Value::as_str).unwrap_or(to);
+                crate::publisher::apis::ensure_deployed(&mut *conn, row.object_id, action, kind == "APIPRODUCT")
+                    .await?;
+            }
+            let deprecate_old = p
+                .get("deprecateOldVersions")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            crate::publisher::apis::apply_lifecycle(
+                conn,
+                row.object_id,
+                from,
+                to,
+                deprecate_old,
+                &row.requested_by,
+            )
+            .await?;
+        }
+        API_STATE => {}
+        USER_SIGNUP if approved => {
+            sqlx::query("UPDATE app_user SET pending_approval = false, updated_at = now() WHERE id = $1")
+                .bind(row.object_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        USER_SIGNUP => {
+            // WSO2 removes a rejected sign-up: the name is free again.
+            sqlx::query("DELETE FROM app_user WHERE id = $1 AND pending_approval")
                 .bind(row.object_id)
                 .execute(&mut *conn)
                 .await?;

@@ -37,6 +37,10 @@ const ENV_READ: &str = "apim:environment_read apim:environment_manage apim:admin
 const ENV_MANAGE: &str = "apim:environment_manage apim:admin";
 const SETTINGS: &str = "apim:admin apim:admin_settings";
 const SYSTEM_SCOPES: &str = "apim:scope_manage apim:admin";
+const CATEGORIES: &str = "apim:api_category apim:admin apim:admin_operations";
+const ORG_SETTINGS: &str = "apim:admin_settings apim:admin";
+/// The super admin: `apim:admin` in the default organization.
+const ORGANIZATIONS: &str = "apim:admin";
 /// Ours: the owner of the API hands it over (see `change_provider_accepts_wso2_scopes`).
 const PROVIDER: &str = "apim:api_create apim:api_manage";
 
@@ -47,6 +51,7 @@ const W_KM: &str = "apim:admin apim:admin_operations";
 const W_ENV_READ: &str = "apim:admin apim:environment_read";
 const W_ENV_MANAGE: &str = "apim:admin apim:environment_manage";
 const W_PROVIDER: &str = "apim:admin apim:api_provider_change";
+const W_CATEGORIES: &str = "apim:admin apim:admin_operations";
 
 const KM_BODY: &str = r#"{"name": "km-{n}", "type": "OIDC", "issuer": "https://km-{n}.example",
     "certificates": {"type": "JWKS", "value": "https://km-{n}.example/jwks"}, "enabled": true}"#;
@@ -95,9 +100,26 @@ const OPS: &[Op] = &[
     ("DELETE", "/environments/{environmentId}", ENV_MANAGE, Some(W_ENV_MANAGE), None),
     // An API's owner (server/src/publisher/apis.rs change_provider).
     ("POST", "/apis/{apiId}/change-provider?provider={provider}", PROVIDER, Some(W_PROVIDER), None),
-    // Settings and the scope-role mapping (server/src/http/rest.rs).
+    // Settings (server/src/http/rest.rs).
     ("GET", "/settings", SETTINGS, Some(SETTINGS), None),
+    // Categories, organization settings, organizations, scope-role mapping and role aliases
+    // (server/src/admin_settings.rs).
+    ("GET", "/api-categories", CATEGORIES, Some(W_CATEGORIES), None),
+    ("POST", "/api-categories", CATEGORIES, Some(W_CATEGORIES), Some(r#"{"name": "Category {n}"}"#)),
+    ("PUT", "/api-categories/{apiCategoryId}", CATEGORIES, Some(W_CATEGORIES), Some(r#"{"name": "World {n}", "description": "edited"}"#)),
+    ("DELETE", "/api-categories/{apiCategoryId}", CATEGORIES, Some(W_CATEGORIES), None),
+    // Ours: WSO2 keeps these in tenant-conf.json.
+    ("GET", "/organization-settings", ORG_SETTINGS, None, None),
+    ("PUT", "/organization-settings", ORG_SETTINGS, None, Some(r#"{"displayName": "Org {n}"}"#)),
+    // Ours: WSO2 manages tenants outside its REST APIs.
+    ("GET", "/organizations", ORGANIZATIONS, None, None),
+    ("POST", "/organizations", ORGANIZATIONS, None, Some(r#"{"name": "org-{n}", "adminUsername": "boss", "adminPassword": "boss password"}"#)),
+    ("PUT", "/organizations/{organizationName}", ORGANIZATIONS, None, Some(r#"{"displayName": "World {n}"}"#)),
     ("GET", "/system-scopes", SYSTEM_SCOPES, Some(SYSTEM_SCOPES), None),
+    ("PUT", "/system-scopes", SYSTEM_SCOPES, Some(SYSTEM_SCOPES), Some(r#"{"list": [{"name": "apim:monitoring_view", "roles": ["admin", "monitor"]}]}"#)),
+    ("GET", "/system-scopes/{scopeName}?username=admin", SYSTEM_SCOPES, Some(SYSTEM_SCOPES), None),
+    ("GET", "/system-scopes/role-aliases", SYSTEM_SCOPES, Some(SYSTEM_SCOPES), None),
+    ("PUT", "/system-scopes/role-aliases", SYSTEM_SCOPES, Some(SYSTEM_SCOPES), Some(r#"{"list": [{"role": "subscriber", "aliases": ["devs-{n}"]}]}"#)),
 ];
 
 /// Operations that send `multipart/form-data`.
@@ -181,7 +203,7 @@ fn the_table_covers_every_admin_route() {
         "the scan found no `{{ADMIN}}/{{*rest}}` catch-all"
     );
     assert!(
-        registered.len() >= 19,
+        registered.len() >= 32,
         "the scan found too few routes: {registered:?}"
     );
     let table: BTreeSet<(String, String)> = OPS
@@ -313,7 +335,7 @@ async fn issuer() -> SocketAddr {
 /// `admin` with every scope an Admin operation needs.
 const ADMIN_ALL: &str = "apim:admin apim:admin_settings apim:api_workflow_view \
                          apim:api_workflow_approve apim:keymanagers_manage \
-                         apim:environment_manage";
+                         apim:environment_manage apim:api_category";
 const DEV: &str = "apim:subscribe apim:app_manage apim:sub_manage";
 
 struct World {
@@ -349,6 +371,20 @@ impl World {
                 .await;
                 ids.0
                     .insert("keyManagerId", km["id"].as_str().unwrap().to_string());
+            }
+            ("DELETE", "/api-categories/{apiCategoryId}") => {
+                let c = created(
+                    app.call(
+                        Method::POST,
+                        &format!("{A}/api-categories"),
+                        &self.admin,
+                        Some(json!({"name": format!("Fresh {n}")})),
+                    )
+                    .await,
+                )
+                .await;
+                ids.0
+                    .insert("apiCategoryId", c["id"].as_str().unwrap().to_string());
             }
             ("DELETE", "/environments/{environmentId}") => {
                 let body: Value = serde_json::from_str(&ids.fill(ENV_BODY)).unwrap();
@@ -448,6 +484,26 @@ async fn world(app: &TestApp) -> World {
         false,
     )
     .await;
+    let category = created(
+        app.call(
+            Method::POST,
+            &format!("{A}/api-categories"),
+            &admin,
+            Some(json!({"name": "World"})),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.call(
+            Method::POST,
+            &format!("{A}/organizations"),
+            &admin,
+            Some(json!({"name": "world-org", "adminUsername": "boss", "adminPassword": "boss password"})),
+        )
+        .await,
+    )
+    .await;
     let idp = issuer().await;
     let s = |v: &Value| v.as_str().unwrap().to_string();
     World {
@@ -456,6 +512,9 @@ async fn world(app: &TestApp) -> World {
             ("keyManagerId", s(&km["id"])),
             ("environmentId", s(&env["id"])),
             ("apiId", api),
+            ("apiCategoryId", s(&category["id"])),
+            ("organizationName", "world-org".to_string()),
+            ("scopeName", "apim:admin".to_string()),
             ("provider", "publisher".to_string()),
             ("issuer", format!("http://{idp}")),
             ("n", "0".to_string()),
@@ -717,13 +776,9 @@ async fn unimplemented_operations_answer_a_wso2_error(db: PgPool) {
         ("GET", "/throttling/policies/application"),
         ("POST", "/throttling/policies/subscription"),
         ("GET", "/throttling/deny-policies"),
-        ("GET", "/api-categories"),
-        ("POST", "/api-categories"),
         ("GET", "/applications"),
         ("POST", "/applications/x/change-owner"),
         ("GET", "/apis"),
-        ("GET", "/system-scopes/role-aliases"),
-        ("GET", "/system-scopes/apim:admin"),
         ("GET", "/tenant-config"),
         ("GET", "/labels"),
         ("GET", "/no/such/thing"),
@@ -738,15 +793,15 @@ async fn unimplemented_operations_answer_a_wso2_error(db: PgPool) {
     }
 }
 
-/// WSO2's `PUT /system-scopes` (not implemented) is on a path we register for GET: it answers
+/// `DELETE /settings` (not in WSO2's contract) is on a path we register for GET: it answers
 /// 405 with WSO2's error body, with or without a token.
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn other_methods_on_admin_paths_answer_a_wso2_error(db: PgPool) {
     let app = spawn(db).await;
     let admin = app.access_token("admin", ADMIN_PASSWORD, ADMIN_ALL).await;
-    let path = format!("{A}/system-scopes");
+    let path = format!("{A}/settings");
     for auth in [None, Some(format!("Bearer {admin}"))] {
-        let r = request(&app, "PUT", &path, auth.as_deref(), Some("{}".into())).await;
+        let r = request(&app, "DELETE", &path, auth.as_deref(), None).await;
         assert_ne!(r.status, StatusCode::OK);
         let status = r.status;
         assert!(
@@ -1076,4 +1131,60 @@ async fn environment_server_function_checks_scopes(db: PgPool) {
     svc.environments_admin(&manager, EnvAdmin::Delete { id: eu.id.clone() })
         .await
         .unwrap();
+}
+
+/// The settings section's server function, from one table: each call is refused with every
+/// scope it does not name (all of them at once) and works with each scope it names alone.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn settings_server_functions_check_scopes(db: PgPool) {
+    use app::settings::{ApiCategory, NewOrganization, OrgSettings, SettingsCall as C};
+    let _app = spawn(db.clone()).await;
+    let state = server::prepare(db.clone(), common::settings())
+        .await
+        .unwrap();
+    let org = state.settings.auth.default_organization.clone();
+    let svc = services(&state);
+    const CAT: &[&str] = &["apim:api_category", "apim:admin", "apim:admin_operations"];
+    const SET: &[&str] = &["apim:admin_settings", "apim:admin"];
+    const SUPER: &[&str] = &["apim:admin"];
+    const SCOPE: &[&str] = &["apim:scope_manage", "apim:admin"];
+    // Categories the deletions remove, one per accepted scope.
+    let root = user(&db, &org, "admin", &["apim:admin"]).await;
+    let mut doomed = Vec::new();
+    for n in 0..CAT.len() {
+        let c = ApiCategory {
+            name: format!("Doomed {n}"),
+            ..Default::default()
+        };
+        match svc.settings_admin(&root, C::SaveCategory(c)).await {
+            Ok(app::settings::SettingsReply::Category(c)) => doomed.push(c.id),
+            other => panic!("{other:?}"),
+        }
+    }
+    let table: Vec<(&str, &[&str], Box<dyn Fn(usize) -> C>)> = vec![
+        ("Categories", CAT, Box::new(|_| C::Categories)),
+        ("SaveCategory", CAT, Box::new(|n| C::SaveCategory(ApiCategory { name: format!("Cat {n}"), ..Default::default() }))),
+        ("DeleteCategory", CAT, Box::new(move |n| C::DeleteCategory { id: doomed.get(n).cloned().unwrap_or_default() })),
+        ("OrgSettings", SET, Box::new(|_| C::OrgSettings)),
+        ("SaveOrgSettings", SET, Box::new(|n| C::SaveOrgSettings(OrgSettings { display_name: format!("Org {n}"), ..Default::default() }))),
+        ("Organizations", SUPER, Box::new(|_| C::Organizations)),
+        ("CreateOrganization", SUPER, Box::new(|n| C::CreateOrganization(NewOrganization { name: format!("sf-{n}"), admin_username: "boss".into(), admin_password: "boss password".into(), ..Default::default() }))),
+        ("SetOrganizationEnabled", SUPER, Box::new(|_| C::SetOrganizationEnabled { name: "sf-0".into(), enabled: true })),
+        ("RoleAliases", SCOPE, Box::new(|_| C::RoleAliases)),
+        ("SaveRoleAliases", SCOPE, Box::new(|n| C::SaveRoleAliases(vec![app::settings::RoleAlias { role: "subscriber".into(), aliases: vec![format!("devs-{n}")] }]))),
+    ];
+    let every: Vec<&str> = server::auth::catalogue::SCOPES.iter().map(|(n, _, _)| *n).collect();
+    for (name, accepted, call) in &table {
+        let others: Vec<&str> = every.iter().copied().filter(|s| !accepted.contains(s)).collect();
+        let outsider = user(&db, &org, "admin", &others).await;
+        refused(name, svc.settings_admin(&outsider, call(99)).await);
+        for (n, scope) in accepted.iter().enumerate() {
+            let holder = user(&db, &org, "admin", &[scope]).await;
+            let r = svc.settings_admin(&holder, call(n)).await;
+            assert!(r.is_ok(), "{name} with {scope}: {r:?}");
+        }
+    }
+    // The super admin's calls are refused to another organization's admin.
+    let boss = user(&db, "sf-0", "boss", &["apim:admin"]).await;
+    refused("Organizations elsewhere", svc.settings_admin(&boss, C::Organizations).await);
 }

@@ -43,6 +43,7 @@ type Op = (
 const OPS: &[Op] = &[
     // Settings and the catalogue: public.
     ("GET", "/settings", false, None, None),
+    ("GET", "/api-categories", false, None, None),
     ("GET", "/apis", false, None, None),
     ("GET", "/apis/{apiId}", false, None, None),
     ("GET", "/apis/{apiId}/swagger", false, None, None),

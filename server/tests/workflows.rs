@@ -906,3 +906,179 @@ async fn deleting_an_api_withdraws_what_waits_for_it(db: PgPool) {
         2
     );
 }
+
+/// `POST …/change-lifecycle` for `api`.
+async fn change_state(app: &TestApp, publisher: &str, api: &str, action: &str) -> common::Resp {
+    app.call(
+        Method::POST,
+        &format!("/api/am/publisher/v4/apis/change-lifecycle?apiId={api}&action={action}"),
+        publisher,
+        None,
+    )
+    .await
+}
+
+async fn state_of(app: &TestApp, publisher: &str, api: &str) -> Value {
+    ok(
+        app,
+        Method::GET,
+        &format!("/api/am/publisher/v4/apis/{api}/lifecycle-state"),
+        publisher,
+        None,
+    )
+    .await
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn lifecycle_changes_wait_for_approval(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let who = actors(&app).await;
+    let api = petstore_api(&app, &who.publisher, json!({}), false).await;
+    let rev = revision_of_api(&app, &who.publisher, &api).await;
+    let r = deploy(&app, &who.publisher, &api, &rev).await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let r = switch(
+        &app,
+        &who.admin,
+        json!([{"workflowType": "AM_API_STATE", "enabled": true}]),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.text());
+
+    // Publishing asks; the API stays CREATED and shows what waits.
+    let r = change_state(&app, &who.publisher, &api, "Publish").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["workflowStatus"], "CREATED", "{body}");
+    assert_eq!(body["lifecycleState"]["state"], "CREATED");
+    let state = state_of(&app, &who.publisher, &api).await;
+    assert_eq!(state["state"], "CREATED");
+    assert_eq!(state["pending"]["targetState"], "PUBLISHED", "{state}");
+    assert_eq!(state["pending"]["requestedBy"], "publisher");
+    // One request at a time.
+    let again = change_state(&app, &who.publisher, &api, "Deploy as a Prototype").await;
+    assert_wso2_error(&again, StatusCode::CONFLICT);
+    // The approver sees what and who; approval moves the API, with the history and audit.
+    let q = queue(&app, &who.approver, "?workflowType=API_STATE").await;
+    assert_eq!(q["count"], 1, "{q}");
+    let item = &q["list"][0];
+    assert_eq!(item["properties"]["currentState"], "CREATED");
+    assert_eq!(item["properties"]["targetState"], "PUBLISHED");
+    assert_eq!(item["requestedBy"], "publisher");
+    let reference = item["referenceId"].as_str().unwrap().to_string();
+    let r = decide(&app, &who.approver, &reference, "APPROVED").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let state = state_of(&app, &who.publisher, &api).await;
+    assert_eq!(state["state"], "PUBLISHED");
+    assert!(state.get("pending").is_none(), "{state}");
+    let history = ok(
+        &app,
+        Method::GET,
+        &format!("/api/am/publisher/v4/apis/{api}/lifecycle-history"),
+        &who.publisher,
+        None,
+    )
+    .await;
+    let last = history["list"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["postState"], "PUBLISHED");
+    assert_eq!(last["user"], "publisher", "the requester made the change");
+
+    // Withdrawn: the workflow is CANCELLED and the API keeps its state; nothing left to cancel.
+    let r = change_state(&app, &who.publisher, &api, "Block").await;
+    assert_eq!(r.json()["workflowStatus"], "CREATED");
+    let pending_ref = oldest_pending(&app, &who.approver).await;
+    let cancel = format!("/api/am/publisher/v4/apis/{api}/lifecycle-state/pending-tasks");
+    let r = app.call(Method::DELETE, &cancel, &who.publisher, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(workflow_status(&db, &pending_ref).await, "CANCELLED");
+    assert_eq!(state_of(&app, &who.publisher, &api).await["state"], "PUBLISHED");
+    let r = app.call(Method::DELETE, &cancel, &who.publisher, None).await;
+    assert_wso2_error(&r, StatusCode::NOT_FOUND);
+    // A developer cannot withdraw it.
+    let r = app.call(Method::DELETE, &cancel, &who.developer, None).await;
+    assert_wso2_error(&r, StatusCode::FORBIDDEN);
+
+    // Rejected: nothing moves.
+    change_state(&app, &who.publisher, &api, "Block").await;
+    let reference = oldest_pending(&app, &who.approver).await;
+    let r = decide(&app, &who.approver, &reference, "REJECTED").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let state = state_of(&app, &who.publisher, &api).await;
+    assert_eq!(state["state"], "PUBLISHED");
+    assert!(state.get("pending").is_none());
+
+    // A request the API outgrew (the state changed meanwhile) cannot be approved, only rejected.
+    change_state(&app, &who.publisher, &api, "Block").await;
+    let stale = oldest_pending(&app, &who.approver).await;
+    sqlx::query("UPDATE api SET lifecycle_status = 'DEPRECATED' WHERE id = $1::uuid")
+        .bind(&api)
+        .execute(&db)
+        .await
+        .unwrap();
+    let r = decide(&app, &who.approver, &stale, "APPROVED").await;
+    assert_wso2_error(&r, StatusCode::CONFLICT);
+    assert_eq!(workflow_status(&db, &stale).await, "CREATED");
+    let r = decide(&app, &who.approver, &stale, "REJECTED").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM audit_log WHERE action IN ('workflow.approved', 'workflow.rejected')"
+        )
+        .await,
+        3
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn self_sign_up_waits_for_approval(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let who = actors(&app).await;
+    let r = switch(
+        &app,
+        &who.admin,
+        json!([{"workflowType": "USER_SIGNUP", "enabled": true}]),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let sign_up = |name: &'static str| {
+        app.post_json(
+            "/auth/sign-up",
+            json!({"username": name, "email": format!("{name}@example.com"), "password": "long enough pw"}),
+            &[],
+        )
+    };
+    let sign_in = |name: &'static str| {
+        app.post_json(
+            "/auth/sign-in",
+            json!({"username": name, "password": "long enough pw"}),
+            &[],
+        )
+    };
+    let r = sign_up("newdev").await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    assert_eq!(r.json()["status"], "PENDING_APPROVAL");
+    assert!(r.set_cookie("gh_session").is_none(), "no session before approval");
+    // Waiting: the right password gets a clear refusal, as does the token endpoint.
+    let r = sign_in("newdev").await;
+    assert_wso2_error(&r, StatusCode::FORBIDDEN);
+    assert!(r.text().contains("approval"), "{}", r.text());
+    let q = queue(&app, &who.approver, "?workflowType=USER_SIGNUP").await;
+    assert_eq!(q["list"][0]["properties"]["email"], "newdev@example.com", "{q}");
+    let reference = q["list"][0]["referenceId"].as_str().unwrap().to_string();
+    let r = decide(&app, &who.approver, &reference, "APPROVED").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(sign_in("newdev").await.status, StatusCode::OK);
+
+    // Rejected: the account goes and the name is free again.
+    assert_eq!(sign_up("spammer").await.status, StatusCode::ACCEPTED);
+    let reference = oldest_pending(&app, &who.approver).await;
+    let r = decide(&app, &who.approver, &reference, "REJECTED").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM app_user WHERE username = 'spammer'").await,
+        0
+    );
+    assert_eq!(sign_in("spammer").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_up("spammer").await.status, StatusCode::ACCEPTED);
+}

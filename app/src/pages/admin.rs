@@ -87,7 +87,18 @@ pub fn Section() -> impl IntoView {
 
 fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
     match (key, user) {
-        ("users", _) => view! { <UsersAndRoles/> }.into_any(),
+        ("users", user) => {
+            let aliases = user
+                .is_some_and(|u| u.has_any_scope(&[crate::auth::scopes::SCOPE_MANAGE, crate::auth::scopes::ADMIN]));
+            view! {
+                <UsersAndRoles/>
+                {aliases.then(|| view! { <crate::pages::settings::RoleAliases/> })}
+            }
+            .into_any()
+        }
+        ("settings", Some(user)) => {
+            view! { <crate::pages::settings::Settings user/> }.into_any()
+        }
         ("workflows", Some(user)) => {
             view! { <crate::pages::workflows::Approvals user/> }.into_any()
         }
@@ -101,9 +112,6 @@ fn other_section(key: &'static str) -> AnyView {
     match key {
         "throttling" => view! {
             <EmptyState title="No custom policies" detail="Rate-limiting policies you add appear here beside the built-in tiers."/>
-        }.into_any(),
-        "settings" => view! {
-            <EmptyState title="No API categories" detail="Categories you define group APIs in the Developer Portal."/>
         }.into_any(),
         _ => view! {
             <EmptyState title="Nothing recorded yet" detail="Audit events and gateway health appear here."/>

@@ -9,5 +9,6 @@ pub mod feedback;
 pub mod gateways;
 pub mod key_managers;
 pub mod publisher;
+pub mod settings;
 pub mod sign_in;
 pub mod workflows;

@@ -23,6 +23,7 @@ pub fn error_message(code: &str) -> &'static str {
         "weak_password" => "Passwords need at least 8 characters.",
         "password_mismatch" => "The two passwords differ.",
         "signup_disabled" => "Self sign-up is switched off here.",
+        "pending_approval" => "This account is waiting for an administrator's approval.",
         _ => "Something went wrong. Please try again.",
     }
 }
@@ -62,6 +63,7 @@ fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
 pub fn SignIn() -> impl IntoView {
     let query = use_query_map();
     let error = move || query.with(|q| q.get("error"));
+    let notice = move || query.with(|q| q.get("notice"));
     let next = move || query.with(|q| q.get("next")).unwrap_or_default();
     let username = move || query.with(|q| q.get("username")).unwrap_or_default();
     view! {
@@ -70,11 +72,16 @@ pub fn SignIn() -> impl IntoView {
             {with_viewer(move |viewer| {
                 view! {
                     <ErrorBanner code=error()/>
+                    {(notice().as_deref() == Some("pending_approval")).then(|| view! {
+                        <div role="status" class="mb-4 rounded-md bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-200" data-testid="sign-up-pending">
+                            "Your account was created. An administrator approves it before you can sign in."
+                        </div>
+                    })}
                     <form method="post" action="/auth/sign-in" class="space-y-4">
                         <input type="hidden" name="csrf" value=viewer.csrf.clone()/>
                         <input type="hidden" name="next" value=next()/>
                         <label class=LABEL>"User name"
-                            <input class=INPUT name="username" autocomplete="username" required value=username()/>
+                            <input class=INPUT name="username" autocomplete="username" required value=username() placeholder="name, or name@organization"/>
                         </label>
                         <label class=LABEL>"Password"
                             <input class=INPUT type="password" name="password" autocomplete="current-password" required/>

@@ -11,6 +11,7 @@ pub struct Credentials {
     pub organization_id: Uuid,
     pub password_hash: String,
     pub locked: bool,
+    pub pending_approval: bool,
 }
 
 /// The outcome of checking a user name and password.
@@ -23,6 +24,8 @@ pub enum Authn {
     Invalid,
     /// Right password, locked account (only said after the password checked out).
     Locked,
+    /// Right password, self sign-up waiting for an administrator's approval.
+    Pending,
 }
 
 /// Checks `username`/`password` in `organization`, in constant time whether or not the user
@@ -40,6 +43,7 @@ pub async fn authenticate(
     }
     Ok(match creds {
         Some(c) if c.locked => Authn::Locked,
+        Some(c) if c.pending_approval => Authn::Pending,
         Some(c) => Authn::Ok {
             user: c.id,
             organization: c.organization_id,
@@ -48,13 +52,43 @@ pub async fn authenticate(
     })
 }
 
+/// Which organization a sign-in name belongs to: `name@organization` when an organization of
+/// that name exists (WSO2's `user@tenant`), else `default` with the whole name (user names may
+/// be e-mail addresses).
+pub async fn split_login(db: &PgPool, default: &str, login: &str) -> sqlx::Result<(String, String)> {
+    if let Some((user, org)) = login.rsplit_once('@')
+        && !user.is_empty()
+    {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organization WHERE name = $1)")
+                .bind(org.to_ascii_lowercase())
+                .fetch_one(db)
+                .await?;
+        if exists {
+            return Ok((org.to_ascii_lowercase(), user.to_string()));
+        }
+    }
+    Ok((default.to_string(), login.to_string()))
+}
+
+/// `authenticate` for a sign-in name that may say its organization (`name@organization`).
+pub async fn authenticate_login(
+    db: &PgPool,
+    default_organization: &str,
+    login: &str,
+    password: &str,
+) -> sqlx::Result<Authn> {
+    let (org, username) = split_login(db, default_organization, login).await?;
+    authenticate(db, &org, &username, password).await
+}
+
 pub async fn credentials(
     db: &PgPool,
     organization: &str,
     username: &str,
 ) -> sqlx::Result<Option<Credentials>> {
     sqlx::query_as(
-        "SELECT u.id, u.organization_id, u.password_hash, u.locked
+        "SELECT u.id, u.organization_id, u.password_hash, u.locked, u.pending_approval
            FROM app_user u JOIN organization o ON o.id = u.organization_id
           WHERE o.name = $1 AND o.enabled AND u.username = $2",
     )
@@ -80,11 +114,19 @@ pub async fn current_user(db: &PgPool, user_id: Uuid) -> sqlx::Result<Option<Cur
         "SELECT u.id, u.username, u.display_name, o.name AS organization,
                 ARRAY(SELECT r.name FROM user_role ur JOIN role r ON r.id = ur.role_id
                        WHERE ur.user_id = u.id ORDER BY r.name) AS roles,
-                ARRAY(SELECT DISTINCT rs.scope_name FROM user_role ur
-                        JOIN role_scope rs ON rs.role_id = ur.role_id
-                       WHERE ur.user_id = u.id ORDER BY 1) AS scopes
+                ARRAY(SELECT DISTINCT rs.scope_name FROM role_scope rs
+                       WHERE rs.role_id IN (SELECT ur.role_id FROM user_role ur WHERE ur.user_id = u.id
+                                            UNION
+                                            -- Role aliases: holding `alias` grants the aliased role.
+                                            SELECT ra.role_id FROM user_role ur
+                                              JOIN role r ON r.id = ur.role_id
+                                              JOIN role_alias ra ON ra.alias = r.name
+                                              JOIN role t ON t.id = ra.role_id
+                                             WHERE ur.user_id = u.id
+                                               AND t.organization_id = u.organization_id)
+                       ORDER BY 1) AS scopes
            FROM app_user u JOIN organization o ON o.id = u.organization_id
-          WHERE u.id = $1 AND NOT u.locked AND o.enabled",
+          WHERE u.id = $1 AND NOT u.locked AND NOT u.pending_approval AND o.enabled",
     )
     .bind(user_id)
     .fetch_optional(db)

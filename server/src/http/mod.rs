@@ -1,6 +1,7 @@
 //! The HTTP surface: one module per area, each with `router()`, merged here with the portal
 //! pages. The viewer middleware resolves the session for every page and API call.
 
+pub mod admin_settings;
 pub mod applications;
 pub mod caller;
 pub mod devportal;
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(applications::router())
         .merge(key_managers::router())
         .merge(workflows::router())
+        .merge(admin_settings::router())
         .merge(feedback::router())
         .merge(rest::router())
         .leptos_routes_with_context(

@@ -175,7 +175,7 @@ async fn authenticate(
 ) -> Result<Option<(Uuid, Uuid)>, ApiError> {
     let org = &state.settings.auth.default_organization;
     Ok(
-        match users::authenticate(&state.db, org, username, pw).await? {
+        match users::authenticate_login(&state.db, org, username, pw).await? {
             users::Authn::Ok { user, organization } => Some((user, organization)),
             _ => None,
         },

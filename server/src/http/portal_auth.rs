@@ -149,7 +149,7 @@ async fn sign_in(State(state): State<AppState>, input: Input<SignInForm>) -> Res
         );
     }
     let org = &state.settings.auth.default_organization;
-    let outcome = match users::authenticate(&state.db, org, username, &f.password).await {
+    let outcome = match users::authenticate_login(&state.db, org, username, &f.password).await {
         Ok(o) => o,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -175,6 +175,10 @@ async fn sign_in(State(state): State<AppState>, input: Input<SignInForm>) -> Res
         Authn::Locked => (
             "locked",
             ApiError::Forbidden("This account is locked".into()),
+        ),
+        Authn::Pending => (
+            "pending_approval",
+            ApiError::Forbidden("This account is waiting for an administrator's approval".into()),
         ),
         Authn::Invalid => (
             "invalid_credentials",
@@ -310,7 +314,20 @@ async fn sign_up(State(state): State<AppState>, input: Input<SignUpForm>) -> Res
             &keep,
         );
     }
-    if !state.settings.auth.self_signup {
+    let org_allows = {
+        let org = &state.settings.auth.default_organization;
+        match state.db.acquire().await {
+            Ok(mut conn) => crate::admin_settings::org_settings(&mut conn, org)
+                .await
+                .map(|s| s.self_sign_up),
+            Err(e) => Err(e),
+        }
+    };
+    let org_allows = match org_allows {
+        Ok(a) => a,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if !state.settings.auth.self_signup || !org_allows {
         return input.fail(
             "/sign-up",
             "signup_disabled",
@@ -322,7 +339,24 @@ async fn sign_up(State(state): State<AppState>, input: Input<SignUpForm>) -> Res
         return input.fail("/sign-up", code, ApiError::field(field, message), &keep);
     }
     match create_subscriber(&state, f).await {
-        Ok((user_id, org)) => {
+        Ok(SignedUp::Pending { user, org }) => {
+            let username = f.username.trim();
+            audit(&state, &input, Some(org), Some(user), username, "user.sign_up_requested").await;
+            if input.browser && input.form {
+                Redirect::to("/sign-in?notice=pending_approval").into_response()
+            } else {
+                (
+                    StatusCode::ACCEPTED,
+                    Json(json!({
+                        "username": username,
+                        "status": "PENDING_APPROVAL",
+                        "message": "An administrator approves the account before it can sign in",
+                    })),
+                )
+                    .into_response()
+            }
+        }
+        Ok(SignedUp::Active { user: user_id, org }) => {
             let username = f.username.trim();
             let resp = if input.browser && input.form {
                 Redirect::to("/devportal").into_response()
@@ -352,7 +386,13 @@ async fn sign_up(State(state): State<AppState>, input: Input<SignUpForm>) -> Res
     }
 }
 
-async fn create_subscriber(state: &AppState, f: &SignUpForm) -> Result<(Uuid, Uuid), ApiError> {
+/// A new account: active at once, or waiting for approval (`USER_SIGNUP` workflow).
+enum SignedUp {
+    Active { user: Uuid, org: Uuid },
+    Pending { user: Uuid, org: Uuid },
+}
+
+async fn create_subscriber(state: &AppState, f: &SignUpForm) -> Result<SignedUp, ApiError> {
     let org = users::organization_id(&state.db, &state.settings.auth.default_organization)
         .await?
         .ok_or_else(|| ApiError::NotFound("organization".into()))?;
@@ -381,8 +421,27 @@ async fn create_subscriber(state: &AppState, f: &SignUpForm) -> Result<(Uuid, Uu
     .on_constraint("app_user_email_key", || {
         conflict("email", "belongs to another account")
     })?;
+    let kind = app::workflows::USER_SIGNUP;
+    if crate::workflows::needs_approval(&mut tx, org, kind, None).await? {
+        sqlx::query("UPDATE app_user SET pending_approval = true WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        crate::workflows::open(
+            &mut tx,
+            org,
+            kind,
+            id,
+            username,
+            format!("Sign-up of {username} ({email})"),
+            json!({ "username": username, "displayName": display, "email": email }),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(SignedUp::Pending { user: id, org });
+    }
     tx.commit().await?;
-    Ok((id, org))
+    Ok(SignedUp::Active { user: id, org })
 }
 
 fn conflict(field: &str, message: &str) -> ApiError {

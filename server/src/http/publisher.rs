@@ -84,6 +84,10 @@ fn item_routes<const P: bool>(r: Router<AppState>) -> Router<AppState> {
             get(lifecycle_state::<P>),
         )
         .route(
+            &format!("{item}/lifecycle-state/pending-tasks"),
+            axum::routing::delete(cancel_state_change::<P>),
+        )
+        .route(
             &format!("{item}/revisions"),
             get(revisions::<P>).post(create_revision::<P>),
         )
@@ -405,6 +409,16 @@ async fn lifecycle_state<const P: bool>(
 ) -> Result<Json<Value>, ApiError> {
     let st = service(&state).lifecycle_state(&caller, &id, P).await?;
     Ok(Json(json!(st)))
+}
+
+/// `DELETE …/lifecycle-state/pending-tasks`: withdraws the state change waiting for approval.
+async fn cancel_state_change<const P: bool>(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service(&state).cancel_state_change(&caller, &id, P).await?;
+    Ok(StatusCode::OK)
 }
 
 #[derive(Deserialize)]

@@ -1,12 +1,11 @@
 //! The REST APIs under `/api/am/publisher/v4`, `/api/am/devportal/v3` and `/api/am/admin/v4`:
-//! for now the settings of each portal and the admin's scope-role mapping. Every handler
+//! the settings of each portal (the scope-role mapping is in `admin_settings.rs`). Every handler
 //! states its scopes through `Caller::require`; unknown paths get WSO2's 404 body.
 
 use app::auth::scopes as s;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::caller::Caller;
@@ -23,7 +22,6 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{PUBLISHER}/settings"), get(publisher_settings))
         .route(&format!("{DEVPORTAL}/settings"), get(devportal_settings))
         .route(&format!("{ADMIN}/settings"), get(admin_settings))
-        .route(&format!("{ADMIN}/system-scopes"), get(system_scopes))
         .route(
             &format!("{PUBLISHER}/{{*rest}}"),
             axum::routing::any(not_found),
@@ -99,42 +97,4 @@ async fn admin_settings(
         "analyticsEnabled": false,
         "transactionCounterEnable": false,
     })))
-}
-
-#[derive(Serialize)]
-struct ScopeRoles {
-    tag: String,
-    name: String,
-    description: String,
-    roles: Vec<String>,
-}
-
-/// `GET /api/am/admin/v4/system-scopes`: every scope with the roles that grant it in the
-/// caller's organization.
-async fn system_scopes(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(&[s::SCOPE_MANAGE, s::ADMIN])?;
-    let rows: Vec<(String, String, String, Vec<String>)> = sqlx::query_as(
-        "SELECT sc.tag, sc.name, sc.description,
-                ARRAY(SELECT r.name FROM role_scope rs
-                        JOIN role r ON r.id = rs.role_id
-                        JOIN organization o ON o.id = r.organization_id
-                       WHERE rs.scope_name = sc.name AND o.name = $1 ORDER BY r.name)
-           FROM scope sc ORDER BY sc.tag, sc.name",
-    )
-    .bind(&caller.organization)
-    .fetch_all(&state.db)
-    .await?;
-    let list: Vec<ScopeRoles> = rows
-        .into_iter()
-        .map(|(tag, name, description, roles)| ScopeRoles {
-            tag,
-            name,
-            description,
-            roles,
-        })
-        .collect();
-    Ok(Json(json!({ "count": list.len(), "list": list })))
 }

@@ -110,6 +110,18 @@ impl KeyManager {
     /// `keymanager.signing_algorithm`; an admin may change it per key manager) and keeps its
     /// issuer in step with `server.public_url`.
     pub async fn ensure_resident(&self, organization: Uuid) -> anyhow::Result<()> {
+        let mut conn = self.db.acquire().await?;
+        self.ensure_resident_in(&mut conn, organization).await?;
+        Ok(())
+    }
+
+    /// `ensure_resident` in the caller's transaction (a new organization gets its resident key
+    /// manager together with everything else, or not at all).
+    pub async fn ensure_resident_in(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        organization: Uuid,
+    ) -> sqlx::Result<()> {
         let config = KmConfig {
             signing_algorithm: Some(self.settings.signing_algorithm.clone()),
             available_grant_types: app::applications::GRANT_TYPES
@@ -128,7 +140,7 @@ impl KeyManager {
         .bind(RESIDENT_TYPE)
         .bind(&self.issuer)
         .bind(sqlx::types::Json(config))
-        .execute(&self.db)
+        .execute(conn)
         .await?;
         Ok(())
     }

@@ -374,6 +374,11 @@ impl KeyManager {
                         "The password grant needs `username` and `password`",
                     ));
                 };
+                // `name@organization` of the application's own organization is `name`.
+                let username = username
+                    .strip_suffix(&format!("@{}", client.organization))
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or(username);
                 let user =
                     match users::authenticate(&self.db, &client.organization, username, password)
                         .await

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use app::publisher::{
     Api, ApiInfo, ApiScope, DefinitionInfo, ErrorItem, LifecycleHistoryItem, LifecycleState,
-    Operation, Page, Scope, ValidationResponse, lifecycle,
+    Operation, Page, PendingStateChange, Scope, ValidationResponse, lifecycle,
 };
 use serde_json::{Value, json};
 use sqlx::types::Json;
@@ -385,6 +385,7 @@ impl Publisher {
         }
         validate::normalize_operations(&mut api.operations);
         validate::check_api(&mut api, product)?;
+        self.check_categories(actor, &api.settings.categories).await?;
         if product {
             self.resolve_product_apis(actor, &mut api).await?;
         }
@@ -554,6 +555,7 @@ impl Publisher {
             ));
         }
         validate::check_api(&mut api, product)?;
+        self.check_categories(actor, &api.settings.categories).await?;
         if product {
             self.resolve_product_apis(actor, &mut api).await?;
         }
@@ -788,7 +790,8 @@ impl Publisher {
         product: bool,
     ) -> Result<LifecycleState, ApiError> {
         let row = self.load(actor, id, product).await?;
-        Ok(LifecycleState::of(&row.lifecycle_status))
+        let mut conn = self.db.acquire().await?;
+        state_view(&mut conn, &actor.organization, row.id, &row.lifecycle_status).await
     }
 
     pub async fn lifecycle_history(
@@ -823,7 +826,9 @@ impl Publisher {
             .collect())
     }
 
-    /// `POST /apis/change-lifecycle?action=…&lifecycleChecklist=…`.
+    /// `POST /apis/change-lifecycle?action=…&lifecycleChecklist=…`. The transition must be
+    /// in the lifecycle and not switched off by the organization; with approval of state
+    /// changes on, it waits as an `API_STATE` workflow (`workflowStatus: CREATED`).
     pub async fn change_lifecycle(
         &self,
         actor: &Actor,
@@ -848,6 +853,10 @@ impl Publisher {
                 },
             ));
         };
+        let event = lifecycle::events(from)
+            .find(|(e, _)| e.eq_ignore_ascii_case(action.trim()))
+            .map(|(e, _)| e)
+            .unwrap_or(to);
         let mut deprecate_old = false;
         for item in checklist.split(',').filter(|s| !s.trim().is_empty()) {
             let (name, value) = item.rsplit_once(':').unwrap_or((item, "true"));
@@ -864,69 +873,130 @@ impl Publisher {
             }
         }
         if to == lifecycle::PUBLISHED || to == lifecycle::PROTOTYPED {
-            let deployed: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM api_deployment WHERE api_id = $1)",
-            )
-            .bind(row.id)
-            .fetch_one(&self.db)
-            .await?;
-            if !deployed {
-                return Err(ApiError::field(
-                    "action",
-                    format!(
-                        "deploy a revision to a gateway environment before `{action}` (the {} would not be reachable)",
-                        if product { "API product" } else { "API" }
-                    ),
-                ));
-            }
+            ensure_deployed(&self.db, row.id, action, product).await?;
         }
         let mut tx = self.db.begin().await?;
-        let mut changed = vec![(row.id, from.to_string(), to)];
-        if deprecate_old && to == lifecycle::PUBLISHED {
-            let old: Vec<(Uuid, String)> = sqlx::query_as(
-                "SELECT id, lifecycle_status FROM api
-                  WHERE organization_id = (SELECT organization_id FROM api WHERE id = $1)
-                    AND name = $2 AND id <> $1 AND type = $3 AND lifecycle_status = 'PUBLISHED'
-                    FOR UPDATE",
-            )
+        let settings = crate::admin_settings::org_settings(&mut tx, &actor.organization).await?;
+        if !settings.allows(from, event) {
+            return Err(ApiError::field(
+                "action",
+                format!(
+                    "`{event}` from {from} is switched off in this organization's lifecycle settings"
+                ),
+            ));
+        }
+        if to == lifecycle::PUBLISHED && settings.require_category && row.settings.categories.is_empty() {
+            return Err(ApiError::field(
+                "categories",
+                "this organization publishes only APIs with a category; pick one in Basic info",
+            ));
+        }
+        // Serializes state changes of this API (and their approval requests).
+        let org: Uuid = sqlx::query_scalar("SELECT organization_id FROM api WHERE id = $1 FOR UPDATE")
             .bind(row.id)
-            .bind(&row.name)
-            .bind(&row.kind)
-            .fetch_all(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-            changed.extend(
-                old.into_iter()
-                    .map(|(id, state)| (id, state, lifecycle::DEPRECATED)),
-            );
+        if let Some(p) = pending_state_change(&mut tx, row.id).await? {
+            return Err(ApiError::Conflict {
+                message: format!(
+                    "A change to {} ({}) is waiting for approval; cancel it first",
+                    p.target_state, p.event
+                ),
+                errors: vec![FieldError::new("action", "a state change is pending")],
+            });
         }
-        for (api_id, previous, next) in &changed {
-            sqlx::query("UPDATE api SET lifecycle_status = $2, updated_at = now() WHERE id = $1")
-                .bind(api_id)
-                .bind(next)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO api_lifecycle_event (api_id, previous_state, post_state, username)
-                 VALUES ($1, $2, $3, $4)",
+        if crate::workflows::needs_approval(&mut tx, org, app::workflows::API_STATE, None).await? {
+            crate::workflows::open(
+                &mut tx,
+                org,
+                app::workflows::API_STATE,
+                row.id,
+                &actor.username,
+                format!("{} {} {}: {from} → {to}", row.what(), row.name, row.version),
+                json!({
+                    "apiId": row.id.to_string(),
+                    "apiName": row.name,
+                    "apiVersion": row.version,
+                    "apiContext": row.context,
+                    "apiProvider": row.provider,
+                    "apiType": row.kind,
+                    "action": event,
+                    "currentState": from,
+                    "targetState": to,
+                    "deprecateOldVersions": deprecate_old,
+                }),
             )
-            .bind(api_id)
-            .bind(previous)
-            .bind(next)
-            .bind(&actor.username)
-            .execute(&mut *tx)
             .await?;
+            audit(&mut tx, actor, &format!("lifecycle_requested.{to}"), product, id).await?;
+            let state = state_view(&mut tx, &actor.organization, row.id, from).await?;
+            tx.commit().await?;
+            return Ok(json!({
+                "workflowStatus": "CREATED",
+                "jsonPayload": "",
+                "lifecycleState": state,
+            }));
         }
-        if to == lifecycle::RETIRED {
-            // A retired API leaves every gateway.
-            super::revisions::undeploy_everywhere(&mut tx, row.id).await?;
-        }
+        apply_lifecycle(&mut tx, row.id, from, to, deprecate_old, &actor.username).await?;
         audit(&mut tx, actor, &format!("lifecycle.{to}"), product, id).await?;
+        let state = state_view(&mut tx, &actor.organization, row.id, to).await?;
         tx.commit().await?;
         Ok(json!({
             "workflowStatus": "APPROVED",
             "jsonPayload": "",
-            "lifecycleState": LifecycleState::of(to),
+            "lifecycleState": state,
         }))
+    }
+
+    /// `DELETE /apis/{apiId}/lifecycle-state/pending-tasks`: withdraws the state change
+    /// waiting for approval (404 when none waits).
+    pub async fn cancel_state_change(
+        &self,
+        actor: &Actor,
+        id: &str,
+        product: bool,
+    ) -> Result<(), ApiError> {
+        let row = self.load_for_publish(actor, id, product).await?;
+        let mut tx = self.db.begin().await?;
+        let n = crate::workflows::cancel(
+            &mut tx,
+            &[app::workflows::API_STATE],
+            row.id,
+            &actor.username,
+        )
+        .await?;
+        if n == 0 {
+            return Err(ApiError::NotFound(format!(
+                "No state change of {} {id} is waiting for approval",
+                row.what()
+            )));
+        }
+        audit(&mut tx, actor, "lifecycle_request_cancelled", product, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Each category must be one the organization's admins defined (Admin portal).
+    async fn check_categories(&self, actor: &Actor, categories: &[String]) -> Result<(), ApiError> {
+        if categories.is_empty() {
+            return Ok(());
+        }
+        let known: Vec<String> = sqlx::query_scalar(
+            "SELECT c.name FROM api_category c JOIN organization o ON o.id = c.organization_id
+              WHERE o.name = $1",
+        )
+        .bind(&actor.organization)
+        .fetch_all(&self.db)
+        .await?;
+        let mut p = Problems::default();
+        for (i, c) in categories.iter().enumerate() {
+            if !known.contains(c) {
+                p.add(
+                    &format!("categories[{i}]"),
+                    format!("no API category `{c}`; an admin adds categories in the Admin portal"),
+                );
+            }
+        }
+        p.into_result()
     }
 
     /// Fills in a product's APIs (name, version) and checks every operation exists in them.
@@ -997,6 +1067,117 @@ impl Publisher {
 }
 
 /// Audit entry `api.<what>` or `api_product.<what>` in the change's transaction.
+/// Publishing or prototyping needs a deployed revision (the API would not be reachable).
+pub async fn ensure_deployed(
+    conn: impl sqlx::PgExecutor<'_>,
+    api: Uuid,
+    action: &str,
+    product: bool,
+) -> Result<(), ApiError> {
+    let deployed: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_deployment WHERE api_id = $1)")
+            .bind(api)
+            .fetch_one(conn)
+            .await?;
+    if deployed {
+        return Ok(());
+    }
+    Err(ApiError::field(
+        "action",
+        format!(
+            "deploy a revision to a gateway environment before `{action}` (the {} would not be reachable)",
+            if product { "API product" } else { "API" }
+        ),
+    ))
+}
+
+/// The lifecycle state as the organization allows it (its switched-off transitions left out),
+/// with the state change waiting for approval, if any.
+pub async fn state_view(
+    conn: &mut sqlx::PgConnection,
+    organization: &str,
+    api: Uuid,
+    state: &str,
+) -> Result<LifecycleState, ApiError> {
+    let settings = crate::admin_settings::org_settings(&mut *conn, organization).await?;
+    let mut view = LifecycleState::of(state);
+    view.available_transitions
+        .retain(|t| settings.allows(state, &t.event));
+    view.pending = pending_state_change(conn, api).await?;
+    Ok(view)
+}
+
+async fn pending_state_change(
+    conn: &mut sqlx::PgConnection,
+    api: Uuid,
+) -> sqlx::Result<Option<PendingStateChange>> {
+    let row: Option<(Uuid, Json<Value>, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT id, properties, requested_by, created_at FROM workflow
+          WHERE object_id = $1 AND workflow_type = 'API_STATE' AND status = 'CREATED'",
+    )
+    .bind(api)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id, Json(p), by, at)| PendingStateChange {
+        workflow_id: id.to_string(),
+        event: p["action"].as_str().unwrap_or_default().to_string(),
+        target_state: p["targetState"].as_str().unwrap_or_default().to_string(),
+        requested_by: by,
+        requested_at: time(at),
+    }))
+}
+
+/// The state change itself, in the caller's transaction: the API (and with "deprecate old
+/// versions" its published older versions) moves, the history records it, a retired API
+/// leaves every gateway. Used directly and by the approval of an `API_STATE` workflow.
+pub async fn apply_lifecycle(
+    tx: &mut sqlx::PgConnection,
+    api: Uuid,
+    from: &str,
+    to: &str,
+    deprecate_old: bool,
+    username: &str,
+) -> Result<(), ApiError> {
+    let mut changed = vec![(api, from.to_string(), to.to_string())];
+    if deprecate_old && to == lifecycle::PUBLISHED {
+        let old: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT o.id, o.lifecycle_status FROM api o JOIN api a ON a.id = $1
+              WHERE o.organization_id = a.organization_id AND o.name = a.name AND o.id <> a.id
+                AND o.type = a.type AND o.lifecycle_status = 'PUBLISHED'
+                FOR UPDATE OF o",
+        )
+        .bind(api)
+        .fetch_all(&mut *tx)
+        .await?;
+        changed.extend(
+            old.into_iter()
+                .map(|(id, state)| (id, state, lifecycle::DEPRECATED.to_string())),
+        );
+    }
+    for (api_id, previous, next) in &changed {
+        sqlx::query("UPDATE api SET lifecycle_status = $2, updated_at = now() WHERE id = $1")
+            .bind(api_id)
+            .bind(next)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO api_lifecycle_event (api_id, previous_state, post_state, username)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(api_id)
+        .bind(previous)
+        .bind(next)
+        .bind(username)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if to == lifecycle::RETIRED {
+        // A retired API leaves every gateway.
+        super::revisions::undeploy_everywhere(&mut *tx, api).await?;
+    }
+    Ok(())
+}
+
 pub async fn audit(
     tx: &mut sqlx::PgConnection,
     actor: &Actor,

@@ -81,6 +81,7 @@ struct EnvironmentRow {
     #[sqlx(rename = "type")]
     kind: String,
     vhosts: Json<Vec<VHost>>,
+    gateway_type: String,
 }
 
 impl EnvironmentRow {
@@ -97,12 +98,27 @@ impl EnvironmentRow {
             show_in_api_console: true,
             vhosts: self.vhosts.0.clone(),
             is_read_only: self.name == DEFAULT_ENVIRONMENT,
-            gateway_type: "Regular".into(),
+            gateway_type: wso2_gateway_type(&self.gateway_type).into(),
         }
     }
 }
 
 pub const DEFAULT_ENVIRONMENT: &str = "Default";
+
+/// Our gateway types: `native` (Gatehouse gateways fetch the snapshot) or `kubernetes` (a
+/// Kubernetes Gateway API implementation serves the rendered routes). WSO2 4.3 names them
+/// `Regular` and `APK`; both spellings are accepted, WSO2's is returned.
+fn gateway_type_of(sent: Option<&str>) -> Option<&'static str> {
+    match sent.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("native") | Some("regular") => Some("native"),
+        Some("kubernetes") | Some("apk") => Some("kubernetes"),
+        _ => None,
+    }
+}
+
+fn wso2_gateway_type(ours: &str) -> &'static str {
+    if ours == "kubernetes" { "APK" } else { "Regular" }
+}
 
 fn is_host(h: &str) -> bool {
     !h.is_empty()
@@ -135,6 +151,13 @@ fn check_environment(input: &mut EnvironmentInput) -> Result<(), ApiError> {
     }
     if input.display_name.trim().is_empty() {
         input.display_name = input.name.clone();
+    }
+    match gateway_type_of(input.gateway_type.as_deref()) {
+        Some(t) => input.gateway_type = Some(t.into()),
+        None => p.add(
+            "gatewayType",
+            "must be native (Regular) or kubernetes (APK)",
+        ),
     }
     let kind = input.kind.get_or_insert_with(|| "hybrid".into());
     if !["hybrid", "production", "sandbox"].contains(&kind.as_str()) {
@@ -823,15 +846,16 @@ impl Publisher {
         check_environment(&mut input)?;
         let mut tx = self.db.begin().await?;
         let row: EnvironmentRow = sqlx::query_as(
-            "INSERT INTO gateway_environment (name, display_name, description, type, vhosts)
-             VALUES ($1, $2, $3, $4, $5)
-             RETURNING id, name, display_name, description, type, vhosts",
+            "INSERT INTO gateway_environment (name, display_name, description, type, vhosts, gateway_type)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             RETURNING id, name, display_name, description, type, vhosts, gateway_type",
         )
         .bind(&input.name)
         .bind(input.display_name.trim())
         .bind(input.description.trim())
         .bind(input.kind.as_deref().unwrap_or("hybrid"))
         .bind(Json(&input.vhosts))
+        .bind(input.gateway_type.as_deref())
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
@@ -901,20 +925,33 @@ impl Publisher {
                 format!("cannot change (is `{current}`); gateways are configured with it"),
             ));
         }
+        let mut tx = self.db.begin().await?;
         let row: EnvironmentRow = sqlx::query_as(
             "UPDATE gateway_environment
                 SET display_name = $2, description = $3, type = $4, vhosts = $5,
-                    revision = revision + 1
+                    gateway_type = $6, revision = revision + 1
               WHERE id = $1
-             RETURNING id, name, display_name, description, type, vhosts",
+             RETURNING id, name, display_name, description, type, vhosts, gateway_type",
         )
         .bind(uuid)
         .bind(input.display_name.trim())
         .bind(input.description.trim())
         .bind(input.kind.as_deref().unwrap_or("hybrid"))
         .bind(Json(&input.vhosts))
-        .fetch_one(&self.db)
+        .bind(input.gateway_type.as_deref())
+        .fetch_one(&mut *tx)
         .await?;
+        crate::audit::change_with_detail(
+            &mut tx,
+            &actor.organization,
+            &actor.username,
+            "environment.update",
+            "environment",
+            &row.name,
+            serde_json::json!({ "vhosts": &input.vhosts, "gatewayType": &row.gateway_type }),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(row.to_dto())
     }
 
@@ -956,7 +993,7 @@ impl Publisher {
 
     async fn environment_rows(&self) -> Result<Vec<EnvironmentRow>, ApiError> {
         Ok(sqlx::query_as(
-            "SELECT id, name, display_name, description, type, vhosts
+            "SELECT id, name, display_name, description, type, vhosts, gateway_type
                FROM gateway_environment ORDER BY name",
         )
         .fetch_all(&self.db)

@@ -14,7 +14,7 @@ use crate::api::ServiceError;
 use crate::auth::Portal;
 use crate::components::{EmptyState, PortalPage};
 use crate::publisher::{
-    Api, LifecycleState, Operation, PublisherCall, PublisherReply, VERBS, lifecycle,
+    Api, LifecycleState, Operation, PublisherCall, PublisherReply, VERBS,
 };
 
 /// Page-wide state: which API, a counter that reloads it, and the last notice.
@@ -80,7 +80,7 @@ fn detail_page(product: bool) -> impl IntoView {
         move || (id(), tab(), reload.get()),
         move |(id, tab, _)| async move {
             match tab.as_str() {
-                "lifecycle" => run(PublisherCall::History { id, product }).await,
+                "lifecycle" => run(PublisherCall::Lifecycle { id, product }).await,
                 "revisions" => run(PublisherCall::Revisions { id, product }).await,
                 "definition" if !product => run(PublisherCall::Definition { id }).await,
                 _ => Ok(PublisherReply::Done),
@@ -831,42 +831,41 @@ fn endpoints(api: Api, ctx: Ctx) -> impl IntoView {
 
 fn lifecycle_tab(api: Api, ctx: Ctx) -> impl IntoView {
     let id = api.id.clone().unwrap_or_default();
-    let state = LifecycleState::of(
-        api.life_cycle_status
-            .as_deref()
-            .unwrap_or(lifecycle::CREATED),
-    );
-    let history = ctx.tab_data;
-    let checked: Vec<(String, RwSignal<bool>)> = state
-        .check_items
-        .iter()
-        .map(|c| (c.name.clone(), RwSignal::new(false)))
-        .collect();
     let error = RwSignal::new(None);
+    // The checklist as ticked; items are those of the state shown.
+    let checked: RwSignal<Vec<String>> = RwSignal::new(vec![]);
     let change = Action::new({
-        let checked = checked.clone();
-        move |action: &String| {
-            let action = action.clone();
+        let id = id.clone();
+        move |call: &Option<String>| {
             let id = id.clone();
-            let checklist: Vec<String> = checked
-                .iter()
-                .filter(|(_, s)| s.get_untracked())
-                .map(|(n, _)| n.clone())
-                .collect();
-            async move {
-                match run(PublisherCall::ChangeLifecycle {
+            let call = match call.clone() {
+                Some(action) => PublisherCall::ChangeLifecycle {
                     id,
                     action,
-                    checklist,
+                    checklist: checked.get_untracked(),
                     product: ctx.product,
-                })
-                .await
-                {
+                },
+                None => PublisherCall::CancelStateChange {
+                    id,
+                    product: ctx.product,
+                },
+            };
+            async move {
+                match run(call).await {
                     Ok(PublisherReply::State(s)) => {
                         error.set(None);
-                        ctx.done(format!("The state is now {}.", s.state));
+                        ctx.done(match &s.pending {
+                            Some(p) => format!(
+                                "The change to {} waits for an administrator's approval.",
+                                p.target_state
+                            ),
+                            None => format!("The state is now {}.", s.state),
+                        });
                     }
-                    Ok(_) => {}
+                    Ok(_) => {
+                        error.set(None);
+                        ctx.done("The request was withdrawn.");
+                    }
                     Err(e) => {
                         ctx.notice.set(None);
                         error.set(Some(e));
@@ -875,62 +874,99 @@ fn lifecycle_tab(api: Api, ctx: Ctx) -> impl IntoView {
             }
         }
     });
+    let data = ctx.tab_data;
+    view! {
+        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(PublisherReply::Lifecycle { state, history }) => lifecycle_view(state, history, change, checked, error).into_any(),
+                    Err(e) => view! { <p class="text-rose-600">{e.to_string()}</p> }.into_any(),
+                    Ok(_) => ().into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn lifecycle_view(
+    state: LifecycleState,
+    history: Vec<crate::publisher::LifecycleHistoryItem>,
+    change: Action<Option<String>, ()>,
+    checked: RwSignal<Vec<String>>,
+    error: RwSignal<Option<ServiceError>>,
+) -> impl IntoView {
+    let pending = state.pending.clone();
     let buttons = state
         .available_transitions
         .iter()
         .map(|t| {
             let event = t.event.clone();
             let label = t.event.clone();
+            let waiting = pending.is_some();
             view! {
                 <button type="button" class=BUTTON data-transition=t.event.clone()
-                    disabled=move || change.pending().get()
-                    on:click=move |_| { change.dispatch(event.clone()); }>{label}</button>
+                    disabled=move || waiting || change.pending().get()
+                    on:click=move |_| { change.dispatch(Some(event.clone())); }>{label}</button>
             }
         })
         .collect_view();
     let final_state = state.available_transitions.is_empty();
+    let items: Vec<String> = state.check_items.iter().map(|c| c.name.clone()).collect();
     view! {
         <div class="grid gap-6 lg:grid-cols-2">
             <div class=CARD>
                 <h2 class="text-lg font-semibold">"Current state: " <span class=state_badge(&state.state)>{state.state.clone()}</span></h2>
                 {error_banner(error)}
-                {(!checked.is_empty()).then(|| view! {
+                {pending.map(|p| view! {
+                    <div class="mt-4 rounded-md bg-amber-50 p-3 text-sm text-amber-900 ring-1 ring-amber-200" data-testid="pending-state-change">
+                        <p>"PENDING approval: " <span class="font-medium">{p.event.clone()}</span> " → " {p.target_state.clone()}
+                           " (asked by " {p.requested_by.clone()} ", " {p.requested_at.clone()} ")"</p>
+                        <button type="button" class=format!("{BUTTON_LIGHT} mt-2") disabled=move || change.pending().get()
+                            on:click=move |_| { change.dispatch(None); }>"Cancel request"</button>
+                    </div>
+                })}
+                {(!items.is_empty()).then(|| view! {
                     <fieldset class="mt-4 space-y-2">
                         <legend class=LABEL>"When publishing"</legend>
-                        {checked.iter().map(|(name, sig)| {
-                            let sig = *sig;
+                        {items.into_iter().map(|name| {
+                            let n = name.clone();
                             view! {
                                 <label class="flex items-center gap-2 text-sm text-slate-700">
-                                    <input type="checkbox" class="h-4 w-4" bind:checked=sig/>{name.clone()}
+                                    <input type="checkbox" class="h-4 w-4"
+                                        prop:checked={let n = n.clone(); move || checked.with(|c| c.contains(&n))}
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            checked.update(|c| {
+                                                c.retain(|x| x != &name);
+                                                if on { c.push(name.clone()); }
+                                            });
+                                        }/>
+                                    {n.clone()}
                                 </label>
                             }
                         }).collect_view()}
                     </fieldset>
                 })}
                 <div class="mt-4 flex flex-wrap gap-2">{buttons}</div>
-                {final_state.then(|| view! { <p class="mt-4 text-sm text-slate-500">"This is a final state."</p> })}
+                {final_state.then(|| view! { <p class="mt-4 text-sm text-slate-500">"No further step: this is a final state, or your organization switched the others off."</p> })}
                 <p class="mt-4 text-xs text-slate-500">"Publishing and prototyping need a revision deployed to a gateway environment first."</p>
             </div>
             <div class=CARD>
                 <h2 class="mb-3 text-lg font-semibold">"History"</h2>
-                <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        match history.await {
-                            Ok(PublisherReply::History(items)) => view! {
-                                <ol class="space-y-2" data-testid="lifecycle-history">
-                                    {items.into_iter().rev().map(|h| view! {
-                                        <li class="text-sm text-slate-700">
-                                            <span class="font-medium">{h.previous_state.unwrap_or_else(|| "—".into())} " → " {h.post_state}</span>
-                                            <span class="ml-2 text-slate-500">{h.user} " · " {h.updated_time}</span>
-                                        </li>
-                                    }).collect_view()}
-                                </ol>
-                            }.into_any(),
-                            Err(e) => view! { <p class="text-rose-600">{e.to_string()}</p> }.into_any(),
-                            Ok(_) => ().into_any(),
-                        }
-                    })}
-                </Suspense>
+                {if history.is_empty() {
+                    view! { <p class="text-sm text-slate-500">"No state changes yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <ol class="space-y-2" data-testid="lifecycle-history">
+                            {history.into_iter().rev().map(|h| view! {
+                                <li class="text-sm text-slate-700">
+                                    <span class="font-medium">{h.previous_state.unwrap_or_else(|| "—".into())} " → " {h.post_state}</span>
+                                    <span class="ml-2 text-slate-500">{h.user} " · " {h.updated_time}</span>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    }.into_any()
+                }}
             </div>
         </div>
     }
