@@ -91,7 +91,9 @@ pub enum EnvAdmin {
         id: String,
         input: crate::publisher::EnvironmentInput,
     },
-    Delete { id: String },
+    Delete {
+        id: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -98,13 +98,18 @@ pub enum SettingsCall {
     Categories,
     /// Creates (empty `id`) or replaces a category.
     SaveCategory(ApiCategory),
-    DeleteCategory { id: String },
+    DeleteCategory {
+        id: String,
+    },
     OrgSettings,
     SaveOrgSettings(OrgSettings),
     /// Super admin: every organization.
     Organizations,
     CreateOrganization(NewOrganization),
-    SetOrganizationEnabled { name: String, enabled: bool },
+    SetOrganizationEnabled {
+        name: String,
+        enabled: bool,
+    },
     RoleAliases,
     /// Replaces every alias of the organization's roles.
     SaveRoleAliases(Vec<RoleAlias>),
@@ -157,7 +162,8 @@ mod tests {
 
     #[test]
     fn alias_lines_round_trip_and_name_the_bad_line() {
-        let list = parse_alias_lines("subscriber: Subscriber, devs\n\n publisher :writers").unwrap();
+        let list =
+            parse_alias_lines("subscriber: Subscriber, devs\n\n publisher :writers").unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(list[0].aliases, ["Subscriber", "devs"]);
         assert_eq!(list[1].role, "publisher");

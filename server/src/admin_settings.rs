@@ -7,8 +7,7 @@
 use app::auth::scopes as s;
 use app::publisher::lifecycle;
 use app::settings::{
-    ApiCategory, NewOrganization, OrgSettings, Organization, RoleAlias, SettingsCall,
-    SettingsReply,
+    ApiCategory, NewOrganization, OrgSettings, Organization, RoleAlias, SettingsCall, SettingsReply,
 };
 use serde_json::json;
 use sqlx::types::Json;
@@ -16,8 +15,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::{ApiError, FieldError, ResultExt};
-use crate::publisher::{Actor, time};
 use crate::publisher::validate::Problems;
+use crate::publisher::{Actor, time};
 
 /// Categories: WSO2 asks for `apim:admin` or `apim:admin_operations`; ours add the section's
 /// own `apim:api_category`.
@@ -45,7 +44,10 @@ async fn organization_id(conn: &mut PgConnection, name: &str) -> Result<Uuid, Ap
 }
 
 /// The organization's settings as stored (defaults where nothing is stored).
-pub async fn org_settings(conn: &mut PgConnection, organization: &str) -> sqlx::Result<OrgSettings> {
+pub async fn org_settings(
+    conn: &mut PgConnection,
+    organization: &str,
+) -> sqlx::Result<OrgSettings> {
     let row: Option<(String, Json<serde_json::Value>)> =
         sqlx::query_as("SELECT display_name, settings FROM organization WHERE name = $1")
             .bind(organization)
@@ -189,10 +191,7 @@ impl AdminSettings<'_> {
     /// Every category of the organization with its number of APIs. Readable by whoever works
     /// with APIs (the Publisher's picker, the Developer Portal's filter): `require` is the
     /// caller's business (`None`: anyone).
-    pub async fn category_list(
-        &self,
-        organization: &str,
-    ) -> Result<Vec<ApiCategory>, ApiError> {
+    pub async fn category_list(&self, organization: &str) -> Result<Vec<ApiCategory>, ApiError> {
         let rows: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
             "SELECT c.id, c.name, c.description,
                     (SELECT count(*) FROM api a
@@ -393,17 +392,24 @@ impl AdminSettings<'_> {
 
     pub async fn organizations(&self, actor: &Actor) -> Result<Vec<Organization>, ApiError> {
         self.require_super(actor)?;
-        let rows: Vec<(Uuid, String, String, bool, i64, i64, chrono::DateTime<chrono::Utc>)> =
-            sqlx::query_as(
-                "SELECT o.id, o.name, o.display_name, o.enabled,
+        let rows: Vec<(
+            Uuid,
+            String,
+            String,
+            bool,
+            i64,
+            i64,
+            chrono::DateTime<chrono::Utc>,
+        )> = sqlx::query_as(
+            "SELECT o.id, o.name, o.display_name, o.enabled,
                         (SELECT count(*) FROM app_user u WHERE u.organization_id = o.id),
                         (SELECT count(*) FROM api a WHERE a.organization_id = o.id),
                         o.created_at
                    FROM organization o ORDER BY o.name <> $1, o.name",
-            )
-            .bind(self.super_organization)
-            .fetch_all(self.db)
-            .await?;
+        )
+        .bind(self.super_organization)
+        .fetch_all(self.db)
+        .await?;
         Ok(rows
             .into_iter()
             .map(

@@ -126,7 +126,7 @@ pub async fn scopes_and_roles_in(tx: &mut sqlx::PgConnection, org: Uuid) -> sqlx
         sqlx::query(
             "INSERT INTO role_scope (role_id, scope_name)
              SELECT $1, s FROM unnest($2::text[]) s
-              WHERE NOT s = ANY ((SELECT seeded_scopes FROM role WHERE id = $1))
+              WHERE NOT EXISTS (SELECT 1 FROM role r WHERE r.id = $1 AND s = ANY (r.seeded_scopes))
              ON CONFLICT DO NOTHING",
         )
         .bind(role_id)

@@ -483,15 +483,18 @@ async fn apply(conn: &mut PgConnection, row: &Row, approved: bool) -> Result<(),
             // The API moves only from the state the request was made in.
             let p = &row.properties.0;
             let (from, to) = (
-                p.get("currentState").and_then(Value::as_str).unwrap_or_default(),
-                p.get("targetState").and_then(Value::as_str).unwrap_or_default(),
+                p.get("currentState")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                p.get("targetState")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
             );
-            let current: Option<(String, String)> = sqlx::query_as(
-                "SELECT lifecycle_status, type FROM api WHERE id = $1 FOR UPDATE",
-            )
-            .bind(row.object_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+            let current: Option<(String, String)> =
+                sqlx::query_as("SELECT lifecycle_status, type FROM api WHERE id = $1 FOR UPDATE")
+                    .bind(row.object_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
             let Some((current, kind)) = current else {
                 return Err(ApiError::Conflict {
                     message: "The API of this request is gone; reject the request".into(),
@@ -506,10 +509,17 @@ async fn apply(conn: &mut PgConnection, row: &Row, approved: bool) -> Result<(),
                     errors: vec![FieldError::new("status", "the API's state changed")],
                 });
             }
-            if to == app::publisher::lifecycle::PUBLISHED || to == app::publisher::lifecycle::PROTOTYPED {
+            if to == app::publisher::lifecycle::PUBLISHED
+                || to == app::publisher::lifecycle::PROTOTYPED
+            {
                 let action = p.get("action").and_then(Value::as_str).unwrap_or(to);
-                crate::publisher::apis::ensure_deployed(&mut *conn, row.object_id, action, kind == "APIPRODUCT")
-                    .await?;
+                crate::publisher::apis::ensure_deployed(
+                    &mut *conn,
+                    row.object_id,
+                    action,
+                    kind == "APIPRODUCT",
+                )
+                .await?;
             }
             let deprecate_old = p
                 .get("deprecateOldVersions")
@@ -527,10 +537,12 @@ async fn apply(conn: &mut PgConnection, row: &Row, approved: bool) -> Result<(),
         }
         API_STATE => {}
         USER_SIGNUP if approved => {
-            sqlx::query("UPDATE app_user SET pending_approval = false, updated_at = now() WHERE id = $1")
-                .bind(row.object_id)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "UPDATE app_user SET pending_approval = false, updated_at = now() WHERE id = $1",
+            )
+            .bind(row.object_id)
+            .execute(&mut *conn)
+            .await?;
         }
         USER_SIGNUP => {
             // WSO2 removes a rejected sign-up: the name is free again.

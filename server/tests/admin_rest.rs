@@ -1163,19 +1163,77 @@ async fn settings_server_functions_check_scopes(db: PgPool) {
     }
     let table: Vec<(&str, &[&str], Box<dyn Fn(usize) -> C>)> = vec![
         ("Categories", CAT, Box::new(|_| C::Categories)),
-        ("SaveCategory", CAT, Box::new(|n| C::SaveCategory(ApiCategory { name: format!("Cat {n}"), ..Default::default() }))),
-        ("DeleteCategory", CAT, Box::new(move |n| C::DeleteCategory { id: doomed.get(n).cloned().unwrap_or_default() })),
+        (
+            "SaveCategory",
+            CAT,
+            Box::new(|n| {
+                C::SaveCategory(ApiCategory {
+                    name: format!("Cat {n}"),
+                    ..Default::default()
+                })
+            }),
+        ),
+        (
+            "DeleteCategory",
+            CAT,
+            Box::new(move |n| C::DeleteCategory {
+                id: doomed.get(n).cloned().unwrap_or_default(),
+            }),
+        ),
         ("OrgSettings", SET, Box::new(|_| C::OrgSettings)),
-        ("SaveOrgSettings", SET, Box::new(|n| C::SaveOrgSettings(OrgSettings { display_name: format!("Org {n}"), ..Default::default() }))),
+        (
+            "SaveOrgSettings",
+            SET,
+            Box::new(|n| {
+                C::SaveOrgSettings(OrgSettings {
+                    display_name: format!("Org {n}"),
+                    ..Default::default()
+                })
+            }),
+        ),
         ("Organizations", SUPER, Box::new(|_| C::Organizations)),
-        ("CreateOrganization", SUPER, Box::new(|n| C::CreateOrganization(NewOrganization { name: format!("sf-{n}"), admin_username: "boss".into(), admin_password: "boss password".into(), ..Default::default() }))),
-        ("SetOrganizationEnabled", SUPER, Box::new(|_| C::SetOrganizationEnabled { name: "sf-0".into(), enabled: true })),
+        (
+            "CreateOrganization",
+            SUPER,
+            Box::new(|n| {
+                C::CreateOrganization(NewOrganization {
+                    name: format!("sf-{n}"),
+                    admin_username: "boss".into(),
+                    admin_password: "boss password".into(),
+                    ..Default::default()
+                })
+            }),
+        ),
+        (
+            "SetOrganizationEnabled",
+            SUPER,
+            Box::new(|_| C::SetOrganizationEnabled {
+                name: "sf-0".into(),
+                enabled: true,
+            }),
+        ),
         ("RoleAliases", SCOPE, Box::new(|_| C::RoleAliases)),
-        ("SaveRoleAliases", SCOPE, Box::new(|n| C::SaveRoleAliases(vec![app::settings::RoleAlias { role: "subscriber".into(), aliases: vec![format!("devs-{n}")] }]))),
+        (
+            "SaveRoleAliases",
+            SCOPE,
+            Box::new(|n| {
+                C::SaveRoleAliases(vec![app::settings::RoleAlias {
+                    role: "subscriber".into(),
+                    aliases: vec![format!("devs-{n}")],
+                }])
+            }),
+        ),
     ];
-    let every: Vec<&str> = server::auth::catalogue::SCOPES.iter().map(|(n, _, _)| *n).collect();
+    let every: Vec<&str> = server::auth::catalogue::SCOPES
+        .iter()
+        .map(|(n, _, _)| *n)
+        .collect();
     for (name, accepted, call) in &table {
-        let others: Vec<&str> = every.iter().copied().filter(|s| !accepted.contains(s)).collect();
+        let others: Vec<&str> = every
+            .iter()
+            .copied()
+            .filter(|s| !accepted.contains(s))
+            .collect();
         let outsider = user(&db, &org, "admin", &others).await;
         refused(name, svc.settings_admin(&outsider, call(99)).await);
         for (n, scope) in accepted.iter().enumerate() {
@@ -1186,5 +1244,8 @@ async fn settings_server_functions_check_scopes(db: PgPool) {
     }
     // The super admin's calls are refused to another organization's admin.
     let boss = user(&db, "sf-0", "boss", &["apim:admin"]).await;
-    refused("Organizations elsewhere", svc.settings_admin(&boss, C::Organizations).await);
+    refused(
+        "Organizations elsewhere",
+        svc.settings_admin(&boss, C::Organizations).await,
+    );
 }

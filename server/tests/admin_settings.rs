@@ -41,7 +41,17 @@ async fn categories_are_defined_by_admins_and_used_by_apis(db: PgPool) {
         .await;
     let publisher = app.access_token("publisher", DEMO_PASSWORD, PUB).await;
     // Empty at first, everywhere.
-    assert_eq!(ok(&app, Method::GET, &format!("{A}/api-categories"), &admin, None).await["count"], 0);
+    assert_eq!(
+        ok(
+            &app,
+            Method::GET,
+            &format!("{A}/api-categories"),
+            &admin,
+            None
+        )
+        .await["count"],
+        0
+    );
     let r = app.get(&format!("{D}/api-categories"), None).await;
     assert_eq!(r.json()["count"], 0, "public: {}", r.text());
     // Create; a duplicate name is a 409 naming the field; bad input names the field.
@@ -55,13 +65,29 @@ async fn categories_are_defined_by_admins_and_used_by_apis(db: PgPool) {
     .await;
     let id = finance["id"].as_str().unwrap().to_string();
     let r = app
-        .call(Method::POST, &format!("{A}/api-categories"), &admin, Some(json!({"name": "Finance"})))
+        .call(
+            Method::POST,
+            &format!("{A}/api-categories"),
+            &admin,
+            Some(json!({"name": "Finance"})),
+        )
         .await;
-    assert_eq!(field_of(&assert_wso2_error(&r, StatusCode::CONFLICT)), ["name"]);
+    assert_eq!(
+        field_of(&assert_wso2_error(&r, StatusCode::CONFLICT)),
+        ["name"]
+    );
     let r = app
-        .call(Method::POST, &format!("{A}/api-categories"), &admin, Some(json!({"name": " "})))
+        .call(
+            Method::POST,
+            &format!("{A}/api-categories"),
+            &admin,
+            Some(json!({"name": " "})),
+        )
         .await;
-    assert_eq!(field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)), ["name"]);
+    assert_eq!(
+        field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        ["name"]
+    );
     // A publisher may use defined categories only.
     let r = app
         .call(
@@ -84,11 +110,23 @@ async fn categories_are_defined_by_admins_and_used_by_apis(db: PgPool) {
     )
     .await;
     let api_id = api["id"].as_str().unwrap().to_string();
-    let list = ok(&app, Method::GET, &format!("{P}/api-categories"), &publisher, None).await;
+    let list = ok(
+        &app,
+        Method::GET,
+        &format!("{P}/api-categories"),
+        &publisher,
+        None,
+    )
+    .await;
     assert_eq!(list["list"][0]["numberOfAPIs"], 1, "{list}");
     // In use: not deleted.
     let r = app
-        .call(Method::DELETE, &format!("{A}/api-categories/{id}"), &admin, None)
+        .call(
+            Method::DELETE,
+            &format!("{A}/api-categories/{id}"),
+            &admin,
+            None,
+        )
         .await;
     assert_wso2_error(&r, StatusCode::CONFLICT);
     // Renamed: the API follows, in the same transaction.
@@ -101,22 +139,50 @@ async fn categories_are_defined_by_admins_and_used_by_apis(db: PgPool) {
     )
     .await;
     assert_eq!(renamed["name"], "Payments");
-    let api = ok(&app, Method::GET, &format!("{P}/apis/{api_id}"), &publisher, None).await;
+    let api = ok(
+        &app,
+        Method::GET,
+        &format!("{P}/apis/{api_id}"),
+        &publisher,
+        None,
+    )
+    .await;
     assert_eq!(api["categories"], json!(["Payments"]), "{api}");
     // Free again: deleted.
     let mut api = api;
     api["categories"] = json!([]);
-    ok(&app, Method::PUT, &format!("{P}/apis/{api_id}"), &publisher, Some(api)).await;
+    ok(
+        &app,
+        Method::PUT,
+        &format!("{P}/apis/{api_id}"),
+        &publisher,
+        Some(api),
+    )
+    .await;
     let r = app
-        .call(Method::DELETE, &format!("{A}/api-categories/{id}"), &admin, None)
+        .call(
+            Method::DELETE,
+            &format!("{A}/api-categories/{id}"),
+            &admin,
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let r = app
-        .call(Method::DELETE, &format!("{A}/api-categories/{id}"), &admin, None)
+        .call(
+            Method::DELETE,
+            &format!("{A}/api-categories/{id}"),
+            &admin,
+            None,
+        )
         .await;
     assert_wso2_error(&r, StatusCode::NOT_FOUND);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM audit_log WHERE action LIKE 'category.%'").await,
+        count(
+            &db,
+            "SELECT count(*) FROM audit_log WHERE action LIKE 'category.%'"
+        )
+        .await,
         3
     );
 }
@@ -129,7 +195,14 @@ async fn organizations_switch_lifecycle_transitions_off(db: PgPool) {
         .await;
     let publisher = app.access_token("publisher", DEMO_PASSWORD, PUB).await;
     let api = petstore_api(&app, &publisher, json!({}), true).await;
-    let settings = ok(&app, Method::GET, &format!("{A}/organization-settings"), &admin, None).await;
+    let settings = ok(
+        &app,
+        Method::GET,
+        &format!("{A}/organization-settings"),
+        &admin,
+        None,
+    )
+    .await;
     assert_eq!(settings["selfSignUp"], true);
     assert_eq!(settings["disabledTransitions"], json!([]));
     // An unknown transition names its entry; nothing is written.
@@ -154,14 +227,24 @@ async fn organizations_switch_lifecycle_transitions_off(db: PgPool) {
     )
     .await;
     // The Publisher no longer offers it, and refuses it.
-    let state = ok(&app, Method::GET, &format!("{P}/apis/{api}/lifecycle-state"), &publisher, None).await;
+    let state = ok(
+        &app,
+        Method::GET,
+        &format!("{P}/apis/{api}/lifecycle-state"),
+        &publisher,
+        None,
+    )
+    .await;
     let events: Vec<&str> = state["availableTransitions"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t["event"].as_str().unwrap())
         .collect();
-    assert!(!events.contains(&"Block") && events.contains(&"Deprecate"), "{events:?}");
+    assert!(
+        !events.contains(&"Block") && events.contains(&"Deprecate"),
+        "{events:?}"
+    );
     let r = app
         .call(
             Method::POST,
@@ -170,7 +253,10 @@ async fn organizations_switch_lifecycle_transitions_off(db: PgPool) {
             None,
         )
         .await;
-    assert_eq!(field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)), ["action"]);
+    assert_eq!(
+        field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        ["action"]
+    );
     // Self sign-up is off for the organization.
     let r = app
         .post_json(
@@ -182,7 +268,12 @@ async fn organizations_switch_lifecycle_transitions_off(db: PgPool) {
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
     // A publisher does not change settings.
     let r = app
-        .call(Method::PUT, &format!("{A}/organization-settings"), &publisher, Some(json!({"displayName": "X"})))
+        .call(
+            Method::PUT,
+            &format!("{A}/organization-settings"),
+            &publisher,
+            Some(json!({"displayName": "X"})),
+        )
         .await;
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
 }
@@ -190,7 +281,9 @@ async fn organizations_switch_lifecycle_transitions_off(db: PgPool) {
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn the_super_admin_creates_and_disables_organizations(db: PgPool) {
     let app = spawn(db.clone()).await;
-    let root = app.access_token("admin", ADMIN_PASSWORD, "apim:admin").await;
+    let root = app
+        .access_token("admin", ADMIN_PASSWORD, "apim:admin")
+        .await;
     let r = app
         .call(
             Method::POST,
@@ -203,7 +296,10 @@ async fn the_super_admin_creates_and_disables_organizations(db: PgPool) {
         field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
         ["adminPassword"]
     );
-    assert_eq!(count(&db, "SELECT count(*) FROM organization WHERE name = 'acme'").await, 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM organization WHERE name = 'acme'").await,
+        0
+    );
     let created = ok(
         &app,
         Method::POST,
@@ -222,7 +318,10 @@ async fn the_super_admin_creates_and_disables_organizations(db: PgPool) {
             Some(json!({"name": "acme", "adminUsername": "x", "adminPassword": "boss password"})),
         )
         .await;
-    assert_eq!(field_of(&assert_wso2_error(&r, StatusCode::CONFLICT)), ["name"]);
+    assert_eq!(
+        field_of(&assert_wso2_error(&r, StatusCode::CONFLICT)),
+        ["name"]
+    );
     // Its administrator signs in as name@organization, with every admin scope of that
     // organization — but is no super admin.
     let session = app.session("boss@acme", "boss password").await;
@@ -240,9 +339,25 @@ async fn the_super_admin_creates_and_disables_organizations(db: PgPool) {
         1
     );
     // Its data is its own: the default organization's categories are not its.
-    let acme_token = app.access_token("boss@acme", "boss password", "apim:admin").await;
-    ok(&app, Method::POST, &format!("{A}/api-categories"), &root, Some(json!({"name": "Root only"}))).await;
-    let list = ok(&app, Method::GET, &format!("{A}/api-categories"), &acme_token, None).await;
+    let acme_token = app
+        .access_token("boss@acme", "boss password", "apim:admin")
+        .await;
+    ok(
+        &app,
+        Method::POST,
+        &format!("{A}/api-categories"),
+        &root,
+        Some(json!({"name": "Root only"})),
+    )
+    .await;
+    let list = ok(
+        &app,
+        Method::GET,
+        &format!("{A}/api-categories"),
+        &acme_token,
+        None,
+    )
+    .await;
     assert_eq!(list["count"], 0, "{list}");
     // Disabled: no sign-in, and the session stops working.
     let off = ok(
@@ -255,18 +370,34 @@ async fn the_super_admin_creates_and_disables_organizations(db: PgPool) {
     .await;
     assert_eq!(off["enabled"], false);
     let r = app
-        .post_json("/auth/sign-in", json!({"username": "boss@acme", "password": "boss password"}), &[])
+        .post_json(
+            "/auth/sign-in",
+            json!({"username": "boss@acme", "password": "boss password"}),
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
     let r = app.get("/api/am/admin/v4/settings", Some(&session)).await;
     assert_wso2_error(&r, StatusCode::UNAUTHORIZED);
     // The super organization stays enabled.
     let r = app
-        .call(Method::PUT, &format!("{A}/organizations/carbon.super"), &root, Some(json!({"enabled": false})))
+        .call(
+            Method::PUT,
+            &format!("{A}/organizations/carbon.super"),
+            &root,
+            Some(json!({"enabled": false})),
+        )
         .await;
-    assert_eq!(field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)), ["enabled"]);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM audit_log WHERE action LIKE 'organization.%'").await,
+        field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        ["enabled"]
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM audit_log WHERE action LIKE 'organization.%'"
+        )
+        .await,
         2
     );
 }
@@ -275,7 +406,11 @@ async fn the_super_admin_creates_and_disables_organizations(db: PgPool) {
 async fn scope_roles_and_aliases_change_what_users_hold(db: PgPool) {
     let app = spawn(db.clone()).await;
     let admin = app
-        .access_token("admin", ADMIN_PASSWORD, "apim:admin apim:scope_manage apim:role_manage")
+        .access_token(
+            "admin",
+            ADMIN_PASSWORD,
+            "apim:admin apim:scope_manage apim:role_manage",
+        )
         .await;
     let holds = |scope: &'static str, user: &'static str| {
         let (app, admin) = (&app, admin.clone());
@@ -291,19 +426,38 @@ async fn scope_roles_and_aliases_change_what_users_hold(db: PgPool) {
         }
     };
     // WSO2 sends the scope name in base64.
-    assert_eq!(holds("YXBpbTpzdWJzY3JpYmU", "subscriber").await, StatusCode::OK);
-    assert_eq!(holds("apim:api_create", "subscriber").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        holds("YXBpbTpzdWJzY3JpYmU", "subscriber").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        holds("apim:api_create", "subscriber").await,
+        StatusCode::NOT_FOUND
+    );
     let r = app
-        .call(Method::GET, &format!("{A}/system-scopes/apim:api_create"), &admin, None)
+        .call(
+            Method::GET,
+            &format!("{A}/system-scopes/apim:api_create"),
+            &admin,
+            None,
+        )
         .await;
-    assert_eq!(field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)), ["username"]);
+    assert_eq!(
+        field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        ["username"]
+    );
 
     // PUT /system-scopes: subscribers may now create APIs.
     let put = |list: Value| {
         let (app, admin) = (&app, admin.clone());
         async move {
-            app.call(Method::PUT, &format!("{A}/system-scopes"), &admin, Some(json!({ "list": list })))
-                .await
+            app.call(
+                Method::PUT,
+                &format!("{A}/system-scopes"),
+                &admin,
+                Some(json!({ "list": list })),
+            )
+            .await
         }
     };
     let r = put(json!([{"name": "apim:api_create", "roles": ["admin", "publisher", "subscriber", "nobody"]}])).await;
@@ -317,7 +471,9 @@ async fn scope_roles_and_aliases_change_what_users_hold(db: PgPool) {
         ["list[0].roles"],
         "the admin role keeps every scope"
     );
-    let r = put(json!([{"name": "apim:api_create", "roles": ["admin", "publisher", "subscriber"]}])).await;
+    let r =
+        put(json!([{"name": "apim:api_create", "roles": ["admin", "publisher", "subscriber"]}]))
+            .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let create = r.json()["list"]
         .as_array()
@@ -330,20 +486,29 @@ async fn scope_roles_and_aliases_change_what_users_hold(db: PgPool) {
     assert_eq!(holds("apim:api_create", "subscriber").await, StatusCode::OK);
     // Taken away from a built-in role, it stays away after a restart.
     put(json!([{"name": "apim:api_create", "roles": ["admin", "subscriber"]}])).await;
-    assert_eq!(holds("apim:api_create", "publisher").await, StatusCode::NOT_FOUND);
-    let org: uuid::Uuid = sqlx::query_scalar("SELECT id FROM organization WHERE name = 'carbon.super'")
-        .fetch_one(&db)
+    assert_eq!(
+        holds("apim:api_create", "publisher").await,
+        StatusCode::NOT_FOUND
+    );
+    let org: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM organization WHERE name = 'carbon.super'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    server::bootstrap::ensure_scopes_and_roles(&db, org)
         .await
         .unwrap();
-    server::bootstrap::ensure_scopes_and_roles(&db, org).await.unwrap();
-    assert_eq!(holds("apim:api_create", "publisher").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        holds("apim:api_create", "publisher").await,
+        StatusCode::NOT_FOUND
+    );
 
     // Role aliases: a role named like an identity provider's group stands for `publisher`.
     sqlx::query("INSERT INTO role (organization_id, name) VALUES ($1, 'idp-writers')")
-    .bind(org)
-    .execute(&db)
-    .await
-    .unwrap();
+        .bind(org)
+        .execute(&db)
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO user_role (user_id, role_id)
          SELECT u.id, r.id FROM app_user u, role r
@@ -353,7 +518,10 @@ async fn scope_roles_and_aliases_change_what_users_hold(db: PgPool) {
     .execute(&db)
     .await
     .unwrap();
-    assert_eq!(holds("apim:api_publish", "workflow-admin").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        holds("apim:api_publish", "workflow-admin").await,
+        StatusCode::NOT_FOUND
+    );
     let r = app
         .call(
             Method::PUT,
@@ -362,7 +530,10 @@ async fn scope_roles_and_aliases_change_what_users_hold(db: PgPool) {
             Some(json!({"list": [{"role": "publisher", "aliases": ["idp-writers"]}, {"role": "ghost", "aliases": ["x"]}]})),
         )
         .await;
-    assert_eq!(field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)), ["list[1].role"]);
+    assert_eq!(
+        field_of(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        ["list[1].role"]
+    );
     let saved = ok(
         &app,
         Method::PUT,
@@ -371,9 +542,22 @@ async fn scope_roles_and_aliases_change_what_users_hold(db: PgPool) {
         Some(json!({"list": [{"role": "publisher", "aliases": ["idp-writers"]}]})),
     )
     .await;
-    assert_eq!(saved["list"], json!([{"role": "publisher", "aliases": ["idp-writers"]}]));
-    assert_eq!(holds("apim:api_publish", "workflow-admin").await, StatusCode::OK);
-    let listed = ok(&app, Method::GET, &format!("{A}/system-scopes/role-aliases"), &admin, None).await;
+    assert_eq!(
+        saved["list"],
+        json!([{"role": "publisher", "aliases": ["idp-writers"]}])
+    );
+    assert_eq!(
+        holds("apim:api_publish", "workflow-admin").await,
+        StatusCode::OK
+    );
+    let listed = ok(
+        &app,
+        Method::GET,
+        &format!("{A}/system-scopes/role-aliases"),
+        &admin,
+        None,
+    )
+    .await;
     assert_eq!(listed["count"], 1);
     ok(
         &app,
@@ -383,5 +567,8 @@ async fn scope_roles_and_aliases_change_what_users_hold(db: PgPool) {
         Some(json!({"list": []})),
     )
     .await;
-    assert_eq!(holds("apim:api_publish", "workflow-admin").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        holds("apim:api_publish", "workflow-admin").await,
+        StatusCode::NOT_FOUND
+    );
 }

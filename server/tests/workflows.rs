@@ -143,7 +143,7 @@ async fn application_creation_waits_for_approval(db: PgPool) {
         None,
     )
     .await;
-    assert_eq!(settings["count"], 4);
+    assert_eq!(settings["count"], 6);
     assert!(
         settings["list"]
             .as_array()
@@ -884,7 +884,10 @@ async fn deleting_an_api_withdraws_what_waits_for_it(db: PgPool) {
         let r = app
             .call(
                 Method::POST,
-                &format!("/api/am/publisher/v4/apis/change-lifecycle?apiId={api}&action={action}"),
+                &format!(
+                    "/api/am/publisher/v4/apis/change-lifecycle?apiId={api}&action={}",
+                    action.replace(' ', "%20")
+                ),
                 &publisher,
                 None,
             )
@@ -911,7 +914,10 @@ async fn deleting_an_api_withdraws_what_waits_for_it(db: PgPool) {
 async fn change_state(app: &TestApp, publisher: &str, api: &str, action: &str) -> common::Resp {
     app.call(
         Method::POST,
-        &format!("/api/am/publisher/v4/apis/change-lifecycle?apiId={api}&action={action}"),
+        &format!(
+            "/api/am/publisher/v4/apis/change-lifecycle?apiId={api}&action={}",
+            action.replace(' ', "%20")
+        ),
         publisher,
         None,
     )
@@ -988,14 +994,23 @@ async fn lifecycle_changes_wait_for_approval(db: PgPool) {
     assert_eq!(r.json()["workflowStatus"], "CREATED");
     let pending_ref = oldest_pending(&app, &who.approver).await;
     let cancel = format!("/api/am/publisher/v4/apis/{api}/lifecycle-state/pending-tasks");
-    let r = app.call(Method::DELETE, &cancel, &who.publisher, None).await;
+    let r = app
+        .call(Method::DELETE, &cancel, &who.publisher, None)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(workflow_status(&db, &pending_ref).await, "CANCELLED");
-    assert_eq!(state_of(&app, &who.publisher, &api).await["state"], "PUBLISHED");
-    let r = app.call(Method::DELETE, &cancel, &who.publisher, None).await;
+    assert_eq!(
+        state_of(&app, &who.publisher, &api).await["state"],
+        "PUBLISHED"
+    );
+    let r = app
+        .call(Method::DELETE, &cancel, &who.publisher, None)
+        .await;
     assert_wso2_error(&r, StatusCode::NOT_FOUND);
     // A developer cannot withdraw it.
-    let r = app.call(Method::DELETE, &cancel, &who.developer, None).await;
+    let r = app
+        .call(Method::DELETE, &cancel, &who.developer, None)
+        .await;
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
 
     // Rejected: nothing moves.
@@ -1058,13 +1073,19 @@ async fn self_sign_up_waits_for_approval(db: PgPool) {
     let r = sign_up("newdev").await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
     assert_eq!(r.json()["status"], "PENDING_APPROVAL");
-    assert!(r.set_cookie("gh_session").is_none(), "no session before approval");
+    assert!(
+        r.set_cookie("gh_session").is_none(),
+        "no session before approval"
+    );
     // Waiting: the right password gets a clear refusal, as does the token endpoint.
     let r = sign_in("newdev").await;
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
     assert!(r.text().contains("approval"), "{}", r.text());
     let q = queue(&app, &who.approver, "?workflowType=USER_SIGNUP").await;
-    assert_eq!(q["list"][0]["properties"]["email"], "newdev@example.com", "{q}");
+    assert_eq!(
+        q["list"][0]["properties"]["email"], "newdev@example.com",
+        "{q}"
+    );
     let reference = q["list"][0]["referenceId"].as_str().unwrap().to_string();
     let r = decide(&app, &who.approver, &reference, "APPROVED").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -1076,7 +1097,11 @@ async fn self_sign_up_waits_for_approval(db: PgPool) {
     let r = decide(&app, &who.approver, &reference, "REJECTED").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
-        count(&db, "SELECT count(*) FROM app_user WHERE username = 'spammer'").await,
+        count(
+            &db,
+            "SELECT count(*) FROM app_user WHERE username = 'spammer'"
+        )
+        .await,
         0
     );
     assert_eq!(sign_in("spammer").await.status, StatusCode::UNAUTHORIZED);

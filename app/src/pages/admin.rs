@@ -88,17 +88,19 @@ pub fn Section() -> impl IntoView {
 fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
     match (key, user) {
         ("users", user) => {
-            let aliases = user
-                .is_some_and(|u| u.has_any_scope(&[crate::auth::scopes::SCOPE_MANAGE, crate::auth::scopes::ADMIN]));
+            let aliases = user.is_some_and(|u| {
+                u.has_any_scope(&[
+                    crate::auth::scopes::SCOPE_MANAGE,
+                    crate::auth::scopes::ADMIN,
+                ])
+            });
             view! {
                 <UsersAndRoles/>
                 {aliases.then(|| view! { <crate::pages::settings::RoleAliases/> })}
             }
             .into_any()
         }
-        ("settings", Some(user)) => {
-            view! { <crate::pages::settings::Settings user/> }.into_any()
-        }
+        ("settings", Some(user)) => view! { <crate::pages::settings::Settings user/> }.into_any(),
         ("workflows", Some(user)) => {
             view! { <crate::pages::workflows::Approvals user/> }.into_any()
         }

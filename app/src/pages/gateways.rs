@@ -33,7 +33,8 @@ fn parse_vhosts(text: &str) -> Vec<VHost> {
             let host = words.next().unwrap_or_default().to_string();
             let ports: Vec<&str> = words.collect();
             let port = |i: usize| ports.get(i).and_then(|p| p.parse::<u16>().ok());
-            let bad = ports.len() > 2 || ports.iter().any(|p| *p != "-" && p.parse::<u16>().is_err());
+            let bad =
+                ports.len() > 2 || ports.iter().any(|p| *p != "-" && p.parse::<u16>().is_err());
             VHost {
                 host: if bad { line.to_string() } else { host },
                 http_port: port(0),
@@ -103,7 +104,10 @@ pub fn Gateways() -> impl IntoView {
         };
         error.set(None);
         match editing.get_untracked() {
-            Some(id) => act.dispatch((EnvAdmin::Update { id, input }, format!("Environment {n} saved."))),
+            Some(id) => act.dispatch((
+                EnvAdmin::Update { id, input },
+                format!("Environment {n} saved."),
+            )),
             None => act.dispatch((EnvAdmin::Create(input), format!("Environment {n} added."))),
         };
     };

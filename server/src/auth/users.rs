@@ -55,7 +55,11 @@ pub async fn authenticate(
 /// Which organization a sign-in name belongs to: `name@organization` when an organization of
 /// that name exists (WSO2's `user@tenant`), else `default` with the whole name (user names may
 /// be e-mail addresses).
-pub async fn split_login(db: &PgPool, default: &str, login: &str) -> sqlx::Result<(String, String)> {
+pub async fn split_login(
+    db: &PgPool,
+    default: &str,
+    login: &str,
+) -> sqlx::Result<(String, String)> {
     if let Some((user, org)) = login.rsplit_once('@')
         && !user.is_empty()
     {

@@ -78,7 +78,12 @@ fn list<T: Serialize>(items: Vec<T>) -> Json<Value> {
 }
 
 fn created(location: String, body: impl Serialize) -> Response {
-    (StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response()
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response()
 }
 
 // ----- API categories -------------------------------------------------------------------------
@@ -102,7 +107,9 @@ async fn update_category(
     Path(id): Path<String>,
     AppJson(body): AppJson<ApiCategory>,
 ) -> Result<Json<ApiCategory>, ApiError> {
-    Ok(Json(service(&st).update_category(&caller, &id, body).await?))
+    Ok(Json(
+        service(&st).update_category(&caller, &id, body).await?,
+    ))
 }
 
 async fn delete_category(
@@ -321,7 +328,9 @@ async fn save_role_aliases(
     caller: Caller,
     AppJson(body): AppJson<RoleAliasList>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(list(service(&st).save_role_aliases(&caller, body.list).await?))
+    Ok(list(
+        service(&st).save_role_aliases(&caller, body.list).await?,
+    ))
 }
 
 #[cfg(test)]

@@ -341,7 +341,15 @@ async fn sign_up(State(state): State<AppState>, input: Input<SignUpForm>) -> Res
     match create_subscriber(&state, f).await {
         Ok(SignedUp::Pending { user, org }) => {
             let username = f.username.trim();
-            audit(&state, &input, Some(org), Some(user), username, "user.sign_up_requested").await;
+            audit(
+                &state,
+                &input,
+                Some(org),
+                Some(user),
+                username,
+                "user.sign_up_requested",
+            )
+            .await;
             if input.browser && input.form {
                 Redirect::to("/sign-in?notice=pending_approval").into_response()
             } else {

@@ -385,7 +385,8 @@ impl Publisher {
         }
         validate::normalize_operations(&mut api.operations);
         validate::check_api(&mut api, product)?;
-        self.check_categories(actor, &api.settings.categories).await?;
+        self.check_categories(actor, &api.settings.categories)
+            .await?;
         if product {
             self.resolve_product_apis(actor, &mut api).await?;
         }
@@ -555,7 +556,8 @@ impl Publisher {
             ));
         }
         validate::check_api(&mut api, product)?;
-        self.check_categories(actor, &api.settings.categories).await?;
+        self.check_categories(actor, &api.settings.categories)
+            .await?;
         if product {
             self.resolve_product_apis(actor, &mut api).await?;
         }
@@ -791,7 +793,13 @@ impl Publisher {
     ) -> Result<LifecycleState, ApiError> {
         let row = self.load(actor, id, product).await?;
         let mut conn = self.db.acquire().await?;
-        state_view(&mut conn, &actor.organization, row.id, &row.lifecycle_status).await
+        state_view(
+            &mut conn,
+            &actor.organization,
+            row.id,
+            &row.lifecycle_status,
+        )
+        .await
     }
 
     pub async fn lifecycle_history(
@@ -885,17 +893,21 @@ impl Publisher {
                 ),
             ));
         }
-        if to == lifecycle::PUBLISHED && settings.require_category && row.settings.categories.is_empty() {
+        if to == lifecycle::PUBLISHED
+            && settings.require_category
+            && row.settings.categories.is_empty()
+        {
             return Err(ApiError::field(
                 "categories",
                 "this organization publishes only APIs with a category; pick one in Basic info",
             ));
         }
         // Serializes state changes of this API (and their approval requests).
-        let org: Uuid = sqlx::query_scalar("SELECT organization_id FROM api WHERE id = $1 FOR UPDATE")
-            .bind(row.id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let org: Uuid =
+            sqlx::query_scalar("SELECT organization_id FROM api WHERE id = $1 FOR UPDATE")
+                .bind(row.id)
+                .fetch_one(&mut *tx)
+                .await?;
         if let Some(p) = pending_state_change(&mut tx, row.id).await? {
             return Err(ApiError::Conflict {
                 message: format!(
@@ -927,7 +939,14 @@ impl Publisher {
                 }),
             )
             .await?;
-            audit(&mut tx, actor, &format!("lifecycle_requested.{to}"), product, id).await?;
+            audit(
+                &mut tx,
+                actor,
+                &format!("lifecycle_requested.{to}"),
+                product,
+                id,
+            )
+            .await?;
             let state = state_view(&mut tx, &actor.organization, row.id, from).await?;
             tx.commit().await?;
             return Ok(json!({

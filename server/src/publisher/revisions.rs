@@ -117,7 +117,11 @@ fn gateway_type_of(sent: Option<&str>) -> Option<&'static str> {
 }
 
 fn wso2_gateway_type(ours: &str) -> &'static str {
-    if ours == "kubernetes" { "APK" } else { "Regular" }
+    if ours == "kubernetes" {
+        "APK"
+    } else {
+        "Regular"
+    }
 }
 
 fn is_host(h: &str) -> bool {

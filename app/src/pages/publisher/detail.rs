@@ -13,9 +13,7 @@ use super::{
 use crate::api::ServiceError;
 use crate::auth::Portal;
 use crate::components::{EmptyState, PortalPage};
-use crate::publisher::{
-    Api, LifecycleState, Operation, PublisherCall, PublisherReply, VERBS,
-};
+use crate::publisher::{Api, LifecycleState, Operation, PublisherCall, PublisherReply, VERBS};
 
 /// Page-wide state: which API, a counter that reloads it, and the last notice.
 #[derive(Clone, Copy)]
