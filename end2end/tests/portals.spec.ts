@@ -127,7 +127,8 @@ test('every portal page hydrates on a direct load, tabs and admin sections inclu
   await signIn(page, 'admin', ADMIN_PASSWORD, '/admin');
   const tabs = ['', '/business-info', '/settings', '/operations', '/endpoints', '/lifecycle', '/revisions', '/definition', '/documents'];
   const pages = [
-    '/admin', '/admin/workflows', '/admin/users', '/admin/key-managers', '/publisher', '/publisher/api-products',
+    '/admin', '/admin/workflows', '/admin/users', '/admin/key-managers', '/admin/gateways', '/admin/settings',
+    '/publisher', '/publisher/api-products',
     ...tabs.map((t) => `/publisher/apis/${id}${t}`),
     '/devportal', '/devportal/applications',
   ];
@@ -204,7 +205,7 @@ test('a key-manager admin adds a Keycloak realm, disables it and removes it', as
   expect(errors).toEqual([]);
 });
 
-test('a gateway admin sees the connected gateway with its snapshot version, and adds and removes an environment', async ({ page }) => {
+test('a gateway admin sees the connected gateway with its snapshot version, and adds, edits and removes an environment', async ({ page }) => {
   const errors = watchErrors(page);
   page.on('dialog', (d) => d.accept());
   await signIn(page, 'admin', ADMIN_PASSWORD, '/admin/gateways');
@@ -216,13 +217,117 @@ test('a gateway admin sees the connected gateway with its snapshot version, and 
   const form = page.getByTestId('add-environment');
   await form.getByLabel('Name', { exact: true }).fill('eu-test');
   await form.getByLabel('Display name').fill('EU test');
-  await form.getByLabel('Virtual host').fill('api.eu.example.com');
+  await form.getByLabel(/Virtual hosts/).fill('api.eu.example.com');
   await form.getByRole('button', { name: 'Add environment' }).click();
   await expect(page.getByTestId('notice')).toHaveText('Environment eu-test added.');
   const eu = page.locator('[data-environment="eu-test"]');
   await expect(eu.getByTestId('no-gateways')).toBeVisible();
+  await expect(eu.getByTestId('gateway-type')).toHaveText('Native');
+  // Edited: a second virtual host with its ports, served by a Kubernetes gateway.
+  await eu.getByRole('button', { name: 'Edit' }).click();
+  await expect(form.getByLabel('Name', { exact: true })).toHaveValue('eu-test');
+  await form.getByLabel(/Virtual hosts/).fill('api.eu.example.com 80\nedge.eu.example.com - 8443');
+  await form.getByLabel('Gateway type').selectOption('kubernetes');
+  await form.getByRole('button', { name: 'Save environment' }).click();
+  await expect(page.getByTestId('notice')).toHaveText('Environment eu-test saved.');
+  await expect(eu.getByTestId('vhosts')).toHaveText('http://api.eu.example.com:80, https://edge.eu.example.com:8443');
+  await expect(eu.getByTestId('gateway-type')).toHaveText('Kubernetes');
+  // A bad host is named by its line.
+  await eu.getByRole('button', { name: 'Edit' }).click();
+  await form.getByLabel(/Virtual hosts/).fill('api.eu.example.com\nnot a host!');
+  await form.getByRole('button', { name: 'Save environment' }).click();
+  await expect(form.getByText(/Line 2:/)).toBeVisible();
+  await form.getByRole('button', { name: 'Cancel' }).click();
   await eu.getByRole('button', { name: 'Remove' }).click();
   await expect(page.getByTestId('notice')).toHaveText('Environment eu-test removed.');
   await expect(eu).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test('a settings admin files APIs under categories and switches a lifecycle step off; the super admin adds an organization', async ({ page, browser }) => {
+  const errors = watchErrors(page);
+  page.on('dialog', (d) => d.accept());
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/admin/settings');
+  await hydrated(page);
+  // Categories: empty state, add, edit, delete.
+  const categories = page.getByTestId('categories');
+  await expect(categories.getByTestId('empty-state')).toContainText('No API categories yet');
+  const form = page.getByTestId('category-form');
+  await form.getByLabel('New category').fill('Finance');
+  await form.getByLabel('Description').fill('Payments and accounts');
+  await form.getByRole('button', { name: 'Add category' }).click();
+  await expect(categories.getByTestId('notice')).toHaveText('Category Finance added.');
+  const row = page.locator('tr[data-category="Finance"]');
+  await expect(row.getByTestId('category-apis')).toHaveText('0');
+  await row.getByRole('button', { name: 'Edit' }).click();
+  await form.getByLabel('Category name').fill('Payments');
+  await form.getByRole('button', { name: 'Save category' }).click();
+  await expect(page.locator('tr[data-category="Payments"]')).toBeVisible();
+  // A duplicate is named next to the field.
+  await form.getByLabel('New category').fill('Payments');
+  await form.getByRole('button', { name: 'Add category' }).click();
+  await expect(form.getByText('is taken')).toBeVisible();
+  await page.locator('tr[data-category="Payments"]').getByRole('button', { name: 'Delete' }).click();
+  await expect(categories.getByTestId('notice')).toHaveText('Category Payments deleted.');
+
+  // The organization's settings: switch "Block" off, then back on.
+  const settings = page.getByTestId('settings-form');
+  const block = settings.locator('[data-transition="PUBLISHED:Block"] input');
+  await expect(block).toBeChecked();
+  await block.uncheck();
+  await settings.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByTestId('organization-settings').getByTestId('notice')).toHaveText('Organization settings saved.');
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('settings-form').locator('[data-transition="PUBLISHED:Block"] input')).not.toBeChecked();
+  await page.getByTestId('settings-form').locator('[data-transition="PUBLISHED:Block"] input').check();
+  await page.getByTestId('settings-form').getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByTestId('organization-settings').getByTestId('notice')).toHaveText('Organization settings saved.');
+  await shot(page, 'admin-settings');
+
+  // Organizations: a new one whose administrator signs in as name@organization.
+  const orgs = page.getByTestId('organization-form');
+  await orgs.getByLabel('Name', { exact: true }).fill('acme');
+  await orgs.getByLabel('Display name').fill('ACME Corporation');
+  await orgs.getByLabel('First administrator').fill('boss');
+  await orgs.getByLabel('Their password').fill('boss password');
+  await orgs.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page.getByTestId('organizations').getByTestId('notice')).toContainText('Organization acme created');
+  const acme = page.locator('tr[data-organization="acme"]');
+  await expect(acme.getByTestId('organization-status')).toHaveText('enabled');
+  const other = await browser.newPage();
+  await other.goto('/sign-in?next=%2Fadmin');
+  await other.getByLabel('User name').fill('boss@acme');
+  await other.getByLabel('Password').fill('boss password');
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await expect(other.getByTestId('signed-in-user')).toContainText('boss');
+  await expect(other.locator('[data-section]')).toHaveCount(7);
+  // Not a super admin: no organizations card.
+  await other.goto('/admin/settings');
+  await hydrated(other);
+  await expect(other.getByTestId('categories')).toBeVisible();
+  await expect(other.getByTestId('organizations')).toHaveCount(0);
+  await other.close();
+  await acme.getByRole('button', { name: 'Disable' }).click();
+  await expect(acme.getByTestId('organization-status')).toHaveText('disabled');
+  const refused = await browser.newPage();
+  await refused.goto('/sign-in');
+  await refused.getByLabel('User name').fill('boss@acme');
+  await refused.getByLabel('Password').fill('boss password');
+  await refused.getByRole('button', { name: 'Sign in' }).click();
+  await expect(refused.getByTestId('form-error')).toHaveText('Wrong user name or password.');
+  await refused.close();
+
+  // Role aliases on the users page.
+  await page.goto('/admin/users');
+  await hydrated(page);
+  const aliases = page.getByTestId('role-aliases');
+  await expect(aliases.getByTestId('no-aliases')).toBeVisible();
+  await aliases.getByLabel(/One role per line/).fill('subscriber: Internal/subscriber');
+  await aliases.getByRole('button', { name: 'Save aliases' }).click();
+  await expect(aliases.getByTestId('notice')).toHaveText('Role aliases saved.');
+  await aliases.getByLabel(/One role per line/).fill('');
+  await aliases.getByRole('button', { name: 'Save aliases' }).click();
+  await expect(aliases.getByTestId('no-aliases')).toBeVisible();
   expect(errors).toEqual([]);
 });

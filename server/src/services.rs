@@ -489,12 +489,18 @@ impl PortalServices for DbServices {
                     }),
                     Err(e) => Err(e),
                 },
-                C::Create(input) => p.create_environment(&actor, input).await.map(|_| R::Done),
-                C::Update { id, input } => p
-                    .update_environment(&actor, &id, input)
+                C::Create(input) => p
+                    .create_environment(&actor, input, &self.km.default_organization)
                     .await
                     .map(|_| R::Done),
-                C::Delete { id } => p.delete_environment(&actor, &id).await.map(|_| R::Done),
+                C::Update { id, input } => p
+                    .update_environment(&actor, &id, input, &self.km.default_organization)
+                    .await
+                    .map(|_| R::Done),
+                C::Delete { id } => p
+                    .delete_environment(&actor, &id, &self.km.default_organization)
+                    .await
+                    .map(|_| R::Done),
             };
             result.map_err(ServiceError::from)
         })

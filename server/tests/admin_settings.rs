@@ -572,3 +572,67 @@ async fn scope_roles_and_aliases_change_what_users_hold(db: PgPool) {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Gateway environments serve every organization: another organization's admin reads them but
+/// does not add, change or remove them.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn only_the_platform_organization_changes_environments(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let root = app
+        .access_token(
+            "admin",
+            ADMIN_PASSWORD,
+            "apim:admin apim:environment_manage",
+        )
+        .await;
+    ok(
+        &app,
+        Method::POST,
+        &format!("{A}/organizations"),
+        &root,
+        Some(json!({"name": "acme", "adminUsername": "boss", "adminPassword": "boss password"})),
+    )
+    .await;
+    let env = ok(
+        &app,
+        Method::POST,
+        &format!("{A}/environments"),
+        &root,
+        Some(json!({"name": "eu", "vhosts": [{"host": "eu.example.com"}]})),
+    )
+    .await;
+    let boss = app
+        .access_token(
+            "boss@acme",
+            "boss password",
+            "apim:admin apim:environment_manage",
+        )
+        .await;
+    let list = ok(&app, Method::GET, &format!("{A}/environments"), &boss, None).await;
+    assert_eq!(list["count"], 2, "{list}");
+    let id = env["id"].as_str().unwrap();
+    for (m, path, body) in [
+        (
+            Method::POST,
+            format!("{A}/environments"),
+            Some(json!({"name": "x", "vhosts": [{"host": "x.example.com"}]})),
+        ),
+        (
+            Method::PUT,
+            format!("{A}/environments/{id}"),
+            Some(json!({"name": "eu", "vhosts": [{"host": "evil.example.com"}]})),
+        ),
+        (Method::DELETE, format!("{A}/environments/{id}"), None),
+    ] {
+        let r = app.call(m.clone(), &path, &boss, body).await;
+        assert_wso2_error(&r, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM gateway_environment WHERE vhosts::text LIKE '%evil%'"
+        )
+        .await,
+        0
+    );
+}

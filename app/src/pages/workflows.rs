@@ -30,16 +30,17 @@ const TYPE_CHOICES: &[(&str, &str)] = &[
     ("SUBSCRIPTION_CREATION", "New subscription"),
     ("SUBSCRIPTION_UPDATE", "Tier change"),
     ("REVISION_DEPLOYMENT", "Deployment"),
+    ("API_STATE", "Lifecycle change"),
+    ("USER_SIGNUP", "Sign-up"),
 ];
 
 fn type_label(kind: &str) -> &'static str {
-    match kind {
-        "APPLICATION_CREATION" => "New application",
-        "SUBSCRIPTION_CREATION" => "New subscription",
-        "SUBSCRIPTION_UPDATE" => "Tier change",
-        "REVISION_DEPLOYMENT" => "Deployment",
-        _ => "Request",
-    }
+    TYPE_CHOICES
+        .iter()
+        .skip(1)
+        .find(|(k, _)| *k == kind)
+        .map(|(_, label)| *label)
+        .unwrap_or("Request")
 }
 
 #[component]

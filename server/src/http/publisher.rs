@@ -606,7 +606,10 @@ async fn create_environment(
     caller: Caller,
     AppJson(input): AppJson<app::publisher::EnvironmentInput>,
 ) -> Result<Response, ApiError> {
-    let env = service(&state).create_environment(&caller, input).await?;
+    let platform = &state.settings.auth.default_organization;
+    let env = service(&state)
+        .create_environment(&caller, input, platform)
+        .await?;
     Ok(created(format!("{ADMIN}/environments/{}", env.id), env))
 }
 
@@ -617,7 +620,12 @@ async fn update_environment(
     AppJson(input): AppJson<app::publisher::EnvironmentInput>,
 ) -> Result<Json<Value>, ApiError> {
     let env = service(&state)
-        .update_environment(&caller, &id, input)
+        .update_environment(
+            &caller,
+            &id,
+            input,
+            &state.settings.auth.default_organization,
+        )
         .await?;
     Ok(Json(json!(env)))
 }
@@ -627,7 +635,9 @@ async fn delete_environment(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    service(&state).delete_environment(&caller, &id).await?;
+    service(&state)
+        .delete_environment(&caller, &id, &state.settings.auth.default_organization)
+        .await?;
     Ok(StatusCode::OK)
 }
 

@@ -105,6 +105,17 @@ impl EnvironmentRow {
 
 pub const DEFAULT_ENVIRONMENT: &str = "Default";
 
+/// Gateway environments serve every organization: only admins of the platform's own (default)
+/// organization change them.
+fn ensure_platform_admin(actor: &Actor, platform: &str) -> Result<(), ApiError> {
+    if actor.organization == platform {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!(
+        "Gateway environments are shared by every organization; only admins of {platform} change them"
+    )))
+}
+
 /// Our gateway types: `native` (Gatehouse gateways fetch the snapshot) or `kubernetes` (a
 /// Kubernetes Gateway API implementation serves the rendered routes). WSO2 4.3 names them
 /// `Regular` and `APK`; both spellings are accepted, WSO2's is returned.
@@ -845,8 +856,10 @@ impl Publisher {
         &self,
         actor: &Actor,
         mut input: EnvironmentInput,
+        platform: &str,
     ) -> Result<Environment, ApiError> {
         actor.require(&[s::ADMIN, s::ENVIRONMENT_MANAGE])?;
+        ensure_platform_admin(actor, platform)?;
         check_environment(&mut input)?;
         let mut tx = self.db.begin().await?;
         let row: EnvironmentRow = sqlx::query_as(
@@ -892,8 +905,10 @@ impl Publisher {
         actor: &Actor,
         id: &str,
         field: &str,
+        platform: &str,
     ) -> Result<(Uuid, String), ApiError> {
         actor.require(&[s::ADMIN, s::ENVIRONMENT_MANAGE])?;
+        ensure_platform_admin(actor, platform)?;
         let uuid = parse_id(id, "Environment")?;
         let name: Option<String> =
             sqlx::query_scalar("SELECT name FROM gateway_environment WHERE id = $1")
@@ -917,8 +932,11 @@ impl Publisher {
         actor: &Actor,
         id: &str,
         mut input: EnvironmentInput,
+        platform: &str,
     ) -> Result<Environment, ApiError> {
-        let (uuid, current) = self.changeable_environment(actor, id, "name").await?;
+        let (uuid, current) = self
+            .changeable_environment(actor, id, "name", platform)
+            .await?;
         if input.name.trim().is_empty() {
             input.name = current.clone();
         }
@@ -960,9 +978,14 @@ impl Publisher {
     }
 
     /// Admin: removes an environment nothing is deployed to.
-    pub async fn delete_environment(&self, actor: &Actor, id: &str) -> Result<(), ApiError> {
+    pub async fn delete_environment(
+        &self,
+        actor: &Actor,
+        id: &str,
+        platform: &str,
+    ) -> Result<(), ApiError> {
         let (uuid, name) = self
-            .changeable_environment(actor, id, "environmentId")
+            .changeable_environment(actor, id, "environmentId", platform)
             .await?;
         let deployed: i64 =
             sqlx::query_scalar("SELECT count(*) FROM api_deployment WHERE environment_id = $1")
