@@ -26,6 +26,17 @@ pub const SETTINGS_SCOPES: &[&str] = &[s::ADMIN_SETTINGS, s::ADMIN];
 /// The scope-role mapping and role aliases (WSO2's `/system-scopes`).
 pub const SCOPE_SCOPES: &[&str] = &[s::SCOPE_MANAGE, s::ADMIN];
 
+/// (id, name, display name, enabled, users, APIs, created).
+type OrganizationRow = (
+    Uuid,
+    String,
+    String,
+    bool,
+    i64,
+    i64,
+    chrono::DateTime<chrono::Utc>,
+);
+
 /// The services of this module over one organization's data.
 pub struct AdminSettings<'a> {
     pub db: &'a PgPool,
@@ -392,15 +403,7 @@ impl AdminSettings<'_> {
 
     pub async fn organizations(&self, actor: &Actor) -> Result<Vec<Organization>, ApiError> {
         self.require_super(actor)?;
-        let rows: Vec<(
-            Uuid,
-            String,
-            String,
-            bool,
-            i64,
-            i64,
-            chrono::DateTime<chrono::Utc>,
-        )> = sqlx::query_as(
+        let rows: Vec<OrganizationRow> = sqlx::query_as(
             "SELECT o.id, o.name, o.display_name, o.enabled,
                         (SELECT count(*) FROM app_user u WHERE u.organization_id = o.id),
                         (SELECT count(*) FROM api a WHERE a.organization_id = o.id),

@@ -1161,7 +1161,8 @@ async fn settings_server_functions_check_scopes(db: PgPool) {
             other => panic!("{other:?}"),
         }
     }
-    let table: Vec<(&str, &[&str], Box<dyn Fn(usize) -> C>)> = vec![
+    type Row<'a> = (&'a str, &'a [&'a str], Box<dyn Fn(usize) -> C>);
+    let table: Vec<Row> = vec![
         ("Categories", CAT, Box::new(|_| C::Categories)),
         (
             "SaveCategory",

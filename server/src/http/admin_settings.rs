@@ -294,7 +294,7 @@ async fn scope_of_user(
     let user = user.ok_or_else(|| ApiError::NotFound(format!("User {username} not found")))?;
     let holds = crate::auth::users::current_user(&st.db, user)
         .await?
-        .is_some_and(|u| u.scopes.iter().any(|x| *x == scope));
+        .is_some_and(|u| u.scopes.contains(&scope));
     if !holds {
         return Err(ApiError::NotFound(format!(
             "{username} does not hold the scope {scope}"
