@@ -1229,6 +1229,13 @@ async fn settings_server_functions_check_scopes(db: PgPool) {
         .iter()
         .map(|(n, _, _)| *n)
         .collect();
+    // Every call of the enum has a row: a new variant does not compile until `variant` (below,
+    // exhaustive) names it, and the count here makes its row due.
+    let named: BTreeSet<&str> = table.iter().map(|(n, ..)| *n).collect();
+    for (name, _, call) in &table {
+        assert_eq!(variant(&call(0)), *name, "the row's name is its call");
+    }
+    assert_eq!(named.len(), 10, "one row per SettingsCall variant");
     for (name, accepted, call) in &table {
         let others: Vec<&str> = every
             .iter()
@@ -1249,4 +1256,21 @@ async fn settings_server_functions_check_scopes(db: PgPool) {
         "Organizations elsewhere",
         svc.settings_admin(&boss, C::Organizations).await,
     );
+}
+
+/// The name of a `SettingsCall` variant; exhaustive, so a new variant needs a row above.
+fn variant(call: &app::settings::SettingsCall) -> &'static str {
+    use app::settings::SettingsCall as C;
+    match call {
+        C::Categories => "Categories",
+        C::SaveCategory(_) => "SaveCategory",
+        C::DeleteCategory { .. } => "DeleteCategory",
+        C::OrgSettings => "OrgSettings",
+        C::SaveOrgSettings(_) => "SaveOrgSettings",
+        C::Organizations => "Organizations",
+        C::CreateOrganization(_) => "CreateOrganization",
+        C::SetOrganizationEnabled { .. } => "SetOrganizationEnabled",
+        C::RoleAliases => "RoleAliases",
+        C::SaveRoleAliases(_) => "SaveRoleAliases",
+    }
 }

@@ -334,7 +334,7 @@ fn org_row(o: Organization, change: Change<SettingsCall>) -> impl IntoView {
     };
     view! {
         <tr data-organization=o.name.clone()>
-            <td class=TD><span class="font-medium">{o.display_name.clone()}</span> <span class="font-mono text-xs text-slate-500">{o.name.clone()}</span>
+            <td class=TD><span class="font-medium">{o.display_name.clone()}</span>" "<span class="font-mono text-xs text-slate-500">{o.name.clone()}</span>
                 {o.is_super.then(|| view! { <span class="ml-1 rounded bg-indigo-50 px-1.5 py-0.5 text-xs text-indigo-700">"super"</span> })}</td>
             <td class=TD>{o.users}</td>
             <td class=TD>{o.apis}</td>
