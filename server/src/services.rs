@@ -366,7 +366,7 @@ struct UserRow {
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
-const USERS_SCOPES: &[&str] = &[scopes::ROLE_MANAGE, scopes::SCOPE_MANAGE];
+const USERS_SCOPES: &[&str] = &[scopes::ROLE_MANAGE, scopes::SCOPE_MANAGE, scopes::ADMIN];
 
 impl PortalServices for DbServices {
     fn list_users<'a>(

@@ -1133,144 +1133,437 @@ async fn environment_server_function_checks_scopes(db: PgPool) {
         .unwrap();
 }
 
-/// The settings section's server function, from one table: each call is refused with every
-/// scope it does not name (all of them at once) and works with each scope it names alone.
+/// One Admin portal server-function call, whichever service it goes to.
+#[derive(Clone, Debug)]
+enum Sf {
+    ListUsers,
+    ListRoles,
+    Workflows(WorkflowCall),
+    KeyManagers(app::api::KmAdmin),
+    Environments(app::api::EnvAdmin),
+    Users(app::api::UsersChange),
+    Settings(app::settings::SettingsCall),
+}
+
+/// The call's name; exhaustive over every service's calls, so a new call does not compile
+/// until it is named here — and the table below then needs its row (checked by count).
+fn sf_name(call: &Sf) -> &'static str {
+    use app::api::{EnvAdmin as E, KmAdmin as K, UsersChange as U};
+    use app::settings::SettingsCall as C;
+    match call {
+        Sf::ListUsers => "list_users",
+        Sf::ListRoles => "list_roles",
+        Sf::Workflows(w) => match w {
+            WorkflowCall::List { .. } => "workflows List",
+            WorkflowCall::Decide { .. } => "workflows Decide",
+            WorkflowCall::Settings => "workflows Settings",
+            WorkflowCall::SaveSettings(_) => "workflows SaveSettings",
+        },
+        Sf::KeyManagers(k) => match k {
+            K::List => "key managers List",
+            K::Save(_) => "key managers Save",
+            K::SetEnabled { .. } => "key managers SetEnabled",
+            K::Delete { .. } => "key managers Delete",
+        },
+        Sf::Environments(e) => match e {
+            E::List => "environments List",
+            E::Create(_) => "environments Create",
+            E::Update { .. } => "environments Update",
+            E::Delete { .. } => "environments Delete",
+        },
+        Sf::Users(u) => match u {
+            U::Scopes => "users Scopes",
+            U::SetRoles { .. } => "users SetRoles",
+            U::SetLocked { .. } => "users SetLocked",
+            U::ResetPassword { .. } => "users ResetPassword",
+            U::SaveRole { .. } => "users SaveRole",
+            U::DeleteRole { .. } => "users DeleteRole",
+        },
+        Sf::Settings(c) => match c {
+            C::Categories => "settings Categories",
+            C::SaveCategory(_) => "settings SaveCategory",
+            C::DeleteCategory { .. } => "settings DeleteCategory",
+            C::OrgSettings => "settings OrgSettings",
+            C::SaveOrgSettings(_) => "settings SaveOrgSettings",
+            C::Organizations => "settings Organizations",
+            C::CreateOrganization(_) => "settings CreateOrganization",
+            C::SetOrganizationEnabled { .. } => "settings SetOrganizationEnabled",
+            C::RoleAliases => "settings RoleAliases",
+            C::SaveRoleAliases(_) => "settings SaveRoleAliases",
+        },
+    }
+}
+
+/// Every call `sf_name` names: the table must have exactly these rows.
+const SF_CALLS: usize = 2 + 4 + 4 + 4 + 6 + 10;
+
+async fn run_sf(
+    svc: &server::services::DbServices,
+    who: &CurrentUser,
+    call: Sf,
+) -> Result<(), ServiceError> {
+    match call {
+        Sf::ListUsers => svc.list_users(who).await.map(drop),
+        Sf::ListRoles => svc.list_roles(who).await.map(drop),
+        Sf::Workflows(c) => svc.workflows(who, c).await.map(drop),
+        Sf::KeyManagers(c) => svc.key_managers_admin(who, c).await.map(drop),
+        Sf::Environments(c) => svc.environments_admin(who, c).await.map(drop),
+        Sf::Users(c) => svc.user_admin(who, c).await.map(drop),
+        Sf::Settings(c) => svc.settings_admin(who, c).await.map(drop),
+    }
+}
+
+/// Every Admin portal server function, from one table: each call is refused with all the
+/// scopes it does not accept at once (and changes nothing), and works with each scope it
+/// accepts alone. Objects a call uses up (deleted, decided) are made beforehand, one per
+/// accepted scope.
 #[sqlx::test(migrator = "server::MIGRATOR")]
-async fn settings_server_functions_check_scopes(db: PgPool) {
-    use app::settings::{ApiCategory, NewOrganization, OrgSettings, SettingsCall as C};
-    let _app = spawn(db.clone()).await;
+async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
+    use app::api::{EnvAdmin as E, KmAdmin as K, UsersChange as U};
+    use app::applications::{Certificates, KeyManagerDto};
+    use app::settings::{ApiCategory, NewOrganization, OrgSettings, RoleAlias, SettingsCall as C};
+    let app = spawn(db.clone()).await;
+    let w = world(&app).await;
     let state = server::prepare(db.clone(), common::settings())
         .await
         .unwrap();
     let org = state.settings.auth.default_organization.clone();
     let svc = services(&state);
+    let root = user(&db, &org, "admin", &["apim:admin"]).await;
+    let km = |n: String| KeyManagerDto {
+        name: format!("sf-km-{n}"),
+        kind: "OIDC".into(),
+        issuer: format!("https://sf-{n}.example"),
+        certificates: Some(Certificates {
+            kind: "JWKS".into(),
+            value: format!("https://sf-{n}.example/jwks"),
+        }),
+        enabled: true,
+        ..Default::default()
+    };
+    let env = |n: String| app::publisher::EnvironmentInput {
+        name: format!("sf-env-{n}"),
+        vhosts: vec![app::publisher::VHost {
+            host: format!("sf-{n}.example.com"),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    // What the calls use up, three of each (no row accepts more than three scopes alone).
+    let (mut workflows, mut kms, mut envs, mut roles, mut categories) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for n in 0..3 {
+        workflows.push(pending_workflow(&app, &w.developer, &format!("Sf {n}")).await);
+        let Ok(app::api::KmAdminReply::One(k)) = svc
+            .key_managers_admin(&root, K::Save(Box::new(km(format!("doomed-{n}")))))
+            .await
+        else {
+            panic!("key manager")
+        };
+        kms.push(k.id.unwrap());
+        svc.environments_admin(&root, E::Create(env(format!("doomed-{n}"))))
+            .await
+            .unwrap();
+        roles.push(format!("doomed-role-{n}"));
+        svc.user_admin(
+            &root,
+            U::SaveRole {
+                name: roles[n].clone(),
+                description: String::new(),
+                scopes: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        let Ok(app::settings::SettingsReply::Category(c)) = svc
+            .settings_admin(
+                &root,
+                C::SaveCategory(ApiCategory {
+                    name: format!("Doomed {n}"),
+                    ..Default::default()
+                }),
+            )
+            .await
+        else {
+            panic!("category")
+        };
+        categories.push(c.id);
+    }
+    let env_ids: Vec<String> = {
+        let Ok(app::api::EnvAdminReply::List { environments, .. }) =
+            svc.environments_admin(&root, E::List).await
+        else {
+            panic!("environments")
+        };
+        let mut doomed: Vec<(String, String)> = environments
+            .into_iter()
+            .filter(|e| e.name.starts_with("sf-env-doomed-"))
+            .map(|e| (e.name, e.id))
+            .collect();
+        doomed.sort();
+        doomed.into_iter().map(|(_, id)| id).collect()
+    };
+    envs.extend(env_ids);
+    let pick = |v: &Vec<String>, n: usize| v.get(n).cloned().unwrap_or_default();
+    let world_km = w.ids.0["keyManagerId"].clone();
+    let world_env = w.ids.0["environmentId"].clone();
+
+    const USERS: &[&str] = &["apim:role_manage", "apim:scope_manage", "apim:admin"];
+    const ROLES: &[&str] = &["apim:role_manage", "apim:admin"];
+    const WF_SEE: &[&str] = &[
+        "apim:api_workflow_view",
+        "apim:api_workflow_approve",
+        "apim:admin",
+    ];
+    const WF_SETTINGS_SEE: &[&str] = &[
+        "apim:api_workflow_view",
+        "apim:api_workflow_approve",
+        "apim:admin",
+        "apim:admin_settings",
+    ];
+    const WF_DECIDE: &[&str] = &["apim:api_workflow_approve", "apim:admin"];
+    const ADMIN_SETTINGS: &[&str] = &["apim:admin_settings", "apim:admin"];
+    const KMS: &[&str] = &[
+        "apim:keymanagers_manage",
+        "apim:admin_operations",
+        "apim:admin",
+    ];
+    const ENV_SEE: &[&str] = &[
+        "apim:environment_read",
+        "apim:environment_manage",
+        "apim:admin",
+    ];
+    const ENV_CHANGE: &[&str] = &["apim:environment_manage", "apim:admin"];
     const CAT: &[&str] = &["apim:api_category", "apim:admin", "apim:admin_operations"];
-    const SET: &[&str] = &["apim:admin_settings", "apim:admin"];
     const SUPER: &[&str] = &["apim:admin"];
     const SCOPE: &[&str] = &["apim:scope_manage", "apim:admin"];
-    // Categories the deletions remove, one per accepted scope.
-    let root = user(&db, &org, "admin", &["apim:admin"]).await;
-    let mut doomed = Vec::new();
-    for n in 0..CAT.len() {
-        let c = ApiCategory {
-            name: format!("Doomed {n}"),
-            ..Default::default()
-        };
-        match svc.settings_admin(&root, C::SaveCategory(c)).await {
-            Ok(app::settings::SettingsReply::Category(c)) => doomed.push(c.id),
-            other => panic!("{other:?}"),
-        }
-    }
-    type Row<'a> = (&'a str, &'a [&'a str], Box<dyn Fn(usize) -> C>);
+    type Row<'a> = (&'a [&'a str], Box<dyn Fn(usize) -> Sf + 'a>);
     let table: Vec<Row> = vec![
-        ("Categories", CAT, Box::new(|_| C::Categories)),
+        (USERS, Box::new(|_| Sf::ListUsers)),
+        (USERS, Box::new(|_| Sf::ListRoles)),
         (
-            "SaveCategory",
+            WF_SEE,
+            Box::new(|_| {
+                Sf::Workflows(WorkflowCall::List {
+                    workflow_type: None,
+                    status: None,
+                    offset: 0,
+                    limit: 25,
+                })
+            }),
+        ),
+        (
+            WF_DECIDE,
+            Box::new(|n| {
+                Sf::Workflows(WorkflowCall::Decide {
+                    reference_id: pick(&workflows, n),
+                    decision: WorkflowDecision {
+                        status: "APPROVED".into(),
+                        ..Default::default()
+                    },
+                })
+            }),
+        ),
+        (
+            WF_SETTINGS_SEE,
+            Box::new(|_| Sf::Workflows(WorkflowCall::Settings)),
+        ),
+        (
+            ADMIN_SETTINGS,
+            Box::new(|_| {
+                Sf::Workflows(WorkflowCall::SaveSettings(vec![WorkflowSetting {
+                    workflow_type: "APPLICATION_CREATION".into(),
+                    enabled: true,
+                    tiers: vec![],
+                }]))
+            }),
+        ),
+        (KMS, Box::new(|_| Sf::KeyManagers(K::List))),
+        (
+            KMS,
+            Box::new(|n| Sf::KeyManagers(K::Save(Box::new(km(n.to_string()))))),
+        ),
+        (
+            KMS,
+            Box::new(|_| {
+                Sf::KeyManagers(K::SetEnabled {
+                    id: world_km.clone(),
+                    enabled: true,
+                })
+            }),
+        ),
+        (
+            KMS,
+            Box::new(|n| Sf::KeyManagers(K::Delete { id: pick(&kms, n) })),
+        ),
+        (ENV_SEE, Box::new(|_| Sf::Environments(E::List))),
+        (
+            ENV_CHANGE,
+            Box::new(|n| Sf::Environments(E::Create(env(n.to_string())))),
+        ),
+        (
+            ENV_CHANGE,
+            Box::new(|n| {
+                Sf::Environments(E::Update {
+                    id: world_env.clone(),
+                    input: app::publisher::EnvironmentInput {
+                        name: "world-env".into(),
+                        vhosts: vec![app::publisher::VHost {
+                            host: format!("world-{n}.example.com"),
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    },
+                })
+            }),
+        ),
+        (
+            ENV_CHANGE,
+            Box::new(|n| Sf::Environments(E::Delete { id: pick(&envs, n) })),
+        ),
+        (ROLES, Box::new(|_| Sf::Users(U::Scopes))),
+        (
+            ROLES,
+            Box::new(|_| {
+                Sf::Users(U::SetRoles {
+                    username: "policy-admin".into(),
+                    roles: vec!["policy-admin".into()],
+                })
+            }),
+        ),
+        (
+            ROLES,
+            Box::new(|_| {
+                Sf::Users(U::SetLocked {
+                    username: "policy-admin".into(),
+                    locked: false,
+                })
+            }),
+        ),
+        (
+            ROLES,
+            Box::new(|n| {
+                Sf::Users(U::ResetPassword {
+                    username: "keymanager-admin".into(),
+                    password: format!("new password {n}"),
+                })
+            }),
+        ),
+        (
+            ROLES,
+            Box::new(|n| {
+                Sf::Users(U::SaveRole {
+                    name: format!("sf-role-{n}"),
+                    description: String::new(),
+                    scopes: vec!["apim:monitoring_view".into()],
+                })
+            }),
+        ),
+        (
+            ROLES,
+            Box::new(|n| {
+                Sf::Users(U::DeleteRole {
+                    name: pick(&roles, n),
+                })
+            }),
+        ),
+        (CAT, Box::new(|_| Sf::Settings(C::Categories))),
+        (
             CAT,
             Box::new(|n| {
-                C::SaveCategory(ApiCategory {
+                Sf::Settings(C::SaveCategory(ApiCategory {
                     name: format!("Cat {n}"),
                     ..Default::default()
+                }))
+            }),
+        ),
+        (
+            CAT,
+            Box::new(|n| {
+                Sf::Settings(C::DeleteCategory {
+                    id: pick(&categories, n),
                 })
             }),
         ),
+        (ADMIN_SETTINGS, Box::new(|_| Sf::Settings(C::OrgSettings))),
         (
-            "DeleteCategory",
-            CAT,
-            Box::new(move |n| C::DeleteCategory {
-                id: doomed.get(n).cloned().unwrap_or_default(),
-            }),
-        ),
-        ("OrgSettings", SET, Box::new(|_| C::OrgSettings)),
-        (
-            "SaveOrgSettings",
-            SET,
+            ADMIN_SETTINGS,
             Box::new(|n| {
-                C::SaveOrgSettings(OrgSettings {
+                Sf::Settings(C::SaveOrgSettings(OrgSettings {
                     display_name: format!("Org {n}"),
                     ..Default::default()
-                })
+                }))
             }),
         ),
-        ("Organizations", SUPER, Box::new(|_| C::Organizations)),
+        (SUPER, Box::new(|_| Sf::Settings(C::Organizations))),
         (
-            "CreateOrganization",
             SUPER,
             Box::new(|n| {
-                C::CreateOrganization(NewOrganization {
+                Sf::Settings(C::CreateOrganization(NewOrganization {
                     name: format!("sf-{n}"),
                     admin_username: "boss".into(),
                     admin_password: "boss password".into(),
                     ..Default::default()
+                }))
+            }),
+        ),
+        (
+            SUPER,
+            Box::new(|_| {
+                Sf::Settings(C::SetOrganizationEnabled {
+                    name: "world-org".into(),
+                    enabled: true,
                 })
             }),
         ),
+        (SCOPE, Box::new(|_| Sf::Settings(C::RoleAliases))),
         (
-            "SetOrganizationEnabled",
-            SUPER,
-            Box::new(|_| C::SetOrganizationEnabled {
-                name: "sf-0".into(),
-                enabled: true,
-            }),
-        ),
-        ("RoleAliases", SCOPE, Box::new(|_| C::RoleAliases)),
-        (
-            "SaveRoleAliases",
             SCOPE,
             Box::new(|n| {
-                C::SaveRoleAliases(vec![app::settings::RoleAlias {
+                Sf::Settings(C::SaveRoleAliases(vec![RoleAlias {
                     role: "subscriber".into(),
                     aliases: vec![format!("devs-{n}")],
-                }])
+                }]))
             }),
         ),
     ];
+    let names: BTreeSet<&str> = table.iter().map(|(_, call)| sf_name(&call(0))).collect();
+    assert_eq!(table.len(), SF_CALLS, "one row per server-function call");
+    assert_eq!(names.len(), SF_CALLS, "a call has two rows");
+
     let every: Vec<&str> = server::auth::catalogue::SCOPES
         .iter()
         .map(|(n, _, _)| *n)
         .collect();
-    // Every call of the enum has a row: a new variant does not compile until `variant` (below,
-    // exhaustive) names it, and the count here makes its row due.
-    let named: BTreeSet<&str> = table.iter().map(|(n, ..)| *n).collect();
-    for (name, _, call) in &table {
-        assert_eq!(variant(&call(0)), *name, "the row's name is its call");
-    }
-    assert_eq!(named.len(), 10, "one row per SettingsCall variant");
-    for (name, accepted, call) in &table {
+    let mut problems = Vec::new();
+    for (accepted, call) in &table {
+        let name = sf_name(&call(0));
         let others: Vec<&str> = every
             .iter()
             .copied()
             .filter(|s| !accepted.contains(s))
             .collect();
         let outsider = user(&db, &org, "admin", &others).await;
-        refused(name, svc.settings_admin(&outsider, call(99)).await);
+        let before = table_digests(&db).await;
+        match run_sf(&svc, &outsider, call(99)).await {
+            Err(ServiceError::Forbidden { .. }) => {}
+            other => problems.push(format!("{name} without its scopes: {other:?}")),
+        }
+        if table_digests(&db).await != before {
+            problems.push(format!("{name}: a refused call changed something"));
+        }
         for (n, scope) in accepted.iter().enumerate() {
             let holder = user(&db, &org, "admin", &[scope]).await;
-            let r = svc.settings_admin(&holder, call(n)).await;
-            assert!(r.is_ok(), "{name} with {scope}: {r:?}");
+            if let Err(e) = run_sf(&svc, &holder, call(n)).await {
+                problems.push(format!("{name} with {scope} alone: {e:?}"));
+            }
         }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
     // The super admin's calls are refused to another organization's admin.
     let boss = user(&db, "sf-0", "boss", &["apim:admin"]).await;
     refused(
         "Organizations elsewhere",
         svc.settings_admin(&boss, C::Organizations).await,
     );
-}
-
-/// The name of a `SettingsCall` variant; exhaustive, so a new variant needs a row above.
-fn variant(call: &app::settings::SettingsCall) -> &'static str {
-    use app::settings::SettingsCall as C;
-    match call {
-        C::Categories => "Categories",
-        C::SaveCategory(_) => "SaveCategory",
-        C::DeleteCategory { .. } => "DeleteCategory",
-        C::OrgSettings => "OrgSettings",
-        C::SaveOrgSettings(_) => "SaveOrgSettings",
-        C::Organizations => "Organizations",
-        C::CreateOrganization(_) => "CreateOrganization",
-        C::SetOrganizationEnabled { .. } => "SetOrganizationEnabled",
-        C::RoleAliases => "RoleAliases",
-        C::SaveRoleAliases(_) => "SaveRoleAliases",
-    }
 }
