@@ -121,12 +121,15 @@ pub enum DevportalCall {
     Get {
         id: String,
     },
+    /// The organization's API categories (names and descriptions), to filter by.
+    Categories,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DevportalReply {
     Page(Page<CatalogueApi>),
     Api(Box<CatalogueApiDetail>),
+    Categories(Vec<crate::settings::ApiCategory>),
 }
 
 /// A parsed catalogue search: WSO2's `name:`, `tag:`, `context:`, `category:`, `provider:`,

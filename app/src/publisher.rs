@@ -623,6 +623,8 @@ pub enum PublisherCall {
         product: bool,
     },
     Environments,
+    /// The organization's API categories (the settings tab's picker).
+    Categories,
     ChangeProvider {
         id: String,
         provider: String,
@@ -651,6 +653,7 @@ pub enum PublisherReply {
     Revision(Revision),
     Deployments(Vec<Deployment>),
     Environments(Vec<Environment>),
+    Categories(Vec<crate::settings::ApiCategory>),
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, adminToken, hydrated, shot, signIn, signOut, watchErrors } from './helpers';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, adminToken, hydrated, publishApi, shot, signIn, signOut, watchErrors } from './helpers';
 
 test('the site root leads to the public developer portal, which hydrates cleanly', async ({ page }) => {
   const errors = watchErrors(page);
@@ -329,5 +329,40 @@ test('a settings admin files APIs under categories and switches a lifecycle step
   await aliases.getByLabel(/One role per line/).fill('');
   await aliases.getByRole('button', { name: 'Save aliases' }).click();
   await expect(aliases.getByTestId('no-aliases')).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('a publisher files an API under a defined category and the Developer Portal filters by it', async ({ page, request }) => {
+  const errors = watchErrors(page);
+  const token = await adminToken(request, 'apim:admin apim:api_category apim:api_view apim:api_create apim:api_publish apim:api_delete');
+  const auth = { Authorization: `Bearer ${token}` };
+  const cat = await request.post('/api/am/admin/v4/api-categories', { headers: auth, data: { name: 'Weather', description: 'Forecasts' } });
+  expect(cat.status(), await cat.text()).toBe(201);
+  const { id } = await publishApi(request, token, {
+    name: 'Forecast', context: '/forecast', version: '1.0.0',
+    endpointConfig: { endpoint_type: 'http', production_endpoints: { url: 'http://127.0.0.1:9' } },
+    operations: [{ target: '/today', verb: 'GET' }],
+  });
+  await signIn(page, 'admin', ADMIN_PASSWORD, `/publisher/apis/${id}/settings`);
+  await hydrated(page);
+  const picker = page.getByTestId('categories');
+  await picker.getByLabel('Weather').check();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByTestId('notice')).toHaveText('Settings saved.');
+  await page.goto('/devportal');
+  await hydrated(page);
+  const filter = page.getByTestId('category-filter');
+  await filter.getByRole('link', { name: 'Weather' }).click();
+  await expect(page).toHaveURL(/query=category%3AWeather/);
+  await expect(page.getByTestId('catalogue')).toContainText('Forecast');
+  await shot(page, 'devportal-category');
+  // The category is in use: the admin cannot delete it.
+  const list = await (await request.get('/api/am/admin/v4/api-categories', { headers: auth })).json();
+  expect(list.list[0].numberOfAPIs).toBe(1);
+  const del = await request.delete(`/api/am/admin/v4/api-categories/${list.list[0].id}`, { headers: auth });
+  expect(del.status()).toBe(409);
+  // The later tests start from their own APIs only.
+  const gone = await request.delete(`/api/am/publisher/v4/apis/${id}`, { headers: auth });
+  expect(gone.ok(), await gone.text()).toBeTruthy();
   expect(errors).toEqual([]);
 });

@@ -73,6 +73,31 @@ pub async fn org_settings(
     })
 }
 
+/// Every category of `organization` with its number of APIs. Readable by whoever works with
+/// APIs (the Publisher's picker, the Developer Portal's filter): scope checks are the caller's.
+pub async fn category_list(db: &PgPool, organization: &str) -> Result<Vec<ApiCategory>, ApiError> {
+    let rows: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
+        "SELECT c.id, c.name, c.description,
+                (SELECT count(*) FROM api a
+                  WHERE a.organization_id = c.organization_id
+                    AND a.settings->'categories' ? c.name)
+           FROM api_category c JOIN organization o ON o.id = c.organization_id
+          WHERE o.name = $1 ORDER BY lower(c.name)",
+    )
+    .bind(organization)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, description, n)| ApiCategory {
+            id: id.to_string(),
+            name,
+            description,
+            number_of_apis: n,
+        })
+        .collect())
+}
+
 fn check_category(c: &mut ApiCategory) -> Result<(), ApiError> {
     let mut p = Problems::default();
     c.name = c.name.trim().to_string();
@@ -199,30 +224,9 @@ impl AdminSettings<'_> {
 
     // ----- API categories -------------------------------------------------------------------
 
-    /// Every category of the organization with its number of APIs. Readable by whoever works
-    /// with APIs (the Publisher's picker, the Developer Portal's filter): `require` is the
-    /// caller's business (`None`: anyone).
+    /// Every category of the organization with its number of APIs.
     pub async fn category_list(&self, organization: &str) -> Result<Vec<ApiCategory>, ApiError> {
-        let rows: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
-            "SELECT c.id, c.name, c.description,
-                    (SELECT count(*) FROM api a
-                      WHERE a.organization_id = c.organization_id
-                        AND a.settings->'categories' ? c.name)
-               FROM api_category c JOIN organization o ON o.id = c.organization_id
-              WHERE o.name = $1 ORDER BY lower(c.name)",
-        )
-        .bind(organization)
-        .fetch_all(self.db)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, description, n)| ApiCategory {
-                id: id.to_string(),
-                name,
-                description,
-                number_of_apis: n,
-            })
-            .collect())
+        category_list(self.db, organization).await
     }
 
     pub async fn categories(&self, actor: &Actor) -> Result<Vec<ApiCategory>, ApiError> {

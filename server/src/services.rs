@@ -334,6 +334,10 @@ async fn publisher_call(
             actor.require(crate::publisher::VIEW_SCOPES)?;
             R::Environments(p.environments().await?)
         }
+        C::Categories => {
+            actor.require(crate::publisher::VIEW_SCOPES)?;
+            R::Categories(crate::admin_settings::category_list(&p.db, &actor.organization).await?)
+        }
         C::ChangeProvider { id, provider } => {
             p.change_provider(actor, &id, &provider).await?;
             R::Done
@@ -454,6 +458,24 @@ impl PortalServices for DbServices {
                     .get(actor.as_ref(), &id)
                     .await
                     .map(|a| R::Api(Box::new(a))),
+                C::Categories => {
+                    let org = actor
+                        .as_ref()
+                        .map(|a| a.organization.as_str())
+                        .unwrap_or(&self.catalogue.default_organization);
+                    crate::admin_settings::category_list(&self.db, org)
+                        .await
+                        .map(|list| {
+                            R::Categories(
+                                list.into_iter()
+                                    .map(|c| app::settings::ApiCategory {
+                                        number_of_apis: 0,
+                                        ..c
+                                    })
+                                    .collect(),
+                            )
+                        })
+                }
             };
             result.map_err(ServiceError::from)
         })

@@ -59,11 +59,38 @@ pub fn Catalogue() -> impl IntoView {
             })
         },
     );
+    let categories = Resource::new(|| (), |_| run(DevportalCall::Categories));
     view! {
         <Title text="Developer Portal"/>
         <PortalPage portal=Portal::DevPortal>
             {nav()}
             <PageTitle title="APIs" subtitle="Find an API, subscribe an application, and try it out."/>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let list = match categories.await {
+                        Ok(DevportalReply::Categories(list)) => list,
+                        _ => vec![],
+                    };
+                    (!list.is_empty()).then(|| {
+                        let view_q = if as_list() { "&view=list" } else { "" };
+                        view! {
+                            <nav class="mb-4 flex flex-wrap items-center gap-2 text-sm" aria-label="Categories" data-testid="category-filter">
+                                <span class="text-slate-500">"Categories:"</span>
+                                {list.into_iter().map(|c| {
+                                    let q = format!("category:{}", c.name);
+                                    let active = search() == q;
+                                    view! {
+                                        <a href=format!("/devportal?query={}{view_q}", crate::pages::applications::encode(&q)) title=c.description.clone()
+                                            class=if active { "rounded-full bg-indigo-600 px-3 py-1 text-white" } else { "rounded-full bg-white px-3 py-1 text-slate-700 ring-1 ring-slate-200 hover:ring-indigo-400" }>
+                                            {c.name.clone()}
+                                        </a>
+                                    }
+                                }).collect_view()}
+                            </nav>
+                        }
+                    })
+                })}
+            </Suspense>
             <form method="get" action="/devportal" class="mb-6 flex flex-wrap gap-2" role="search">
                 <input type="search" name="query" value=search aria-label="Search APIs"
                     placeholder="Search: pizza, name:Shack, tag:food, context:/pizzashack"

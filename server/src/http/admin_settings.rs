@@ -142,7 +142,15 @@ async fn devportal_categories(
     let org = caller
         .map(|c| c.organization)
         .unwrap_or_else(|| st.settings.auth.default_organization.clone());
-    Ok(list(service(&st).category_list(&org).await?))
+    // DevPortal's `APICategory` has no `numberOfAPIs` (it would count APIs the caller may not
+    // see).
+    let items: Vec<Value> = service(&st)
+        .category_list(&org)
+        .await?
+        .into_iter()
+        .map(|c| json!({ "id": c.id, "name": c.name, "description": c.description }))
+        .collect();
+    Ok(list(items))
 }
 
 // ----- The organization's settings and organizations ------------------------------------------

@@ -80,6 +80,7 @@ fn detail_page(product: bool) -> impl IntoView {
             match tab.as_str() {
                 "lifecycle" => run(PublisherCall::Lifecycle { id, product }).await,
                 "revisions" => run(PublisherCall::Revisions { id, product }).await,
+                "settings" => run(PublisherCall::Categories).await,
                 "definition" if !product => run(PublisherCall::Definition { id }).await,
                 _ => Ok(PublisherReply::Done),
             }
@@ -439,11 +440,60 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The organization's categories as checkboxes; ones the API names that no longer exist stay
+/// listed (the server says which) until unticked.
+fn category_picker(
+    data: Resource<Result<PublisherReply, ServiceError>>,
+    chosen: RwSignal<Vec<String>>,
+) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading categories…"</p> }>
+            {move || Suspend::new(async move {
+                let defined: Vec<String> = match data.await {
+                    Ok(PublisherReply::Categories(list)) => list.into_iter().map(|c| c.name).collect(),
+                    _ => vec![],
+                };
+                let mut names = defined.clone();
+                for c in chosen.get_untracked() {
+                    if !names.contains(&c) {
+                        names.push(c);
+                    }
+                }
+                if names.is_empty() {
+                    return view! { <p class="mt-1 text-sm text-slate-500">"No categories are defined; an admin adds them under Admin → Categories & settings."</p> }.into_any();
+                }
+                view! {
+                    <div class="mt-1 flex flex-wrap gap-x-4 gap-y-1">
+                        {names.into_iter().map(|name| {
+                            let (n, known) = (name.clone(), defined.contains(&name));
+                            view! {
+                                <label class="flex items-center gap-1.5 text-sm text-slate-700">
+                                    <input type="checkbox" class="h-4 w-4 rounded border-slate-300"
+                                        prop:checked={let n = n.clone(); move || chosen.with(|c| c.contains(&n))}
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            chosen.update(|c| {
+                                                c.retain(|x| x != &name);
+                                                if on { c.push(name.clone()); }
+                                            });
+                                        }/>
+                                    {n.clone()}
+                                    {(!known).then(|| view! { <span class="text-xs text-rose-600">"(not defined)"</span> })}
+                                </label>
+                            }
+                        }).collect_view()}
+                    </div>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
 fn settings(api: Api, ctx: Ctx) -> impl IntoView {
     let s = api.settings.clone();
     let description = RwSignal::new(api.description.clone().unwrap_or_default());
     let tags = RwSignal::new(list_text(&s.tags));
-    let categories = RwSignal::new(list_text(&s.categories));
+    let categories = RwSignal::new(s.categories.clone());
     let visibility = RwSignal::new(s.visibility.clone());
     let visible_roles = RwSignal::new(list_text(&s.visible_roles));
     let access_restricted = RwSignal::new(s.access_control == "RESTRICTED");
@@ -468,7 +518,7 @@ fn settings(api: Api, ctx: Ctx) -> impl IntoView {
         a.is_default_version = default_version.get_untracked();
         let st = &mut a.settings;
         st.tags = split_list(&tags.get_untracked());
-        st.categories = split_list(&categories.get_untracked());
+        st.categories = categories.get_untracked();
         st.visibility = visibility.get_untracked();
         st.visible_roles = split_list(&visible_roles.get_untracked());
         st.access_control = if access_restricted.get_untracked() {
@@ -520,10 +570,11 @@ fn settings(api: Api, ctx: Ctx) -> impl IntoView {
                     <label class=LABEL for="tags">"Tags (comma separated)"</label>
                     <input id="tags" class=INPUT bind:value=tags/>
                 </div>
-                <div>
-                    <label class=LABEL for="categories">"Categories"</label>
-                    <input id="categories" class=INPUT bind:value=categories/>
-                </div>
+                <fieldset data-testid="categories">
+                    <legend class=LABEL>"Categories"</legend>
+                    {category_picker(ctx.tab_data, categories)}
+                    {field_error(error, "categories")}
+                </fieldset>
                 <div>
                     <label class=LABEL for="visibility">"Developer Portal visibility"</label>
                     <select id="visibility" class=INPUT bind:value=visibility>
