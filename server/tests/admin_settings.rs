@@ -119,6 +119,12 @@ async fn categories_are_defined_by_admins_and_used_by_apis(db: PgPool) {
     )
     .await;
     assert_eq!(list["list"][0]["numberOfAPIs"], 1, "{list}");
+    // The Developer Portal's shape has no count (it would count APIs a visitor cannot see).
+    let public = app.get(&format!("{D}/api-categories"), None).await.json();
+    assert_eq!(
+        public["list"][0],
+        json!({"id": id, "name": "Finance", "description": "Money"})
+    );
     // In use: not deleted.
     let r = app
         .call(
