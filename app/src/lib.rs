@@ -15,6 +15,7 @@ pub mod feedback;
 pub mod pages;
 pub mod publisher;
 pub mod settings;
+pub mod throttling;
 pub mod workflows;
 
 use leptos::prelude::*;

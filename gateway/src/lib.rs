@@ -19,3 +19,5 @@ pub mod proxy;
 pub mod router;
 pub mod settings;
 pub mod snapshot;
+#[cfg(feature = "runtime")]
+pub mod throttle;

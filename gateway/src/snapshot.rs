@@ -53,6 +53,11 @@
 //!   # SHA-256 (hex) of the key; optional expiresAt (unix seconds), permittedIps, permittedReferrers
 //!   - { sha256: 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8, applicationId: app-1 }
 //! revokedTokens: []      # [{ jti, exp }]
+//! throttlingPolicies:
+//!   # 1000 a minute per application and API, at most 50 a second
+//!   - { organization: acme, level: subscription, name: Gold, requests: 1000, periodSeconds: 60,
+//!       burst: { requests: 50, periodSeconds: 1 } }
+//!   - { organization: acme, level: application, name: 10PerMin, requests: 10, periodSeconds: 60 }
 //! # backendJwtKey: { kid: k1, pkcs8: <base64 RSA PKCS#8> }  — needed when an API sets backendJwt
 //! ```
 
@@ -82,10 +87,46 @@ pub struct Snapshot {
     /// Revoked access tokens that have not expired yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revoked_tokens: Vec<RevokedToken>,
+    /// Rate-limiting policies of the organizations served here (unlimited ones are absent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub throttling_policies: Vec<ThrottlingPolicy>,
     /// The key the gateway signs backend JWTs with (shared by the environment's gateways, so a
     /// backend trusts them all); a gateway without one generates its own at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_jwt_key: Option<SigningKey>,
+}
+
+/// A rate limit by name: an application's policy (per application and end user) or a
+/// subscription tier (per application and API). Names are looked up in the policy's
+/// organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThrottlingPolicy {
+    #[serde(default)]
+    pub organization: String,
+    /// `application` or `subscription`.
+    pub level: String,
+    pub name: String,
+    /// `requests` per `periodSeconds`.
+    pub requests: u64,
+    pub period_seconds: u64,
+    /// Burst control: at most `requests` per `periodSeconds` on top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<Rate>,
+    /// `false`: the quota is counted but not enforced (billed instead); burst control still is.
+    #[serde(default = "default_true")]
+    pub stop_on_quota_reach: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rate {
+    pub requests: u64,
+    pub period_seconds: u64,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// A key manager: who issues tokens, and how to read them.
@@ -526,6 +567,29 @@ impl Snapshot {
                         message: format!("`{ip}` is not an address or CIDR range"),
                     });
                 }
+            }
+        }
+        let mut policies = HashSet::new();
+        for (i, p) in self.throttling_policies.iter().enumerate() {
+            let mut bad = |field: &str, message: String| {
+                out.push(Problem {
+                    at: format!("throttlingPolicies[{i}].{field}"),
+                    message,
+                })
+            };
+            if p.level != "application" && p.level != "subscription" {
+                bad("level", "application or subscription".into());
+            }
+            if !policies.insert((&p.organization, &p.level, &p.name)) {
+                bad("name", format!("`{}` appears twice", p.name));
+            }
+            if p.requests == 0 || p.period_seconds == 0 {
+                bad("requests", "requests and periodSeconds must be at least 1".into());
+            }
+            if let Some(b) = &p.burst
+                && (b.requests == 0 || b.period_seconds == 0)
+            {
+                bad("burst", "requests and periodSeconds must be at least 1".into());
             }
         }
         out

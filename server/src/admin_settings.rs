@@ -458,6 +458,7 @@ impl AdminSettings<'_> {
         })?;
         crate::bootstrap::scopes_and_roles_in(&mut tx, org).await?;
         self.km.ensure_resident_in(&mut tx, org).await?;
+        crate::throttling::seed(&mut tx, org).await?;
         crate::auth::users::insert(
             &mut tx,
             crate::auth::users::NewUser {

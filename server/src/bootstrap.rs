@@ -28,6 +28,10 @@ pub async fn run(db: &PgPool, settings: &Settings) -> anyhow::Result<()> {
         .await?;
     for id in organizations {
         ensure_scopes_and_roles(db, id).await?;
+        let mut conn = db.acquire().await?;
+        crate::throttling::seed(&mut conn, id)
+            .await
+            .context("Failed to seed the built-in throttling policies")?;
     }
     ensure_admin(db, org, settings).await?;
     if let Some(url) = &settings.server.default_gateway_url

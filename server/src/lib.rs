@@ -15,6 +15,7 @@ pub mod http;
 pub mod keymanager;
 pub mod publisher;
 pub mod services;
+pub mod throttling;
 pub mod users_admin;
 pub mod workflows;
 

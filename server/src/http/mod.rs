@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod portal_auth;
 pub mod publisher;
 pub mod rest;
+pub mod throttling;
 pub mod viewer;
 pub mod workflows;
 
@@ -53,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(key_managers::router())
         .merge(workflows::router())
         .merge(admin_settings::router())
+        .merge(throttling::router())
         .merge(feedback::router())
         .merge(rest::router())
         .leptos_routes_with_context(

@@ -234,6 +234,7 @@ impl KeyManager {
             .map(|(jti, exp)| snapshot::RevokedToken { jti, exp })
             .collect();
 
+        snap.throttling_policies = crate::throttling::snapshot_policies(&self.db, &orgs).await?;
         snap.key_managers = managers;
         let wants_backend_jwt = snap
             .apis

@@ -1,0 +1,127 @@
+//! Rate-limiting policies as Admin v4 describes them (`ApplicationThrottlePolicy`,
+//! `SubscriptionThrottlePolicy`, WSO2's field names), with the built-in ones every organization
+//! starts with. The gateway enforces request-count limits with GCRA.
+
+use serde::{Deserialize, Serialize};
+
+pub const APPLICATION: &str = "application";
+pub const SUBSCRIPTION: &str = "subscription";
+pub const UNLIMITED: &str = "Unlimited";
+
+/// WSO2's `ThrottleLimit` (request count; bandwidth limits are refused for now).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottleLimit {
+    /// `REQUESTCOUNTLIMIT` (`BANDWIDTHLIMIT` is not enforced yet and refused).
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_count: Option<RequestCountLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestCountLimit {
+    /// `sec`, `min`, `hour` or `day`.
+    pub time_unit: String,
+    pub unit_time: i64,
+    pub request_count: i64,
+}
+
+/// WSO2's `BurstLimit`: at most `rate_limit_count` per `rate_limit_time_unit` (`sec`, `min`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BurstLimit {
+    pub rate_limit_count: i64,
+    pub rate_limit_time_unit: String,
+}
+
+/// One policy, application or subscription level (`type` says which, as in WSO2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottlePolicy {
+    #[serde(default)]
+    pub policy_id: String,
+    pub policy_name: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "yes")]
+    pub is_deployed: bool,
+    /// `ApplicationThrottlePolicy` or `SubscriptionThrottlePolicy` (read only).
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    pub default_limit: ThrottleLimit,
+    /// Application policies: burst control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_limit: Option<BurstLimit>,
+    /// Subscription policies: burst control, as WSO2 spells it there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_time_unit: Option<String>,
+    /// Subscription policies: refuse at the quota (true) or let through and bill.
+    #[serde(default = "yes")]
+    pub stop_on_quota_reach: bool,
+    #[serde(default = "free")]
+    pub billing_plan: String,
+    /// Ours: built in (kept; only its limits change).
+    #[serde(default)]
+    pub built_in: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn free() -> String {
+    "FREE".into()
+}
+
+/// Seconds in one `time_unit`, if it is one.
+pub fn unit_seconds(unit: &str) -> Option<u64> {
+    match unit {
+        "sec" | "second" | "seconds" => Some(1),
+        "min" | "minute" | "minutes" => Some(60),
+        "hour" | "hours" => Some(3600),
+        "day" | "days" => Some(86_400),
+        _ => None,
+    }
+}
+
+/// (level, name, description, requests per minute): what every organization starts with.
+/// WSO2's defaults; `Unlimited` has no limiter.
+pub const BUILT_IN: &[(&str, &str, &str, i64)] = &[
+    (APPLICATION, "10PerMin", "Allows 10 requests per minute", 10),
+    (APPLICATION, "20PerMin", "Allows 20 requests per minute", 20),
+    (APPLICATION, "50PerMin", "Allows 50 requests per minute", 50),
+    (APPLICATION, UNLIMITED, "Allows unlimited requests", 2_147_483_647),
+    (SUBSCRIPTION, "Bronze", "Allows 1000 requests per minute", 1000),
+    (SUBSCRIPTION, "Silver", "Allows 2000 requests per minute", 2000),
+    (SUBSCRIPTION, "Gold", "Allows 5000 requests per minute", 5000),
+    (SUBSCRIPTION, UNLIMITED, "Allows unlimited requests", 2_147_483_647),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_read_wso2_json() {
+        let p: ThrottlePolicy = serde_json::from_value(serde_json::json!({
+            "policyName": "Burst",
+            "defaultLimit": {"type": "REQUESTCOUNTLIMIT",
+                             "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 1000}},
+            "burstLimit": {"rateLimitCount": 50, "rateLimitTimeUnit": "sec"}
+        }))
+        .unwrap();
+        assert_eq!(p.default_limit.request_count.unwrap().request_count, 1000);
+        assert_eq!(p.burst_limit.unwrap().rate_limit_count, 50);
+        assert!(p.stop_on_quota_reach);
+        assert_eq!(unit_seconds("hour"), Some(3600));
+        assert_eq!(unit_seconds("week"), None);
+    }
+}

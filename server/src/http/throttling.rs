@@ -1,0 +1,89 @@
+//! Admin v4 `/throttling/policies/application` and `/throttling/policies/subscription` (list,
+//! add, get, update, delete; WSO2's `ApplicationThrottlePolicy` / `SubscriptionThrottlePolicy`).
+
+use app::throttling::{APPLICATION, SUBSCRIPTION, ThrottlePolicy};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::caller::Caller;
+use super::rest::ADMIN;
+use crate::AppState;
+use crate::error::{ApiError, AppJson};
+use crate::throttling::Throttling;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{ADMIN}/throttling/policies/application"),
+            get(list::<false>).post(create::<false>),
+        )
+        .route(
+            &format!("{ADMIN}/throttling/policies/application/{{policy_id}}"),
+            get(one::<false>).put(update::<false>).delete(remove::<false>),
+        )
+        .route(
+            &format!("{ADMIN}/throttling/policies/subscription"),
+            get(list::<true>).post(create::<true>),
+        )
+        .route(
+            &format!("{ADMIN}/throttling/policies/subscription/{{policy_id}}"),
+            get(one::<true>).put(update::<true>).delete(remove::<true>),
+        )
+}
+
+fn service(s: &AppState) -> Throttling<'_> {
+    Throttling { db: &s.db }
+}
+
+/// `S`: subscription (true) or application (false) policies.
+fn level<const S: bool>() -> &'static str {
+    if S { SUBSCRIPTION } else { APPLICATION }
+}
+
+async fn list<const S: bool>(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let items = service(&s).list(&caller, level::<S>()).await?;
+    Ok(Json(json!({ "count": items.len(), "list": items })))
+}
+
+async fn create<const S: bool>(
+    State(s): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<ThrottlePolicy>,
+) -> Result<Response, ApiError> {
+    let p = service(&s).create(&caller, level::<S>(), body).await?;
+    let location = format!("{ADMIN}/throttling/policies/{}/{}", level::<S>(), p.policy_id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(p)).into_response())
+}
+
+async fn one<const S: bool>(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ThrottlePolicy>, ApiError> {
+    Ok(Json(service(&s).get(&caller, level::<S>(), &id).await?))
+}
+
+async fn update<const S: bool>(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<ThrottlePolicy>,
+) -> Result<Json<ThrottlePolicy>, ApiError> {
+    Ok(Json(service(&s).update(&caller, level::<S>(), &id, body).await?))
+}
+
+async fn remove<const S: bool>(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service(&s).delete(&caller, level::<S>(), &id).await?;
+    Ok(StatusCode::OK)
+}

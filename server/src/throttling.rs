@@ -1,0 +1,548 @@
+//! Rate-limiting policies of an organization (Admin v4 `/throttling/policies/application` and
+//! `/subscription`; scope `apim:tier_manage`, `apim:tier_view` to read). Built-in ones are
+//! seeded per organization and keep their names; custom ones are added, changed and removed
+//! (not while an application or subscription uses them). A change reaches every gateway: the
+//! policies are part of the snapshot, and the environments' versions move in the same
+//! transaction.
+
+use app::auth::scopes as s;
+use app::throttling::{
+    APPLICATION, BUILT_IN, BurstLimit, RequestCountLimit, SUBSCRIPTION, ThrottleLimit,
+    ThrottlePolicy, UNLIMITED, unit_seconds,
+};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::error::{ApiError, FieldError, ResultExt};
+use crate::publisher::Actor;
+use crate::publisher::validate::Problems;
+
+pub const VIEW_SCOPES: &[&str] = &[s::TIER_VIEW, s::TIER_MANAGE, s::ADMIN];
+pub const MANAGE_SCOPES: &[&str] = &[s::TIER_MANAGE, s::ADMIN];
+
+/// Seeds the built-in policies of an organization (kept as an admin changed them).
+pub async fn seed(conn: &mut PgConnection, organization: Uuid) -> sqlx::Result<()> {
+    for (level, name, description, per_minute) in BUILT_IN {
+        sqlx::query(
+            "INSERT INTO throttling_policy (organization_id, level, name, display_name, description,
+                                            request_count, unit_time, time_unit, unlimited, built_in)
+             VALUES ($1, $2, $3, $3, $4, $5, 1, 'min', $6, true)
+             ON CONFLICT ON CONSTRAINT throttling_policy_name_key DO NOTHING",
+        )
+        .bind(organization)
+        .bind(level)
+        .bind(name)
+        .bind(description)
+        .bind(per_minute)
+        .bind(*name == UNLIMITED)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct RuntimeRow {
+    organization: String,
+    level: String,
+    name: String,
+    request_count: i64,
+    unit_time: i32,
+    time_unit: String,
+    burst_count: Option<i32>,
+    burst_time_unit: Option<String>,
+    stop_on_quota_reach: bool,
+}
+
+/// The limited policies of `organizations`, as gateways enforce them.
+pub async fn snapshot_policies(
+    db: &PgPool,
+    organizations: &[String],
+) -> Result<Vec<gateway::snapshot::ThrottlingPolicy>, ApiError> {
+    let rows: Vec<RuntimeRow> = sqlx::query_as(
+        "SELECT o.name AS organization, p.level, p.name, p.request_count, p.unit_time,
+                p.time_unit, p.burst_count, p.burst_time_unit, p.stop_on_quota_reach
+           FROM throttling_policy p JOIN organization o ON o.id = p.organization_id
+          WHERE o.name = ANY($1) AND NOT p.unlimited
+          ORDER BY o.name, p.level, p.name",
+    )
+    .bind(organizations)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| gateway::snapshot::ThrottlingPolicy {
+            organization: r.organization,
+            level: r.level,
+            name: r.name,
+            requests: u64::try_from(r.request_count).unwrap_or(1),
+            period_seconds: unit_seconds(&r.time_unit).unwrap_or(60)
+                * u64::try_from(r.unit_time).unwrap_or(1),
+            burst: r.burst_count.zip(r.burst_time_unit).map(|(c, u)| gateway::snapshot::Rate {
+                requests: u64::try_from(c).unwrap_or(1),
+                period_seconds: unit_seconds(&u).unwrap_or(1),
+            }),
+            stop_on_quota_reach: r.stop_on_quota_reach,
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    level: String,
+    name: String,
+    display_name: String,
+    description: String,
+    request_count: i64,
+    unit_time: i32,
+    time_unit: String,
+    burst_count: Option<i32>,
+    burst_time_unit: Option<String>,
+    stop_on_quota_reach: bool,
+    billing_plan: String,
+    built_in: bool,
+}
+
+const COLUMNS: &str = "p.id, p.level, p.name, p.display_name, p.description, p.request_count, \
+     p.unit_time, p.time_unit, p.burst_count, p.burst_time_unit, p.stop_on_quota_reach, \
+     p.billing_plan, p.built_in";
+
+impl Row {
+    fn to_dto(&self) -> ThrottlePolicy {
+        let burst = self
+            .burst_count
+            .zip(self.burst_time_unit.clone())
+            .map(|(c, u)| BurstLimit {
+                rate_limit_count: c.into(),
+                rate_limit_time_unit: u,
+            });
+        let subscription = self.level == SUBSCRIPTION;
+        ThrottlePolicy {
+            policy_id: self.id.to_string(),
+            policy_name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            description: self.description.clone(),
+            is_deployed: true,
+            kind: if subscription {
+                "SubscriptionThrottlePolicy"
+            } else {
+                "ApplicationThrottlePolicy"
+            }
+            .into(),
+            default_limit: ThrottleLimit {
+                kind: "REQUESTCOUNTLIMIT".into(),
+                request_count: Some(RequestCountLimit {
+                    time_unit: self.time_unit.clone(),
+                    unit_time: self.unit_time.into(),
+                    request_count: self.request_count,
+                }),
+                bandwidth: None,
+            },
+            rate_limit_count: burst.as_ref().filter(|_| subscription).map(|b| b.rate_limit_count),
+            rate_limit_time_unit: burst
+                .as_ref()
+                .filter(|_| subscription)
+                .map(|b| b.rate_limit_time_unit.clone()),
+            burst_limit: burst.filter(|_| !subscription),
+            stop_on_quota_reach: self.stop_on_quota_reach,
+            billing_plan: self.billing_plan.clone(),
+            built_in: self.built_in,
+        }
+    }
+}
+
+/// What a valid policy stores: (requests, unit time, time unit, burst).
+struct Checked {
+    request_count: i64,
+    unit_time: i32,
+    time_unit: String,
+    burst: Option<(i32, String)>,
+}
+
+fn check(level: &str, p: &mut ThrottlePolicy) -> Result<Checked, ApiError> {
+    let mut problems = Problems::default();
+    p.policy_name = p.policy_name.trim().to_string();
+    let name_ok = !p.policy_name.is_empty()
+        && p.policy_name.chars().count() <= 60
+        && p.policy_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !name_ok {
+        problems.add("policyName", "1–60 letters, digits, - _ and .");
+    }
+    if p.display_name.trim().is_empty() {
+        p.display_name = p.policy_name.clone();
+    }
+    if p.description.chars().count() > 1024 {
+        problems.add("description", "at most 1,024 characters");
+    }
+    let mut out = Checked {
+        request_count: 0,
+        unit_time: 1,
+        time_unit: "min".into(),
+        burst: None,
+    };
+    match (p.default_limit.kind.as_str(), &p.default_limit.request_count) {
+        ("REQUESTCOUNTLIMIT", Some(rc)) => {
+            if rc.request_count < 1 {
+                problems.add("defaultLimit.requestCount.requestCount", "at least 1");
+            }
+            if !(1..=i64::from(i32::MAX)).contains(&rc.unit_time) {
+                problems.add("defaultLimit.requestCount.unitTime", "at least 1");
+            }
+            if unit_seconds(&rc.time_unit).is_none() {
+                problems.add(
+                    "defaultLimit.requestCount.timeUnit",
+                    "sec, min, hour or day",
+                );
+            }
+            out.request_count = rc.request_count;
+            out.unit_time = i32::try_from(rc.unit_time).unwrap_or(1);
+            out.time_unit = rc.time_unit.clone();
+        }
+        ("REQUESTCOUNTLIMIT", None) => problems.add(
+            "defaultLimit.requestCount",
+            "is required for REQUESTCOUNTLIMIT",
+        ),
+        ("BANDWIDTHLIMIT", _) => problems.add(
+            "defaultLimit.type",
+            "BANDWIDTHLIMIT is not enforced by Gatehouse gateways yet; use REQUESTCOUNTLIMIT",
+        ),
+        (other, _) => problems.add(
+            "defaultLimit.type",
+            format!("`{other}` is not a limit type; use REQUESTCOUNTLIMIT"),
+        ),
+    }
+    let burst = if level == SUBSCRIPTION {
+        p.rate_limit_count.filter(|c| *c > 0).map(|c| BurstLimit {
+            rate_limit_count: c,
+            rate_limit_time_unit: p.rate_limit_time_unit.clone().unwrap_or_else(|| "sec".into()),
+        })
+    } else {
+        p.burst_limit.clone().filter(|b| b.rate_limit_count > 0)
+    };
+    let burst_field = if level == SUBSCRIPTION {
+        "rateLimitTimeUnit"
+    } else {
+        "burstLimit.rateLimitTimeUnit"
+    };
+    if let Some(b) = &burst {
+        if !["sec", "min"].contains(&b.rate_limit_time_unit.as_str()) {
+            problems.add(burst_field, "sec or min");
+        } else if let Some(unit) = unit_seconds(&out.time_unit) {
+            // The burst must be stricter than the quota it sits in.
+            let window = unit.saturating_mul(out.unit_time.max(1) as u64);
+            let burst_window = unit_seconds(&b.rate_limit_time_unit).unwrap_or(1);
+            if burst_window >= window {
+                problems.add(
+                    burst_field,
+                    "burst control must use a shorter time unit than the quota",
+                );
+            } else if b.rate_limit_count > out.request_count {
+                problems.add(
+                    burst_field,
+                    "burst control allows more than the whole quota",
+                );
+            }
+        }
+        out.burst = Some((
+            i32::try_from(b.rate_limit_count).unwrap_or(i32::MAX),
+            b.rate_limit_time_unit.clone(),
+        ));
+    }
+    if !["FREE", "COMMERCIAL"].contains(&p.billing_plan.as_str()) {
+        problems.add("billingPlan", "FREE or COMMERCIAL");
+    }
+    problems.into_result()?;
+    Ok(out)
+}
+
+pub struct Throttling<'a> {
+    pub db: &'a PgPool,
+}
+
+fn level_of(kind: &str) -> Result<&'static str, ApiError> {
+    match kind {
+        APPLICATION => Ok(APPLICATION),
+        SUBSCRIPTION => Ok(SUBSCRIPTION),
+        _ => Err(ApiError::NotFound(format!("No {kind} policies"))),
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("Throttling policy {id} not found"))
+}
+
+impl Throttling<'_> {
+    /// The organization's policies of `level`, built-in first.
+    pub async fn list(&self, actor: &Actor, level: &str) -> Result<Vec<ThrottlePolicy>, ApiError> {
+        actor.require(VIEW_SCOPES)?;
+        let level = level_of(level)?;
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM throttling_policy p JOIN organization o ON o.id = p.organization_id
+              WHERE o.name = $1 AND p.level = $2
+              ORDER BY NOT p.built_in, p.unlimited, p.request_count, p.name"
+        )))
+        .bind(&actor.organization)
+        .bind(level)
+        .fetch_all(self.db)
+        .await?;
+        Ok(rows.iter().map(Row::to_dto).collect())
+    }
+
+    async fn row(
+        &self,
+        conn: &mut PgConnection,
+        actor: &Actor,
+        level: &str,
+        id: &str,
+    ) -> Result<Row, ApiError> {
+        let uuid = Uuid::parse_str(id.trim()).map_err(|_| not_found(id))?;
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM throttling_policy p JOIN organization o ON o.id = p.organization_id
+              WHERE p.id = $1 AND o.name = $2 AND p.level = $3 FOR UPDATE OF p"
+        )))
+        .bind(uuid)
+        .bind(&actor.organization)
+        .bind(level)
+        .fetch_optional(conn)
+        .await?;
+        row.ok_or_else(|| not_found(id))
+    }
+
+    pub async fn get(&self, actor: &Actor, level: &str, id: &str) -> Result<ThrottlePolicy, ApiError> {
+        actor.require(VIEW_SCOPES)?;
+        let level = level_of(level)?;
+        let mut conn = self.db.acquire().await?;
+        Ok(self.row(&mut conn, actor, level, id).await?.to_dto())
+    }
+
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        level: &str,
+        mut p: ThrottlePolicy,
+    ) -> Result<ThrottlePolicy, ApiError> {
+        actor.require(MANAGE_SCOPES)?;
+        let level = level_of(level)?;
+        let c = check(level, &mut p)?;
+        let mut tx = self.db.begin().await?;
+        let id: Uuid = sqlx::query_scalar(
+            "INSERT INTO throttling_policy (organization_id, level, name, display_name, description,
+                    request_count, unit_time, time_unit, burst_count, burst_time_unit,
+                    stop_on_quota_reach, billing_plan)
+             SELECT o.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM organization o
+              WHERE o.name = $1
+             RETURNING id",
+        )
+        .bind(&actor.organization)
+        .bind(level)
+        .bind(&p.policy_name)
+        .bind(p.display_name.trim())
+        .bind(p.description.trim())
+        .bind(c.request_count)
+        .bind(c.unit_time)
+        .bind(&c.time_unit)
+        .bind(c.burst.as_ref().map(|b| b.0))
+        .bind(c.burst.as_ref().map(|b| b.1.clone()))
+        .bind(p.stop_on_quota_reach)
+        .bind(&p.billing_plan)
+        .fetch_one(&mut *tx)
+        .await
+        .on_constraint("throttling_policy_name_key", || ApiError::Conflict {
+            message: format!("A {level} policy named {} exists", p.policy_name),
+            errors: vec![FieldError::new("policyName", "is taken")],
+        })?;
+        audit(&mut tx, actor, "create", level, &p.policy_name, &c).await?;
+        tx.commit().await?;
+        self.get(actor, level, &id.to_string()).await
+    }
+
+    /// Changes a policy's limits and texts; its name stays (applications and subscriptions
+    /// refer to it by name), as in WSO2.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        level: &str,
+        id: &str,
+        mut p: ThrottlePolicy,
+    ) -> Result<ThrottlePolicy, ApiError> {
+        actor.require(MANAGE_SCOPES)?;
+        let level = level_of(level)?;
+        let mut tx = self.db.begin().await?;
+        let row = self.row(&mut tx, actor, level, id).await?;
+        if !p.policy_name.trim().is_empty() && p.policy_name.trim() != row.name {
+            return Err(ApiError::field(
+                "policyName",
+                format!("cannot change (is `{}`); applications and subscriptions use it by name", row.name),
+            ));
+        }
+        p.policy_name = row.name.clone();
+        if row.name == UNLIMITED {
+            return Err(ApiError::field(
+                "policyName",
+                "Unlimited has no limits to change",
+            ));
+        }
+        let c = check(level, &mut p)?;
+        sqlx::query(
+            "UPDATE throttling_policy
+                SET display_name = $2, description = $3, request_count = $4, unit_time = $5,
+                    time_unit = $6, burst_count = $7, burst_time_unit = $8,
+                    stop_on_quota_reach = $9, billing_plan = $10, updated_at = now()
+              WHERE id = $1",
+        )
+        .bind(row.id)
+        .bind(p.display_name.trim())
+        .bind(p.description.trim())
+        .bind(c.request_count)
+        .bind(c.unit_time)
+        .bind(&c.time_unit)
+        .bind(c.burst.as_ref().map(|b| b.0))
+        .bind(c.burst.as_ref().map(|b| b.1.clone()))
+        .bind(p.stop_on_quota_reach)
+        .bind(&p.billing_plan)
+        .execute(&mut *tx)
+        .await?;
+        crate::keymanager::runtime::bump_all(&mut tx).await?;
+        audit(&mut tx, actor, "update", level, &row.name, &c).await?;
+        tx.commit().await?;
+        self.get(actor, level, id).await
+    }
+
+    /// Removes a custom policy no application or subscription uses (409 naming how many do).
+    pub async fn delete(&self, actor: &Actor, level: &str, id: &str) -> Result<(), ApiError> {
+        actor.require(MANAGE_SCOPES)?;
+        let level = level_of(level)?;
+        let mut tx = self.db.begin().await?;
+        let row = self.row(&mut tx, actor, level, id).await?;
+        if row.built_in {
+            return Err(ApiError::field("policyId", "built-in policies stay"));
+        }
+        let used: i64 = if level == APPLICATION {
+            sqlx::query_scalar(
+                "SELECT count(*) FROM application a JOIN organization o ON o.id = a.organization_id
+                  WHERE o.name = $1 AND a.throttling_policy = $2",
+            )
+        } else {
+            sqlx::query_scalar(
+                "SELECT count(*) FROM subscription s JOIN application a ON a.id = s.application_id
+                   JOIN organization o ON o.id = a.organization_id
+                  WHERE o.name = $1 AND (s.throttling_policy = $2 OR s.requested_throttling_policy = $2)",
+            )
+        }
+        .bind(&actor.organization)
+        .bind(&row.name)
+        .fetch_one(&mut *tx)
+        .await?;
+        if used > 0 {
+            return Err(ApiError::Conflict {
+                message: format!(
+                    "{} is used by {used} {}; move them to another policy first",
+                    row.name,
+                    if level == APPLICATION { "application(s)" } else { "subscription(s)" }
+                ),
+                errors: vec![FieldError::new("policyId", "in use")],
+            });
+        }
+        sqlx::query("DELETE FROM throttling_policy WHERE id = $1")
+            .bind(row.id)
+            .execute(&mut *tx)
+            .await?;
+        crate::keymanager::runtime::bump_all(&mut tx).await?;
+        crate::keymanager::audit(&mut tx, actor, &format!("throttling.{level}.delete"), "throttling_policy", &row.name)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn audit(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    what: &str,
+    level: &str,
+    name: &str,
+    c: &Checked,
+) -> Result<(), ApiError> {
+    crate::audit::change_with_detail(
+        tx,
+        &actor.organization,
+        &actor.username,
+        &format!("throttling.{level}.{what}"),
+        "throttling_policy",
+        name,
+        json!({
+            "requestCount": c.request_count,
+            "unitTime": c.unit_time,
+            "timeUnit": c.time_unit,
+            "burst": c.burst.as_ref().map(|b| json!({"count": b.0, "unit": b.1})),
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(count: i64, unit: &str, burst: Option<(i64, &str)>) -> ThrottlePolicy {
+        ThrottlePolicy {
+            policy_id: String::new(),
+            policy_name: "Custom".into(),
+            display_name: String::new(),
+            description: String::new(),
+            is_deployed: true,
+            kind: String::new(),
+            default_limit: ThrottleLimit {
+                kind: "REQUESTCOUNTLIMIT".into(),
+                request_count: Some(RequestCountLimit {
+                    time_unit: unit.into(),
+                    unit_time: 1,
+                    request_count: count,
+                }),
+                bandwidth: None,
+            },
+            burst_limit: burst.map(|(c, u)| BurstLimit {
+                rate_limit_count: c,
+                rate_limit_time_unit: u.into(),
+            }),
+            rate_limit_count: None,
+            rate_limit_time_unit: None,
+            stop_on_quota_reach: true,
+            billing_plan: "FREE".into(),
+            built_in: false,
+        }
+    }
+
+    fn fields(r: Result<Checked, ApiError>) -> Vec<String> {
+        match r {
+            Err(ApiError::BadRequest { errors, .. }) => errors.into_iter().map(|e| e.code).collect(),
+            Err(e) => panic!("{e:?}"),
+            Ok(_) => vec![],
+        }
+    }
+
+    #[test]
+    fn burst_control_sits_inside_the_quota() {
+        assert!(fields(check(APPLICATION, &mut policy(1000, "min", Some((50, "sec"))))).is_empty());
+        assert_eq!(
+            fields(check(APPLICATION, &mut policy(1000, "min", Some((50, "min"))))),
+            ["burstLimit.rateLimitTimeUnit"]
+        );
+        assert_eq!(
+            fields(check(APPLICATION, &mut policy(10, "min", Some((50, "sec"))))),
+            ["burstLimit.rateLimitTimeUnit"]
+        );
+        assert_eq!(
+            fields(check(APPLICATION, &mut policy(0, "week", None))),
+            [
+                "defaultLimit.requestCount.requestCount",
+                "defaultLimit.requestCount.timeUnit"
+            ]
+        );
+    }
+}
