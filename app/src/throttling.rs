@@ -98,11 +98,36 @@ pub const BUILT_IN: &[(&str, &str, &str, i64)] = &[
     (APPLICATION, "10PerMin", "Allows 10 requests per minute", 10),
     (APPLICATION, "20PerMin", "Allows 20 requests per minute", 20),
     (APPLICATION, "50PerMin", "Allows 50 requests per minute", 50),
-    (APPLICATION, UNLIMITED, "Allows unlimited requests", 2_147_483_647),
-    (SUBSCRIPTION, "Bronze", "Allows 1000 requests per minute", 1000),
-    (SUBSCRIPTION, "Silver", "Allows 2000 requests per minute", 2000),
-    (SUBSCRIPTION, "Gold", "Allows 5000 requests per minute", 5000),
-    (SUBSCRIPTION, UNLIMITED, "Allows unlimited requests", 2_147_483_647),
+    (
+        APPLICATION,
+        UNLIMITED,
+        "Allows unlimited requests",
+        2_147_483_647,
+    ),
+    (
+        SUBSCRIPTION,
+        "Bronze",
+        "Allows 1000 requests per minute",
+        1000,
+    ),
+    (
+        SUBSCRIPTION,
+        "Silver",
+        "Allows 2000 requests per minute",
+        2000,
+    ),
+    (
+        SUBSCRIPTION,
+        "Gold",
+        "Allows 5000 requests per minute",
+        5000,
+    ),
+    (
+        SUBSCRIPTION,
+        UNLIMITED,
+        "Allows unlimited requests",
+        2_147_483_647,
+    ),
 ];
 
 #[cfg(test)]

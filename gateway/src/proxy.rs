@@ -38,6 +38,8 @@ pub struct Table {
     /// The key managers this table was built with: when they change (a key removed from a
     /// JWKS, a key manager gone), tokens verified under the old ones are forgotten.
     key_managers: Vec<crate::snapshot::KeyManager>,
+    /// Rate limiters by policy; unchanged policies share them with the previous table.
+    pub limits: crate::throttle::Limits,
 }
 
 /// Production endpoints, and sandbox ones when the API has them.
@@ -63,6 +65,16 @@ impl Groups {
 impl Table {
     /// Builds the table; each API's counters come from `metrics`, so they carry over.
     pub fn build(snapshot: &Snapshot, metrics: &Metrics, leeway_seconds: u64) -> Table {
+        Table::build_after(snapshot, metrics, leeway_seconds, None)
+    }
+
+    /// `build`, keeping the rate limiters of `previous` whose policy did not change.
+    pub fn build_after(
+        snapshot: &Snapshot,
+        metrics: &Metrics,
+        leeway_seconds: u64,
+        previous: Option<&Table>,
+    ) -> Table {
         let mut groups = Vec::with_capacity(snapshot.apis.len());
         let mut operation_groups = Vec::with_capacity(snapshot.apis.len());
         for a in &snapshot.apis {
@@ -84,6 +96,11 @@ impl Table {
             operation_groups,
             security: Security::build(snapshot, leeway_seconds),
             key_managers: snapshot.key_managers.clone(),
+            limits: crate::throttle::Limits::build(
+                &snapshot.throttling_policies,
+                previous.map(|t| &t.limits),
+                &governor::clock::DefaultClock::default(),
+            ),
         }
     }
 
@@ -261,7 +278,16 @@ impl Gateway {
     /// Builds the table for a valid snapshot and swaps it in; requests in flight keep the
     /// one they loaded.
     pub fn install(&self, snapshot: &Snapshot) {
-        let table = Table::build(snapshot, &self.metrics, self.leeway_seconds);
+        let previous = self.table.load_full();
+        let table = Table::build_after(
+            snapshot,
+            &self.metrics,
+            self.leeway_seconds,
+            previous.as_deref(),
+        );
+        drop(previous);
+        // Swaps are rare next to requests: a good moment to forget idle callers.
+        table.limits.evict_idle();
         let key_managers_changed = self
             .table
             .load()
@@ -353,6 +379,7 @@ impl Gateway {
         let op = &api.operations[operation];
         let api_metrics = || Some(table.groups[index].production.metrics.clone());
         let mut key_type = KeyType::Production;
+        let mut allowance: Option<crate::throttle::Allowance> = None;
         let mut query_key: Option<String> = None;
         let mut stripped_query: Option<String> = None;
         if let Some(security) = api.security.as_ref().filter(|_| !op.open) {
@@ -404,6 +431,18 @@ impl Gateway {
                 .await
                 .map_err(|d| (Fault::Denied(d), api_metrics()))?;
             key_type = caller.key_type;
+            // Rate limits: the application's policy, then the subscription's tier.
+            allowance = table
+                .limits
+                .check(
+                    &caller.organization,
+                    &caller.application_id,
+                    &caller.end_user,
+                    &caller.app_tier,
+                    &api.id,
+                    &caller.sub_tier,
+                )
+                .map_err(|t| (Fault::Throttled(t), api_metrics()))?;
             if let Some(bj) = &security.backend_jwt {
                 let credential = bearer.or(api_key).unwrap_or_default();
                 if let (Some(value), Ok(name)) = (
@@ -501,6 +540,14 @@ impl Gateway {
                     }
                     let (mut rp, rb) = resp.into_parts();
                     strip_hop_by_hop(&mut rp.headers);
+                    if let Some(a) = allowance {
+                        rp.headers
+                            .insert("x-ratelimit-limit", HeaderValue::from(a.limit));
+                        rp.headers
+                            .insert("x-ratelimit-remaining", HeaderValue::from(a.remaining));
+                        rp.headers
+                            .insert("x-ratelimit-reset", HeaderValue::from(a.reset_seconds));
+                    }
                     return Ok((Response::from_parts(rp, rb.boxed()), group.metrics.clone()));
                 }
                 Ok(Err(e)) if e.is_connect() => {
@@ -559,6 +606,8 @@ pub enum Fault {
     Timeout(String, Duration),
     /// Authentication or authorization refused the caller.
     Denied(Denied),
+    /// A rate limit refused the request.
+    Throttled(crate::throttle::Throttled),
     /// An answer the gateway makes itself (its JWKS), not a fault.
     Own(StatusCode, String),
 }
@@ -592,6 +641,27 @@ impl Fault {
                 "900908",
                 "Resource forbidden",
                 why.clone(),
+            ),
+            Fault::Throttled(t) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                if t.level == "application" {
+                    "900806"
+                } else {
+                    "900802"
+                },
+                "Message throttled out",
+                format!(
+                    "{} of the {} policy {} ({} requests); retry after {} s",
+                    if t.burst {
+                        "The burst control"
+                    } else {
+                        "The quota"
+                    },
+                    t.level,
+                    t.policy,
+                    t.limit,
+                    crate::throttle::retry_after_seconds(t.retry_after)
+                ),
             ),
             Fault::NoSnapshot => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -641,6 +711,14 @@ impl Fault {
         })
         .to_string();
         let mut resp = json_response(status, body);
+        if let Fault::Throttled(t) = &self {
+            let wait = crate::throttle::retry_after_seconds(t.retry_after);
+            let h = resp.headers_mut();
+            h.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            h.insert("x-ratelimit-limit", HeaderValue::from(t.limit));
+            h.insert("x-ratelimit-remaining", HeaderValue::from(0u64));
+            h.insert("x-ratelimit-reset", HeaderValue::from(wait));
+        }
         if let Fault::Denied(Denied::Unauthenticated(_)) = &self {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -584,12 +584,18 @@ impl Snapshot {
                 bad("name", format!("`{}` appears twice", p.name));
             }
             if p.requests == 0 || p.period_seconds == 0 {
-                bad("requests", "requests and periodSeconds must be at least 1".into());
+                bad(
+                    "requests",
+                    "requests and periodSeconds must be at least 1".into(),
+                );
             }
             if let Some(b) = &p.burst
                 && (b.requests == 0 || b.period_seconds == 0)
             {
-                bad("burst", "requests and periodSeconds must be at least 1".into());
+                bad(
+                    "burst",
+                    "requests and periodSeconds must be at least 1".into(),
+                );
             }
         }
         out

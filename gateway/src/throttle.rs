@@ -115,7 +115,9 @@ impl<C: Clock + Clone> PolicyLimiter<C> {
                 remaining: 0,
                 reset_seconds: self.spec.period_seconds,
             }),
-            Err(not_until) => Err(self.refused(false, limit, not_until.wait_time_from(self.clock.now()))),
+            Err(not_until) => {
+                Err(self.refused(false, limit, not_until.wait_time_from(self.clock.now())))
+            }
         }
     }
 
@@ -159,16 +161,24 @@ impl<C: Clock + Clone> Limits<C> {
                 .and_then(|old| old.by_name.get(&key))
                 .filter(|l| l.spec == *p)
                 .cloned();
-            let limiter =
-                kept.unwrap_or_else(|| Arc::new(PolicyLimiter::with_clock(p.clone(), clock.clone())));
+            let limiter = kept
+                .unwrap_or_else(|| Arc::new(PolicyLimiter::with_clock(p.clone(), clock.clone())));
             by_name.insert(key, limiter);
         }
         Limits { by_name }
     }
 
-    pub fn policy(&self, organization: &str, level: &str, name: &str) -> Option<&Arc<PolicyLimiter<C>>> {
-        self.by_name
-            .get(&(organization.to_string(), level.to_string(), name.to_string()))
+    pub fn policy(
+        &self,
+        organization: &str,
+        level: &str,
+        name: &str,
+    ) -> Option<&Arc<PolicyLimiter<C>>> {
+        self.by_name.get(&(
+            organization.to_string(),
+            level.to_string(),
+            name.to_string(),
+        ))
     }
 
     /// The application's policy (per application and end user), then the subscription tier
@@ -219,7 +229,13 @@ mod tests {
     use super::*;
     use governor::clock::FakeRelativeClock;
 
-    fn policy(level: &str, name: &str, requests: u64, period: u64, burst: Option<(u64, u64)>) -> ThrottlingPolicy {
+    fn policy(
+        level: &str,
+        name: &str,
+        requests: u64,
+        period: u64,
+        burst: Option<(u64, u64)>,
+    ) -> ThrottlingPolicy {
         ThrottlingPolicy {
             organization: "acme".into(),
             level: level.into(),
@@ -237,7 +253,8 @@ mod tests {
     #[test]
     fn a_quota_lets_its_requests_through_then_refuses_until_time_passes() {
         let clock = FakeRelativeClock::default();
-        let l = PolicyLimiter::with_clock(policy("subscription", "Five", 5, 60, None), clock.clone());
+        let l =
+            PolicyLimiter::with_clock(policy("subscription", "Five", 5, 60, None), clock.clone());
         for i in 0..5 {
             let a = l.check("app/api").unwrap();
             assert_eq!(a.remaining, 4 - i);
@@ -245,7 +262,11 @@ mod tests {
         }
         let t = l.check("app/api").unwrap_err();
         assert!(!t.burst);
-        assert_eq!(t.retry_after, Duration::from_secs(12), "one request's share of the minute");
+        assert_eq!(
+            t.retry_after,
+            Duration::from_secs(12),
+            "one request's share of the minute"
+        );
         // Another caller has its own bucket.
         assert!(l.check("other/api").is_ok());
         clock.advance(Duration::from_secs(12));
@@ -295,11 +316,17 @@ mod tests {
         let gold = policy("subscription", "Gold", 3, 60, None);
         let first = Limits::build(&[gold.clone()], None, &clock);
         for _ in 0..3 {
-            first.check("acme", "app", "alice", "Unlimited", "api", "Gold").unwrap();
+            first
+                .check("acme", "app", "alice", "Unlimited", "api", "Gold")
+                .unwrap();
         }
         // A new snapshot with the same Gold: still exhausted.
         let second = Limits::build(&[gold.clone()], Some(&first), &clock);
-        assert!(second.check("acme", "app", "alice", "Unlimited", "api", "Gold").is_err());
+        assert!(
+            second
+                .check("acme", "app", "alice", "Unlimited", "api", "Gold")
+                .is_err()
+        );
         // Gold changed: a fresh limiter with the new quota.
         let mut bigger = gold;
         bigger.requests = 10;
@@ -310,8 +337,14 @@ mod tests {
             .unwrap();
         assert_eq!((a.limit, a.remaining), (10, 9));
         // No policy by that name (Unlimited), or another organization's: no limit.
-        assert_eq!(third.check("acme", "app", "alice", "Unlimited", "api", "Unlimited"), Ok(None));
-        assert_eq!(third.check("other", "app", "alice", "Unlimited", "api", "Gold"), Ok(None));
+        assert_eq!(
+            third.check("acme", "app", "alice", "Unlimited", "api", "Unlimited"),
+            Ok(None)
+        );
+        assert_eq!(
+            third.check("other", "app", "alice", "Unlimited", "api", "Gold"),
+            Ok(None)
+        );
     }
 
     #[test]
@@ -328,16 +361,27 @@ mod tests {
         let call = |user: &str| limits.check("acme", "app", user, "2PerMin", "api", "Gold");
         call("alice").unwrap();
         let a = call("alice").unwrap().unwrap();
-        assert_eq!((a.limit, a.remaining), (2, 0), "the tighter allowance is reported");
+        assert_eq!(
+            (a.limit, a.remaining),
+            (2, 0),
+            "the tighter allowance is reported"
+        );
         let t = call("alice").unwrap_err();
-        assert_eq!((t.level.as_str(), t.policy.as_str()), ("application", "2PerMin"));
-        assert!(call("bob").is_ok(), "another end user of the same application");
+        assert_eq!(
+            (t.level.as_str(), t.policy.as_str()),
+            ("application", "2PerMin")
+        );
+        assert!(
+            call("bob").is_ok(),
+            "another end user of the same application"
+        );
     }
 
     #[test]
     fn idle_callers_are_forgotten() {
         let clock = FakeRelativeClock::default();
-        let l = PolicyLimiter::with_clock(policy("subscription", "Gold", 10, 1, None), clock.clone());
+        let l =
+            PolicyLimiter::with_clock(policy("subscription", "Gold", 10, 1, None), clock.clone());
         for i in 0..1000 {
             l.check(&format!("caller-{i}")).unwrap();
         }

@@ -79,10 +79,13 @@ pub async fn snapshot_policies(
             requests: u64::try_from(r.request_count).unwrap_or(1),
             period_seconds: unit_seconds(&r.time_unit).unwrap_or(60)
                 * u64::try_from(r.unit_time).unwrap_or(1),
-            burst: r.burst_count.zip(r.burst_time_unit).map(|(c, u)| gateway::snapshot::Rate {
-                requests: u64::try_from(c).unwrap_or(1),
-                period_seconds: unit_seconds(&u).unwrap_or(1),
-            }),
+            burst: r
+                .burst_count
+                .zip(r.burst_time_unit)
+                .map(|(c, u)| gateway::snapshot::Rate {
+                    requests: u64::try_from(c).unwrap_or(1),
+                    period_seconds: unit_seconds(&u).unwrap_or(1),
+                }),
             stop_on_quota_reach: r.stop_on_quota_reach,
         })
         .collect())
@@ -140,7 +143,10 @@ impl Row {
                 }),
                 bandwidth: None,
             },
-            rate_limit_count: burst.as_ref().filter(|_| subscription).map(|b| b.rate_limit_count),
+            rate_limit_count: burst
+                .as_ref()
+                .filter(|_| subscription)
+                .map(|b| b.rate_limit_count),
             rate_limit_time_unit: burst
                 .as_ref()
                 .filter(|_| subscription)
@@ -184,7 +190,10 @@ fn check(level: &str, p: &mut ThrottlePolicy) -> Result<Checked, ApiError> {
         time_unit: "min".into(),
         burst: None,
     };
-    match (p.default_limit.kind.as_str(), &p.default_limit.request_count) {
+    match (
+        p.default_limit.kind.as_str(),
+        &p.default_limit.request_count,
+    ) {
         ("REQUESTCOUNTLIMIT", Some(rc)) => {
             if rc.request_count < 1 {
                 problems.add("defaultLimit.requestCount.requestCount", "at least 1");
@@ -218,7 +227,10 @@ fn check(level: &str, p: &mut ThrottlePolicy) -> Result<Checked, ApiError> {
     let burst = if level == SUBSCRIPTION {
         p.rate_limit_count.filter(|c| *c > 0).map(|c| BurstLimit {
             rate_limit_count: c,
-            rate_limit_time_unit: p.rate_limit_time_unit.clone().unwrap_or_else(|| "sec".into()),
+            rate_limit_time_unit: p
+                .rate_limit_time_unit
+                .clone()
+                .unwrap_or_else(|| "sec".into()),
         })
     } else {
         p.burst_limit.clone().filter(|b| b.rate_limit_count > 0)
@@ -312,7 +324,12 @@ impl Throttling<'_> {
         row.ok_or_else(|| not_found(id))
     }
 
-    pub async fn get(&self, actor: &Actor, level: &str, id: &str) -> Result<ThrottlePolicy, ApiError> {
+    pub async fn get(
+        &self,
+        actor: &Actor,
+        level: &str,
+        id: &str,
+    ) -> Result<ThrottlePolicy, ApiError> {
         actor.require(VIEW_SCOPES)?;
         let level = level_of(level)?;
         let mut conn = self.db.acquire().await?;
@@ -376,7 +393,10 @@ impl Throttling<'_> {
         if !p.policy_name.trim().is_empty() && p.policy_name.trim() != row.name {
             return Err(ApiError::field(
                 "policyName",
-                format!("cannot change (is `{}`); applications and subscriptions use it by name", row.name),
+                format!(
+                    "cannot change (is `{}`); applications and subscriptions use it by name",
+                    row.name
+                ),
             ));
         }
         p.policy_name = row.name.clone();
@@ -442,7 +462,11 @@ impl Throttling<'_> {
                 message: format!(
                     "{} is used by {used} {}; move them to another policy first",
                     row.name,
-                    if level == APPLICATION { "application(s)" } else { "subscription(s)" }
+                    if level == APPLICATION {
+                        "application(s)"
+                    } else {
+                        "subscription(s)"
+                    }
                 ),
                 errors: vec![FieldError::new("policyId", "in use")],
             });
@@ -452,8 +476,14 @@ impl Throttling<'_> {
             .execute(&mut *tx)
             .await?;
         crate::keymanager::runtime::bump_all(&mut tx).await?;
-        crate::keymanager::audit(&mut tx, actor, &format!("throttling.{level}.delete"), "throttling_policy", &row.name)
-            .await?;
+        crate::keymanager::audit(
+            &mut tx,
+            actor,
+            &format!("throttling.{level}.delete"),
+            "throttling_policy",
+            &row.name,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -520,7 +550,9 @@ mod tests {
 
     fn fields(r: Result<Checked, ApiError>) -> Vec<String> {
         match r {
-            Err(ApiError::BadRequest { errors, .. }) => errors.into_iter().map(|e| e.code).collect(),
+            Err(ApiError::BadRequest { errors, .. }) => {
+                errors.into_iter().map(|e| e.code).collect()
+            }
             Err(e) => panic!("{e:?}"),
             Ok(_) => vec![],
         }
@@ -528,13 +560,25 @@ mod tests {
 
     #[test]
     fn burst_control_sits_inside_the_quota() {
-        assert!(fields(check(APPLICATION, &mut policy(1000, "min", Some((50, "sec"))))).is_empty());
+        assert!(
+            fields(check(
+                APPLICATION,
+                &mut policy(1000, "min", Some((50, "sec")))
+            ))
+            .is_empty()
+        );
         assert_eq!(
-            fields(check(APPLICATION, &mut policy(1000, "min", Some((50, "min"))))),
+            fields(check(
+                APPLICATION,
+                &mut policy(1000, "min", Some((50, "min")))
+            )),
             ["burstLimit.rateLimitTimeUnit"]
         );
         assert_eq!(
-            fields(check(APPLICATION, &mut policy(10, "min", Some((50, "sec"))))),
+            fields(check(
+                APPLICATION,
+                &mut policy(10, "min", Some((50, "sec")))
+            )),
             ["burstLimit.rateLimitTimeUnit"]
         );
         assert_eq!(

@@ -52,6 +52,12 @@ const W_ENV_READ: &str = "apim:admin apim:environment_read";
 const W_ENV_MANAGE: &str = "apim:admin apim:environment_manage";
 const W_PROVIDER: &str = "apim:admin apim:api_provider_change";
 const W_CATEGORIES: &str = "apim:admin apim:admin_operations";
+const TIER_VIEW: &str = "apim:tier_view apim:tier_manage apim:admin";
+const TIER_MANAGE: &str = "apim:tier_manage apim:admin";
+const W_TIER_VIEW: &str = "apim:admin apim:tier_view";
+const W_TIER_MANAGE: &str = "apim:admin apim:tier_manage";
+const POLICY_BODY: &str = r#"{"policyName": "p-{n}", "defaultLimit": {"type": "REQUESTCOUNTLIMIT",
+    "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 100}}}"#;
 
 const KM_BODY: &str = r#"{"name": "km-{n}", "type": "OIDC", "issuer": "https://km-{n}.example",
     "certificates": {"type": "JWKS", "value": "https://km-{n}.example/jwks"}, "enabled": true}"#;
@@ -100,6 +106,17 @@ const OPS: &[Op] = &[
     ("DELETE", "/environments/{environmentId}", ENV_MANAGE, Some(W_ENV_MANAGE), None),
     // An API's owner (server/src/publisher/apis.rs change_provider).
     ("POST", "/apis/{apiId}/change-provider?provider={provider}", PROVIDER, Some(W_PROVIDER), None),
+    // Rate-limiting policies (server/src/throttling.rs).
+    ("GET", "/throttling/policies/application", TIER_VIEW, Some(W_TIER_VIEW), None),
+    ("POST", "/throttling/policies/application", TIER_MANAGE, Some(W_TIER_MANAGE), Some(POLICY_BODY)),
+    ("GET", "/throttling/policies/application/{applicationPolicyId}", TIER_VIEW, Some(W_TIER_VIEW), None),
+    ("PUT", "/throttling/policies/application/{applicationPolicyId}", TIER_MANAGE, Some(W_TIER_MANAGE), Some(r#"{"policyName": "world-app", "description": "edited {n}", "defaultLimit": {"type": "REQUESTCOUNTLIMIT", "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 100}}}"#)),
+    ("DELETE", "/throttling/policies/application/{applicationPolicyId}", TIER_MANAGE, Some(W_TIER_MANAGE), None),
+    ("GET", "/throttling/policies/subscription", TIER_VIEW, Some(W_TIER_VIEW), None),
+    ("POST", "/throttling/policies/subscription", TIER_MANAGE, Some(W_TIER_MANAGE), Some(POLICY_BODY)),
+    ("GET", "/throttling/policies/subscription/{subscriptionPolicyId}", TIER_VIEW, Some(W_TIER_VIEW), None),
+    ("PUT", "/throttling/policies/subscription/{subscriptionPolicyId}", TIER_MANAGE, Some(W_TIER_MANAGE), Some(r#"{"policyName": "world-sub", "description": "edited {n}", "defaultLimit": {"type": "REQUESTCOUNTLIMIT", "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 100}}, "rateLimitCount": 10, "rateLimitTimeUnit": "sec"}"#)),
+    ("DELETE", "/throttling/policies/subscription/{subscriptionPolicyId}", TIER_MANAGE, Some(W_TIER_MANAGE), None),
     // Settings (server/src/http/rest.rs).
     ("GET", "/settings", SETTINGS, Some(SETTINGS), None),
     // Categories, organization settings, organizations, scope-role mapping and role aliases
@@ -203,7 +220,7 @@ fn the_table_covers_every_admin_route() {
         "the scan found no `{{ADMIN}}/{{*rest}}` catch-all"
     );
     assert!(
-        registered.len() >= 32,
+        registered.len() >= 42,
         "the scan found too few routes: {registered:?}"
     );
     let table: BTreeSet<(String, String)> = OPS
@@ -335,7 +352,7 @@ async fn issuer() -> SocketAddr {
 /// `admin` with every scope an Admin operation needs.
 const ADMIN_ALL: &str = "apim:admin apim:admin_settings apim:api_workflow_view \
                          apim:api_workflow_approve apim:keymanagers_manage \
-                         apim:environment_manage apim:api_category";
+                         apim:environment_manage apim:api_category apim:tier_manage";
 const DEV: &str = "apim:subscribe apim:app_manage apim:sub_manage";
 
 struct World {
@@ -371,6 +388,32 @@ impl World {
                 .await;
                 ids.0
                     .insert("keyManagerId", km["id"].as_str().unwrap().to_string());
+            }
+            ("DELETE", "/throttling/policies/application/{applicationPolicyId}")
+            | ("DELETE", "/throttling/policies/subscription/{subscriptionPolicyId}") => {
+                let level = if path.contains("/application/") {
+                    "application"
+                } else {
+                    "subscription"
+                };
+                let body: Value = serde_json::from_str(&ids.fill(POLICY_BODY)).unwrap();
+                let p = created(
+                    app.call(
+                        Method::POST,
+                        &format!("{A}/throttling/policies/{level}"),
+                        &self.admin,
+                        Some(body),
+                    )
+                    .await,
+                )
+                .await;
+                let key = if level == "application" {
+                    "applicationPolicyId"
+                } else {
+                    "subscriptionPolicyId"
+                };
+                ids.0
+                    .insert(key, p["policyId"].as_str().unwrap().to_string());
             }
             ("DELETE", "/api-categories/{apiCategoryId}") => {
                 let c = created(
@@ -504,6 +547,21 @@ async fn world(app: &TestApp) -> World {
         .await,
     )
     .await;
+    let mut policy_ids = Vec::new();
+    for (level, name) in [("application", "world-app"), ("subscription", "world-sub")] {
+        let body: Value = serde_json::from_str(&POLICY_BODY.replace("p-{n}", name)).unwrap();
+        let p = created(
+            app.call(
+                Method::POST,
+                &format!("{A}/throttling/policies/{level}"),
+                &admin,
+                Some(body),
+            )
+            .await,
+        )
+        .await;
+        policy_ids.push(p["policyId"].as_str().unwrap().to_string());
+    }
     let idp = issuer().await;
     let s = |v: &Value| v.as_str().unwrap().to_string();
     World {
@@ -513,6 +571,8 @@ async fn world(app: &TestApp) -> World {
             ("environmentId", s(&env["id"])),
             ("apiId", api),
             ("apiCategoryId", s(&category["id"])),
+            ("applicationPolicyId", policy_ids[0].clone()),
+            ("subscriptionPolicyId", policy_ids[1].clone()),
             ("organizationName", "world-org".to_string()),
             ("scopeName", "apim:admin".to_string()),
             ("provider", "publisher".to_string()),
@@ -773,8 +833,8 @@ async fn unimplemented_operations_answer_a_wso2_error(db: PgPool) {
     let app = spawn(db).await;
     let admin = app.access_token("admin", ADMIN_PASSWORD, ADMIN_ALL).await;
     for (m, p) in [
-        ("GET", "/throttling/policies/application"),
-        ("POST", "/throttling/policies/subscription"),
+        ("GET", "/throttling/policies/advanced"),
+        ("POST", "/throttling/policies/custom"),
         ("GET", "/throttling/deny-policies"),
         ("GET", "/applications"),
         ("POST", "/applications/x/change-owner"),

@@ -23,7 +23,9 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             &format!("{ADMIN}/throttling/policies/application/{{policy_id}}"),
-            get(one::<false>).put(update::<false>).delete(remove::<false>),
+            get(one::<false>)
+                .put(update::<false>)
+                .delete(remove::<false>),
         )
         .route(
             &format!("{ADMIN}/throttling/policies/subscription"),
@@ -58,7 +60,11 @@ async fn create<const S: bool>(
     AppJson(body): AppJson<ThrottlePolicy>,
 ) -> Result<Response, ApiError> {
     let p = service(&s).create(&caller, level::<S>(), body).await?;
-    let location = format!("{ADMIN}/throttling/policies/{}/{}", level::<S>(), p.policy_id);
+    let location = format!(
+        "{ADMIN}/throttling/policies/{}/{}",
+        level::<S>(),
+        p.policy_id
+    );
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(p)).into_response())
 }
 
@@ -76,7 +82,9 @@ async fn update<const S: bool>(
     Path(id): Path<String>,
     AppJson(body): AppJson<ThrottlePolicy>,
 ) -> Result<Json<ThrottlePolicy>, ApiError> {
-    Ok(Json(service(&s).update(&caller, level::<S>(), &id, body).await?))
+    Ok(Json(
+        service(&s).update(&caller, level::<S>(), &id, body).await?,
+    ))
 }
 
 async fn remove<const S: bool>(

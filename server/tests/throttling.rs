@@ -1,0 +1,355 @@
+//! Rate limiting: the Admin API's policies (built-in tiers, custom ones with burst control,
+//! errors naming the field, policies in use kept), and enforcement through the real server
+//! binary, a real gateway binary and a real backend: a subscription tier of 5 a minute lets 5
+//! calls through with `X-RateLimit-*` headers, refuses the sixth with 429, `Retry-After` and
+//! WSO2's fault body, and a changed policy reaches the gateway within a second.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use common::procs::*;
+use common::*;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+const A: &str = "/api/am/admin/v4";
+const P: &str = "/api/am/publisher/v4";
+const D: &str = "/api/am/devportal/v3";
+
+async fn ok(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Value {
+    let r = app.call(method, path, token, body).await;
+    assert!(r.status.is_success(), "{path}: {} {}", r.status, r.text());
+    if r.text().is_empty() {
+        Value::Null
+    } else {
+        r.json()
+    }
+}
+
+fn fields(body: &Value) -> Vec<String> {
+    body["error"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["code"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn per_minute(name: &str, count: u64) -> Value {
+    json!({
+        "policyName": name,
+        "defaultLimit": {"type": "REQUESTCOUNTLIMIT",
+                         "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": count}}
+    })
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn policies_are_managed_through_the_admin_api(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let admin = app
+        .access_token(
+            "policy-admin",
+            DEMO_PASSWORD,
+            "apim:tier_view apim:tier_manage",
+        )
+        .await;
+    let subs = format!("{A}/throttling/policies/subscription");
+    let apps = format!("{A}/throttling/policies/application");
+    // Every organization starts with WSO2's tiers.
+    let list = ok(&app, Method::GET, &subs, &admin, None).await;
+    let names: Vec<&str> = list["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["policyName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Bronze", "Silver", "Gold", "Unlimited"]);
+    let gold = &list["list"][2];
+    assert_eq!(gold["defaultLimit"]["requestCount"]["requestCount"], 5000);
+    assert_eq!(gold["type"], "SubscriptionThrottlePolicy");
+    let app_list = ok(&app, Method::GET, &apps, &admin, None).await;
+    assert_eq!(app_list["count"], 4);
+
+    // A custom application policy with burst control.
+    let mut burst = per_minute("Burst", 1000);
+    burst["burstLimit"] = json!({"rateLimitCount": 50, "rateLimitTimeUnit": "sec"});
+    let created = ok(&app, Method::POST, &apps, &admin, Some(burst.clone())).await;
+    assert_eq!(created["burstLimit"]["rateLimitCount"], 50);
+    let id = created["policyId"].as_str().unwrap().to_string();
+    let r = app.call(Method::POST, &apps, &admin, Some(burst)).await;
+    assert_eq!(
+        fields(&assert_wso2_error(&r, StatusCode::CONFLICT)),
+        ["policyName"]
+    );
+    // Bad input names every field at fault; nothing is written.
+    let r = app
+        .call(
+            Method::POST,
+            &apps,
+            &admin,
+            Some(json!({"policyName": "bad name!",
+                        "defaultLimit": {"type": "REQUESTCOUNTLIMIT",
+                                         "requestCount": {"timeUnit": "week", "unitTime": 1, "requestCount": 0}},
+                        "burstLimit": {"rateLimitCount": 5, "rateLimitTimeUnit": "hour"}})),
+        )
+        .await;
+    assert_eq!(
+        fields(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        [
+            "policyName",
+            "defaultLimit.requestCount.requestCount",
+            "defaultLimit.requestCount.timeUnit",
+            "burstLimit.rateLimitTimeUnit"
+        ]
+    );
+    let r = app
+        .call(
+            Method::POST,
+            &subs,
+            &admin,
+            Some(json!({"policyName": "Bytes", "defaultLimit": {"type": "BANDWIDTHLIMIT",
+                        "bandwidth": {"timeUnit": "min", "unitTime": 1, "dataAmount": 1, "dataUnit": "MB"}}})),
+        )
+        .await;
+    assert_eq!(
+        fields(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        ["defaultLimit.type"]
+    );
+    // The name stays; the limits change.
+    let mut edit = per_minute("Burst", 2000);
+    edit["description"] = json!("doubled");
+    let edited = ok(
+        &app,
+        Method::PUT,
+        &format!("{apps}/{id}"),
+        &admin,
+        Some(edit),
+    )
+    .await;
+    assert_eq!(edited["defaultLimit"]["requestCount"]["requestCount"], 2000);
+    assert!(edited.get("burstLimit").is_none(), "{edited}");
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("{apps}/{id}"),
+            &admin,
+            Some(per_minute("Renamed", 1)),
+        )
+        .await;
+    assert_eq!(
+        fields(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        ["policyName"]
+    );
+    // In use: kept. Built in: kept.
+    // (The Developer Portal offers the built-in application policies only, for now.)
+    sqlx::query(
+        "INSERT INTO application (organization_id, owner_id, name, throttling_policy)
+         SELECT o.id, u.id, 'Bursty', 'Burst' FROM organization o JOIN app_user u ON u.organization_id = o.id
+          WHERE o.name = 'carbon.super' AND u.username = 'subscriber'",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let r = app
+        .call(Method::DELETE, &format!("{apps}/{id}"), &admin, None)
+        .await;
+    assert_eq!(
+        fields(&assert_wso2_error(&r, StatusCode::CONFLICT)),
+        ["policyId"]
+    );
+    let gold_id = gold["policyId"].as_str().unwrap();
+    let r = app
+        .call(Method::DELETE, &format!("{subs}/{gold_id}"), &admin, None)
+        .await;
+    assert_eq!(
+        fields(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        ["policyId"]
+    );
+    sqlx::query("DELETE FROM application WHERE name = 'Bursty'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let r = app
+        .call(Method::DELETE, &format!("{apps}/{id}"), &admin, None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM audit_log WHERE action LIKE 'throttling.%'"
+        )
+        .await,
+        3
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn the_gateway_enforces_a_subscription_tier(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let admin = app
+        .access_token(
+            "admin",
+            ADMIN_PASSWORD,
+            "apim:admin apim:tier_manage apim:api_view apim:api_create apim:api_publish \
+             apim:api_manage apim:subscribe apim:app_manage apim:sub_manage",
+        )
+        .await;
+    let five = ok(
+        &app,
+        Method::POST,
+        &format!("{A}/throttling/policies/subscription"),
+        &admin,
+        Some(per_minute("Five", 5)),
+    )
+    .await;
+    let backend = backend("limited");
+    let api = ok(
+        &app,
+        Method::POST,
+        &format!("{P}/apis"),
+        &admin,
+        Some(json!({
+            "name": "Limited", "context": "/limited", "version": "1.0.0",
+            "policies": ["Five"],
+            "endpointConfig": {"endpoint_type": "http",
+                "production_endpoints": {"url": format!("http://{backend}")}},
+            "operations": [{"target": "/x", "verb": "GET"}]
+        })),
+    )
+    .await;
+    let api_id = api["id"].as_str().unwrap().to_string();
+    let rev = ok(
+        &app,
+        Method::POST,
+        &format!("{P}/apis/{api_id}/revisions"),
+        &admin,
+        Some(json!({})),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        &format!(
+            "{P}/apis/{api_id}/deploy-revision?revisionId={}",
+            rev["id"].as_str().unwrap()
+        ),
+        &admin,
+        Some(json!([{"name": "Default", "vhost": "localhost"}])),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        &format!("{P}/apis/change-lifecycle?apiId={api_id}&action=Publish"),
+        &admin,
+        None,
+    )
+    .await;
+    let application = ok(
+        &app,
+        Method::POST,
+        &format!("{D}/applications"),
+        &admin,
+        Some(json!({"name": "Counted", "throttlingPolicy": "Unlimited"})),
+    )
+    .await;
+    let app_id = application["applicationId"].as_str().unwrap().to_string();
+    ok(
+        &app,
+        Method::POST,
+        &format!("{D}/subscriptions"),
+        &admin,
+        Some(json!({"applicationId": app_id, "apiId": api_id, "throttlingPolicy": "Five"})),
+    )
+    .await;
+    let key = ok(
+        &app,
+        Method::POST,
+        &format!("{D}/applications/{app_id}/generate-keys"),
+        &admin,
+        Some(json!({"keyType": "PRODUCTION", "grantTypesToBeSupported": ["client_credentials"]})),
+    )
+    .await;
+    let auth = basic(
+        key["consumerKey"].as_str().unwrap(),
+        key["consumerSecret"].as_str().unwrap(),
+    );
+    let r = app
+        .post_form(
+            "/oauth2/token",
+            &[("grant_type", "client_credentials")],
+            &[("authorization", &auth)],
+        )
+        .await;
+    let token = r.json()["access_token"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {token}");
+
+    let (_cp, cp_addr) = control_plane(&database_url(&db));
+    let dir = std::env::temp_dir();
+    let gw = start_gateway(
+        &format!("http://{cp_addr}"),
+        &dir.join(format!("gh-throttle-{}.json", std::process::id())),
+    );
+    let traffic = gw.traffic.clone();
+    let h = bearer.clone();
+    tokio::task::spawn_blocking(move || {
+        let headers = [("Authorization", h.as_str())];
+        within(Duration::from_secs(3), "the API is served", || {
+            request(&traffic, "GET", "/limited/1.0.0/x", &headers).0 == 200
+        });
+        // That was the first of five.
+        for remaining in (0..4).rev() {
+            let (s, head, _) = request(&traffic, "GET", "/limited/1.0.0/x", &headers);
+            assert_eq!(s, 200);
+            let head = head.to_ascii_lowercase();
+            assert!(head.contains("x-ratelimit-limit: 5"), "{head}");
+            assert!(
+                head.contains(&format!("x-ratelimit-remaining: {remaining}")),
+                "{head}"
+            );
+        }
+        let (s, head, body) = request(&traffic, "GET", "/limited/1.0.0/x", &headers);
+        assert_eq!(s, 429, "{head}\n{body}");
+        let head = head.to_ascii_lowercase();
+        assert!(
+            head.contains("retry-after: 12"),
+            "one request's share of the minute: {head}"
+        );
+        assert!(head.contains("x-ratelimit-remaining: 0"), "{head}");
+        let fault: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(fault["code"], "900802", "{fault}");
+        assert!(
+            fault["description"].as_str().unwrap().contains("Five"),
+            "{fault}"
+        );
+    })
+    .await
+    .unwrap();
+
+    // A bigger tier reaches the gateway (a new limiter) within a second.
+    let id = five["policyId"].as_str().unwrap();
+    ok(
+        &app,
+        Method::PUT,
+        &format!("{A}/throttling/policies/subscription/{id}"),
+        &admin,
+        Some(per_minute("Five", 50)),
+    )
+    .await;
+    let traffic = gw.traffic.clone();
+    tokio::task::spawn_blocking(move || {
+        let headers = [("Authorization", bearer.as_str())];
+        let took = within(Duration::from_secs(2), "the new limit applies", || {
+            let (s, head, _) = request(&traffic, "GET", "/limited/1.0.0/x", &headers);
+            s == 200 && head.to_ascii_lowercase().contains("x-ratelimit-limit: 50")
+        });
+        eprintln!("policy change → enforced in {took:?}");
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    })
+    .await
+    .unwrap();
+}
