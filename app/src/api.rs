@@ -218,6 +218,12 @@ pub mod ssr {
             caller: &'a CurrentUser,
             call: super::KmAdmin,
         ) -> BoxFuture<'a, Result<super::KmAdminReply, ServiceError>>;
+        /// Rate-limiting policies (Admin portal).
+        fn throttling_admin<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+            call: crate::throttling::ThrottlingCall,
+        ) -> BoxFuture<'a, Result<crate::throttling::ThrottlingReply, ServiceError>>;
         /// Categories, organization settings, organizations and role aliases (Admin portal).
         fn settings_admin<'a>(
             &'a self,
@@ -415,4 +421,17 @@ pub async fn settings_admin_call(
     };
     let services = expect_context::<ssr::Services>();
     Ok(services.settings_admin(&user, call).await)
+}
+
+/// One rate-limiting call for the Admin portal.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn throttling_admin_call(
+    call: crate::throttling::ThrottlingCall,
+) -> Result<Result<crate::throttling::ThrottlingReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let Some(user) = ssr::viewer().user else {
+        return Ok(Err(ServiceError::Unauthorized));
+    };
+    let services = expect_context::<ssr::Services>();
+    Ok(services.throttling_admin(&user, call).await)
 }

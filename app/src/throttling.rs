@@ -150,3 +150,83 @@ mod tests {
         assert_eq!(unit_seconds("week"), None);
     }
 }
+
+/// What the Admin portal's rate-limiting section does (the same service as the REST API).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThrottlingCall {
+    List {
+        level: String,
+    },
+    /// Creates (empty `policy_id`) or replaces a policy of `level`.
+    Save {
+        level: String,
+        policy: Box<ThrottlePolicy>,
+    },
+    Delete {
+        level: String,
+        id: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThrottlingReply {
+    List(Vec<ThrottlePolicy>),
+    One(Box<ThrottlePolicy>),
+    Done,
+}
+
+impl ThrottlePolicy {
+    /// A request-count policy: `requests` per `unit_time` `time_unit`.
+    pub fn request_count(name: &str, requests: i64, unit_time: i64, time_unit: &str) -> Self {
+        ThrottlePolicy {
+            policy_id: String::new(),
+            policy_name: name.to_string(),
+            display_name: String::new(),
+            description: String::new(),
+            is_deployed: true,
+            kind: String::new(),
+            default_limit: ThrottleLimit {
+                kind: "REQUESTCOUNTLIMIT".into(),
+                request_count: Some(RequestCountLimit {
+                    time_unit: time_unit.to_string(),
+                    unit_time,
+                    request_count: requests,
+                }),
+                bandwidth: None,
+            },
+            burst_limit: None,
+            rate_limit_count: None,
+            rate_limit_time_unit: None,
+            stop_on_quota_reach: true,
+            billing_plan: "FREE".into(),
+            built_in: false,
+        }
+    }
+
+    /// "1000 per min", "5000 per 2 hour", "unlimited".
+    pub fn quota_text(&self) -> String {
+        match &self.default_limit.request_count {
+            _ if self.policy_name == UNLIMITED && self.built_in => "unlimited".into(),
+            Some(rc) if rc.unit_time == 1 => format!("{} per {}", rc.request_count, rc.time_unit),
+            Some(rc) => format!("{} per {} {}", rc.request_count, rc.unit_time, rc.time_unit),
+            None => "—".into(),
+        }
+    }
+
+    /// The burst control, whichever level spells it: (count, unit).
+    pub fn burst(&self) -> Option<(i64, String)> {
+        self.burst_limit
+            .as_ref()
+            .map(|b| (b.rate_limit_count, b.rate_limit_time_unit.clone()))
+            .or_else(|| {
+                self.rate_limit_count.map(|c| {
+                    (
+                        c,
+                        self.rate_limit_time_unit
+                            .clone()
+                            .unwrap_or_else(|| "sec".into()),
+                    )
+                })
+            })
+    }
+}

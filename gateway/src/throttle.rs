@@ -314,14 +314,14 @@ mod tests {
     fn unchanged_policies_keep_their_counters_across_snapshots() {
         let clock = FakeRelativeClock::default();
         let gold = policy("subscription", "Gold", 3, 60, None);
-        let first = Limits::build(&[gold.clone()], None, &clock);
+        let first = Limits::build(std::slice::from_ref(&gold), None, &clock);
         for _ in 0..3 {
             first
                 .check("acme", "app", "alice", "Unlimited", "api", "Gold")
                 .unwrap();
         }
         // A new snapshot with the same Gold: still exhausted.
-        let second = Limits::build(&[gold.clone()], Some(&first), &clock);
+        let second = Limits::build(std::slice::from_ref(&gold), Some(&first), &clock);
         assert!(
             second
                 .check("acme", "app", "alice", "Unlimited", "api", "Gold")

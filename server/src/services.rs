@@ -559,6 +559,32 @@ impl PortalServices for DbServices {
         })
     }
 
+    fn throttling_admin<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+        call: app::throttling::ThrottlingCall,
+    ) -> BoxFuture<'a, Result<app::throttling::ThrottlingReply, ServiceError>> {
+        use app::throttling::{ThrottlingCall as C, ThrottlingReply as R};
+        Box::pin(async move {
+            let actor = Actor::from(caller);
+            let t = crate::throttling::Throttling { db: &self.db };
+            let result = match call {
+                C::List { level } => t.list(&actor, &level).await.map(R::List),
+                C::Save { level, policy } => {
+                    let id = policy.policy_id.clone();
+                    if id.trim().is_empty() {
+                        t.create(&actor, &level, *policy).await
+                    } else {
+                        t.update(&actor, &level, &id, *policy).await
+                    }
+                    .map(|p| R::One(Box::new(p)))
+                }
+                C::Delete { level, id } => t.delete(&actor, &level, &id).await.map(|_| R::Done),
+            };
+            result.map_err(ServiceError::from)
+        })
+    }
+
     fn settings_admin<'a>(
         &'a self,
         caller: &'a CurrentUser,

@@ -1203,6 +1203,7 @@ enum Sf {
     Environments(app::api::EnvAdmin),
     Users(app::api::UsersChange),
     Settings(app::settings::SettingsCall),
+    Throttling(app::throttling::ThrottlingCall),
 }
 
 /// The call's name; exhaustive over every service's calls, so a new call does not compile
@@ -1251,11 +1252,16 @@ fn sf_name(call: &Sf) -> &'static str {
             C::RoleAliases => "settings RoleAliases",
             C::SaveRoleAliases(_) => "settings SaveRoleAliases",
         },
+        Sf::Throttling(t) => match t {
+            app::throttling::ThrottlingCall::List { .. } => "throttling List",
+            app::throttling::ThrottlingCall::Save { .. } => "throttling Save",
+            app::throttling::ThrottlingCall::Delete { .. } => "throttling Delete",
+        },
     }
 }
 
 /// Every call `sf_name` names: the table must have exactly these rows.
-const SF_CALLS: usize = 2 + 4 + 4 + 4 + 6 + 10;
+const SF_CALLS: usize = 2 + 4 + 4 + 4 + 6 + 10 + 3;
 
 async fn run_sf(
     svc: &server::services::DbServices,
@@ -1270,6 +1276,7 @@ async fn run_sf(
         Sf::Environments(c) => svc.environments_admin(who, c).await.map(drop),
         Sf::Users(c) => svc.user_admin(who, c).await.map(drop),
         Sf::Settings(c) => svc.settings_admin(who, c).await.map(drop),
+        Sf::Throttling(c) => svc.throttling_admin(who, c).await.map(drop),
     }
 }
 
@@ -1310,8 +1317,8 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
         ..Default::default()
     };
     // What the calls use up, three of each (no row accepts more than three scopes alone).
-    let (mut workflows, mut kms, mut envs, mut roles, mut categories) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut workflows, mut kms, mut envs, mut roles, mut categories, mut tiers) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for n in 0..3 {
         workflows.push(pending_workflow(&app, &w.developer, &format!("Sf {n}")).await);
         let Ok(app::api::KmAdminReply::One(k)) = svc
@@ -1348,6 +1355,24 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
             panic!("category")
         };
         categories.push(c.id);
+        let Ok(app::throttling::ThrottlingReply::One(p)) = svc
+            .throttling_admin(
+                &root,
+                app::throttling::ThrottlingCall::Save {
+                    level: "subscription".into(),
+                    policy: Box::new(app::throttling::ThrottlePolicy::request_count(
+                        &format!("doomed-{n}"),
+                        10,
+                        1,
+                        "min",
+                    )),
+                },
+            )
+            .await
+        else {
+            panic!("policy")
+        };
+        tiers.push(p.policy_id);
     }
     let env_ids: Vec<String> = {
         let Ok(app::api::EnvAdminReply::List { environments, .. }) =
@@ -1397,6 +1422,9 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
     const CAT: &[&str] = &["apim:api_category", "apim:admin", "apim:admin_operations"];
     const SUPER: &[&str] = &["apim:admin"];
     const SCOPE: &[&str] = &["apim:scope_manage", "apim:admin"];
+    const TIERS_SEE: &[&str] = &["apim:tier_view", "apim:tier_manage", "apim:admin"];
+    const TIERS: &[&str] = &["apim:tier_manage", "apim:admin"];
+    use app::throttling::{ThrottlePolicy, ThrottlingCall as T};
     type Row<'a> = (&'a [&'a str], Box<dyn Fn(usize) -> Sf + 'a>);
     let table: Vec<Row> = vec![
         (USERS, Box::new(|_| Sf::ListUsers)),
@@ -1573,6 +1601,37 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
                 Sf::Settings(C::SetOrganizationEnabled {
                     name: "world-org".into(),
                     enabled: true,
+                })
+            }),
+        ),
+        (
+            TIERS_SEE,
+            Box::new(|_| {
+                Sf::Throttling(T::List {
+                    level: "application".into(),
+                })
+            }),
+        ),
+        (
+            TIERS,
+            Box::new(|n| {
+                Sf::Throttling(T::Save {
+                    level: "subscription".into(),
+                    policy: Box::new(ThrottlePolicy::request_count(
+                        &format!("sf-tier-{n}"),
+                        100,
+                        1,
+                        "min",
+                    )),
+                })
+            }),
+        ),
+        (
+            TIERS,
+            Box::new(|n| {
+                Sf::Throttling(T::Delete {
+                    level: "subscription".into(),
+                    id: pick(&tiers, n),
                 })
             }),
         ),

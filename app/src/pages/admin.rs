@@ -101,6 +101,9 @@ fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
             .into_any()
         }
         ("settings", Some(user)) => view! { <crate::pages::settings::Settings user/> }.into_any(),
+        ("throttling", Some(user)) => {
+            view! { <crate::pages::throttling::RateLimiting user/> }.into_any()
+        }
         ("workflows", Some(user)) => {
             view! { <crate::pages::workflows::Approvals user/> }.into_any()
         }
@@ -112,9 +115,6 @@ fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
 
 fn other_section(key: &'static str) -> AnyView {
     match key {
-        "throttling" => view! {
-            <EmptyState title="No custom policies" detail="Rate-limiting policies you add appear here beside the built-in tiers."/>
-        }.into_any(),
         _ => view! {
             <EmptyState title="Nothing recorded yet" detail="Audit events and gateway health appear here."/>
         }.into_any(),

@@ -11,4 +11,5 @@ pub mod key_managers;
 pub mod publisher;
 pub mod settings;
 pub mod sign_in;
+pub mod throttling;
 pub mod workflows;
