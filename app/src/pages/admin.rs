@@ -113,12 +113,11 @@ fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
     }
 }
 
-fn other_section(key: &'static str) -> AnyView {
-    match key {
-        _ => view! {
-            <EmptyState title="Nothing recorded yet" detail="Audit events and gateway health appear here."/>
-        }.into_any(),
+fn other_section(_key: &'static str) -> AnyView {
+    view! {
+        <EmptyState title="Nothing recorded yet" detail="Audit events and gateway health appear here."/>
     }
+    .into_any()
 }
 
 const TH: &str = "px-4 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
