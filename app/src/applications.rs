@@ -8,9 +8,6 @@ pub const PRODUCTION: &str = "PRODUCTION";
 pub const SANDBOX: &str = "SANDBOX";
 pub const KEY_TYPES: &[&str] = &[PRODUCTION, SANDBOX];
 
-/// WSO2's default application throttling policies.
-pub const APPLICATION_POLICIES: &[&str] = &["10PerMin", "20PerMin", "50PerMin", "Unlimited"];
-
 /// Grant types an application's OAuth client may use at the resident key manager.
 pub const GRANT_TYPES: &[&str] = &["client_credentials", "password", "refresh_token"];
 
@@ -427,6 +424,8 @@ pub enum ApplicationsCall {
         id: String,
     },
     KeyManagers,
+    /// The organization's application policies (names, tightest first).
+    ApplicationPolicies,
     /// The try-out console: one request through the gateway with a test token.
     TryOut {
         request: TryOutRequest,
@@ -477,6 +476,7 @@ pub enum ApplicationsReply {
     Subscriptions(crate::publisher::Page<Subscription>),
     Subscription(Box<Subscription>),
     KeyManagers(Vec<KeyManagerInfo>),
+    Policies(Vec<String>),
     TryOut(Box<TryOutResponse>),
     Done,
 }

@@ -128,6 +128,7 @@ test('every portal page hydrates on a direct load, tabs and admin sections inclu
   const tabs = ['', '/business-info', '/settings', '/operations', '/endpoints', '/lifecycle', '/revisions', '/definition', '/documents'];
   const pages = [
     '/admin', '/admin/workflows', '/admin/users', '/admin/key-managers', '/admin/gateways', '/admin/settings',
+    '/admin/throttling',
     '/publisher', '/publisher/api-products',
     ...tabs.map((t) => `/publisher/apis/${id}${t}`),
     '/devportal', '/devportal/applications',
@@ -364,5 +365,53 @@ test('a publisher files an API under a defined category and the Developer Portal
   // The later tests start from their own APIs only.
   const gone = await request.delete(`/api/am/publisher/v4/apis/${id}`, { headers: auth });
   expect(gone.ok(), await gone.text()).toBeTruthy();
+  expect(errors).toEqual([]);
+});
+
+test('a policy admin adds a subscription tier with burst control, which publishers can then offer', async ({ page, request }) => {
+  const errors = watchErrors(page);
+  page.on('dialog', (d) => d.accept());
+  await signIn(page, 'policy-admin', DEMO_PASSWORD, '/admin/throttling');
+  await hydrated(page);
+  // The built-in tiers are listed with their quotas.
+  const tiers = page.getByTestId('subscription-policies');
+  await expect(tiers.locator('tr[data-policy="Gold"]').getByTestId('quota')).toHaveText('5000 per min');
+  await expect(page.getByTestId('application-policies').locator('tr[data-policy="10PerMin"]')).toBeVisible();
+  // A custom tier: 600 a minute, at most 20 a second.
+  const form = page.getByTestId('subscription-policy-form');
+  await form.getByLabel('New policy').fill('Partner');
+  await form.getByLabel('Requests').fill('600');
+  await form.getByLabel('Burst: at most').fill('20');
+  await form.getByRole('button', { name: 'Add policy' }).click();
+  await expect(tiers.getByTestId('notice')).toHaveText('Policy Partner saved.');
+  const row = tiers.locator('tr[data-policy="Partner"]');
+  await expect(row.getByTestId('quota')).toHaveText('600 per min');
+  await expect(row.getByTestId('burst')).toHaveText('20 per sec');
+  // A burst looser than the quota is named next to its field.
+  await row.getByRole('button', { name: 'Edit' }).click();
+  await form.getByLabel('Burst: at most').fill('20');
+  await form.getByLabel('per', { exact: true }).nth(1).selectOption('min');
+  await form.getByRole('button', { name: 'Save policy' }).click();
+  await expect(form.getByText('burst control must use a shorter time unit than the quota')).toBeVisible();
+  await form.getByRole('button', { name: 'Cancel' }).click();
+  await shot(page, 'admin-rate-limiting');
+  // Publishers may offer it; a tier nobody defined is refused, naming it.
+  const token = await adminToken(request, 'apim:admin apim:api_view apim:api_create apim:api_delete');
+  const auth = { Authorization: `Bearer ${token}` };
+  const bad = await request.post('/api/am/publisher/v4/apis', {
+    headers: auth, data: { name: 'Tiered', context: '/tiered', version: '1', policies: ['Partner', 'Platinum'] },
+  });
+  expect(bad.status()).toBe(400);
+  expect((await bad.json()).error[0].code).toBe('policies[1]');
+  const good = await request.post('/api/am/publisher/v4/apis', {
+    headers: auth, data: { name: 'Tiered', context: '/tiered', version: '1', policies: ['Partner'] },
+  });
+  expect(good.status(), await good.text()).toBe(201);
+  const { id } = await good.json();
+  expect((await request.delete(`/api/am/publisher/v4/apis/${id}`, { headers: auth })).ok()).toBeTruthy();
+  // Not in use any more: removed.
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await expect(tiers.getByTestId('notice')).toHaveText('Policy Partner removed.');
+  await expect(row).toHaveCount(0);
   expect(errors).toEqual([]);
 });

@@ -86,6 +86,10 @@ pub async fn ensure_organization(db: &PgPool, name: &str) -> anyhow::Result<Uuid
     .fetch_one(db)
     .await
     .context("Failed to create the default organization")?;
+    let mut conn = db.acquire().await?;
+    crate::throttling::seed(&mut conn, id)
+        .await
+        .context("Failed to seed the built-in throttling policies")?;
     Ok(id)
 }
 

@@ -146,6 +146,12 @@ impl DbServices {
                 R::Done
             }
             C::KeyManagers => R::KeyManagers(km.infos(actor).await?),
+            C::ApplicationPolicies => {
+                actor.require(crate::keymanager::applications::APP_SCOPES)?;
+                R::Policies(
+                    crate::throttling::names(&self.db, &actor.organization, "application").await?,
+                )
+            }
             C::TryOut { request } => {
                 R::TryOut(Box::new(km.try_out(&self.catalogue, actor, request).await?))
             }

@@ -42,6 +42,62 @@ pub async fn seed(conn: &mut PgConnection, organization: Uuid) -> sqlx::Result<(
     Ok(())
 }
 
+/// The names of an organization's policies of `level`, tightest first (what developers pick
+/// from; no scope needed).
+pub async fn names(db: &PgPool, organization: &str, level: &str) -> Result<Vec<String>, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT p.name FROM throttling_policy p JOIN organization o ON o.id = p.organization_id
+          WHERE o.name = $1 AND p.level = $2
+          ORDER BY p.unlimited,
+                   p.request_count::float8 / (p.unit_time * CASE p.time_unit WHEN 'sec' THEN 1
+                       WHEN 'min' THEN 60 WHEN 'hour' THEN 3600 ELSE 86400 END),
+                   p.name",
+    )
+    .bind(organization)
+    .bind(level)
+    .fetch_all(db)
+    .await?)
+}
+
+/// DevPortal v3 `GET /throttling-policies/{policyLevel}`: the organization's policies as
+/// developers see them (WSO2's `ThrottlingPolicy`), tightest first.
+pub async fn devportal_list(
+    db: &PgPool,
+    organization: &str,
+    level: &str,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let level = level_of(level)?;
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM throttling_policy p JOIN organization o ON o.id = p.organization_id
+          WHERE o.name = $1 AND p.level = $2
+          ORDER BY p.unlimited, p.request_count::float8 / (p.unit_time * CASE p.time_unit
+                   WHEN 'sec' THEN 1 WHEN 'min' THEN 60 WHEN 'hour' THEN 3600 ELSE 86400 END), p.name"
+    )))
+    .bind(organization)
+    .bind(level)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "description": r.description,
+                "policyLevel": r.level,
+                "attributes": {},
+                "requestCount": r.request_count,
+                "unitTime": r.unit_time,
+                "timeUnit": r.time_unit,
+                "rateLimitCount": r.burst_count.unwrap_or(0),
+                "rateLimitTimeUnit": r.burst_time_unit,
+                "quotaPolicyType": "REQUESTCOUNT",
+                "tierPlan": r.billing_plan,
+                "stopOnQuotaReach": r.stop_on_quota_reach,
+            })
+        })
+        .collect())
+}
+
 #[derive(sqlx::FromRow)]
 struct RuntimeRow {
     organization: String,

@@ -44,6 +44,7 @@ const OPS: &[Op] = &[
     // Settings and the catalogue: public.
     ("GET", "/settings", false, None, None),
     ("GET", "/api-categories", false, None, None),
+    ("GET", "/throttling-policies/{policyLevel}", false, None, None),
     ("GET", "/apis", false, None, None),
     ("GET", "/apis/{apiId}", false, None, None),
     ("GET", "/apis/{apiId}/swagger", false, None, None),
@@ -355,6 +356,7 @@ async fn world(app: &TestApp) -> (Ids, String) {
         ("tokenId", s(&tokens["list"][0]["tokenId"])),
         ("apiKeyId", s(&api_key["keyId"])),
         ("subscriptionId", s(&sub["subscriptionId"])),
+        ("policyLevel", "subscription".to_string()),
     ]));
     (ids, dev)
 }

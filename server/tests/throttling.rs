@@ -353,3 +353,87 @@ async fn the_gateway_enforces_a_subscription_tier(db: PgPool) {
     .await
     .unwrap();
 }
+
+/// Developers pick from the organization's policies: the Developer Portal lists them
+/// (`/throttling-policies/{level}`, public), an application may use a custom one, an unknown
+/// one is refused naming the choices; a publisher offers only defined tiers.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn developers_and_publishers_use_the_defined_policies(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let admin = app
+        .access_token("policy-admin", DEMO_PASSWORD, "apim:tier_manage")
+        .await;
+    ok(
+        &app,
+        Method::POST,
+        &format!("{A}/throttling/policies/application"),
+        &admin,
+        Some(per_minute("Team", 300)),
+    )
+    .await;
+    let public = app
+        .get(&format!("{D}/throttling-policies/application"), None)
+        .await;
+    assert_eq!(public.status, StatusCode::OK, "{}", public.text());
+    let names: Vec<String> = public.json()["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["10PerMin", "20PerMin", "50PerMin", "Team", "Unlimited"]
+    );
+    let r = app
+        .get(&format!("{D}/throttling-policies/nonsense"), None)
+        .await;
+    assert_wso2_error(&r, StatusCode::NOT_FOUND);
+
+    let dev = app
+        .access_token(
+            "subscriber",
+            DEMO_PASSWORD,
+            "apim:subscribe apim:app_manage",
+        )
+        .await;
+    let created = ok(
+        &app,
+        Method::POST,
+        &format!("{D}/applications"),
+        &dev,
+        Some(json!({"name": "Team app", "throttlingPolicy": "Team"})),
+    )
+    .await;
+    assert_eq!(created["throttlingPolicy"], "Team");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{D}/applications"),
+            &dev,
+            Some(json!({"name": "Other", "throttlingPolicy": "Platinum"})),
+        )
+        .await;
+    let body = assert_wso2_error(&r, StatusCode::BAD_REQUEST);
+    assert_eq!(fields(&body), ["throttlingPolicy"]);
+    assert!(body.to_string().contains("Team"), "{body}");
+
+    let publisher = app
+        .access_token("publisher", DEMO_PASSWORD, "apim:api_view apim:api_create")
+        .await;
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{P}/apis"),
+            &publisher,
+            Some(
+                json!({"name": "Tiered", "context": "/tiered", "version": "1",
+                        "policies": ["Gold", "Platinum"]}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        fields(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        ["policies[1]"]
+    );
+}

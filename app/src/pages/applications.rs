@@ -33,6 +33,7 @@ async fn run(call: C) -> Result<R, ServiceError> {
 pub fn ApplicationList() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let apps = Resource::new(move || version.get(), |_| run(C::List));
+    let policies = Resource::new(|| (), |_| run(C::ApplicationPolicies));
     let name = RwSignal::new(String::new());
     let policy = RwSignal::new("Unlimited".to_string());
     let description = RwSignal::new(String::new());
@@ -131,9 +132,7 @@ pub fn ApplicationList() -> impl IntoView {
                         <label class=LABEL for="app-policy">"Rate limit (application policy)"</label>
                         <select id="app-policy" class=INPUT
                             on:change=move |ev| policy.set(event_target_value(&ev))>
-                            {a::APPLICATION_POLICIES.iter().map(|p| view! {
-                                <option value=*p selected=*p == "Unlimited">{*p}</option>
-                            }).collect_view()}
+                            {policy_options(policies, "Unlimited".to_string())}
                         </select>
                     </div>
                     <div>
@@ -179,12 +178,14 @@ pub fn ApplicationDetail() -> impl IntoView {
         },
     );
     let managers = Resource::new(|| (), |_| run(C::KeyManagers));
+    let policies = Resource::new(|| (), |_| run(C::ApplicationPolicies));
     let lists = Lists {
         api_keys,
         key_version,
         subs,
         sub_offset,
         managers,
+        policies,
     };
     view! {
         <Title text="Application"/>
@@ -208,6 +209,27 @@ pub fn ApplicationDetail() -> impl IntoView {
 
 type Listing = Resource<Result<R, ServiceError>>;
 
+/// The organization's application policies as `<option>`s, `current` selected.
+fn policy_options(policies: Listing, current: String) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let current = current.clone();
+                Suspend::new(async move {
+                    let names = match policies.await {
+                        Ok(R::Policies(names)) => names,
+                        _ => vec![current.clone()],
+                    };
+                    names.into_iter().map(|p| {
+                        let selected = p == current;
+                        view! { <option value=p.clone() selected=selected>{p.clone()}</option> }
+                    }).collect_view()
+                })
+            }}
+        </Suspense>
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Lists {
     api_keys: Listing,
@@ -215,6 +237,7 @@ struct Lists {
     subs: Listing,
     sub_offset: RwSignal<i64>,
     managers: Listing,
+    policies: Listing,
 }
 
 const SUBSCRIPTIONS_PAGE: i64 = 50;
@@ -299,9 +322,7 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
                 <div>
                     <label class=LABEL for="edit-policy">"Rate limit"</label>
                     <select id="edit-policy" class=INPUT on:change=move |ev| policy.set(event_target_value(&ev))>
-                        {a::APPLICATION_POLICIES.iter().map(|p| view! {
-                            <option value=*p selected=*p == current_policy>{*p}</option>
-                        }).collect_view()}
+                        {policy_options(lists.policies, current_policy.clone())}
                     </select>
                 </div>
                 <div>

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::caller::Caller;
-use super::rest::ADMIN;
+use super::rest::{ADMIN, DEVPORTAL};
 use crate::AppState;
 use crate::error::{ApiError, AppJson};
 use crate::throttling::Throttling;
@@ -35,6 +35,24 @@ pub fn router() -> Router<AppState> {
             &format!("{ADMIN}/throttling/policies/subscription/{{policy_id}}"),
             get(one::<true>).put(update::<true>).delete(remove::<true>),
         )
+        .route(
+            &format!("{DEVPORTAL}/throttling-policies/{{policy_level}}"),
+            get(devportal_list),
+        )
+}
+
+/// DevPortal v3 `GET /throttling-policies/{policyLevel}`: public, like the catalogue
+/// (anonymous visitors see the default organization's).
+async fn devportal_list(
+    State(s): State<AppState>,
+    caller: Option<Caller>,
+    Path(level): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let org = caller
+        .map(|c| c.organization)
+        .unwrap_or_else(|| s.settings.auth.default_organization.clone());
+    let items = crate::throttling::devportal_list(&s.db, &org, &level).await?;
+    Ok(Json(json!({ "count": items.len(), "list": items })))
 }
 
 fn service(s: &AppState) -> Throttling<'_> {

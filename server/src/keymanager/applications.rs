@@ -112,7 +112,7 @@ fn key_type(value: &str) -> Result<&'static str, ApiError> {
         .ok_or_else(|| ApiError::field("keyType", "must be PRODUCTION or SANDBOX"))
 }
 
-fn check_application(app: &mut Application) -> Result<(), ApiError> {
+fn check_application(app: &mut Application, policies: &[String]) -> Result<(), ApiError> {
     app.name = app.name.trim().to_string();
     if app.name.is_empty() {
         return Err(ApiError::field("name", "is required"));
@@ -123,13 +123,13 @@ fn check_application(app: &mut Application) -> Result<(), ApiError> {
     if app.throttling_policy.trim().is_empty() {
         app.throttling_policy = "Unlimited".into();
     }
-    if !a::APPLICATION_POLICIES.contains(&app.throttling_policy.as_str()) {
+    if !policies.contains(&app.throttling_policy) {
         return Err(ApiError::field(
             "throttlingPolicy",
             format!(
                 "`{}` is not an application policy; use one of {}",
                 app.throttling_policy,
-                a::APPLICATION_POLICIES.join(", ")
+                policies.join(", ")
             ),
         ));
     }
@@ -293,7 +293,9 @@ impl KeyManager {
         mut app: Application,
     ) -> Result<Application, ApiError> {
         actor.require(APP_SCOPES)?;
-        check_application(&mut app)?;
+        let policies =
+            crate::throttling::names(&self.db, &actor.organization, "application").await?;
+        check_application(&mut app, &policies)?;
         let mut tx = self.db.begin().await?;
         let (id, organization): (Uuid, Uuid) = sqlx::query_as(
             "INSERT INTO application (organization_id, owner_id, name, description, throttling_policy, attributes)
@@ -356,7 +358,9 @@ impl KeyManager {
     ) -> Result<Application, ApiError> {
         actor.require(APP_SCOPES)?;
         let row = self.own_application(actor, id).await?;
-        check_application(&mut app)?;
+        let policies =
+            crate::throttling::names(&self.db, &actor.organization, "application").await?;
+        check_application(&mut app, &policies)?;
         let mut tx = self.db.begin().await?;
         sqlx::query(
             "UPDATE application SET name = $2, description = $3, throttling_policy = $4,

@@ -387,6 +387,7 @@ impl Publisher {
         validate::check_api(&mut api, product)?;
         self.check_categories(actor, &api.settings.categories)
             .await?;
+        self.check_tiers(actor, &api.settings.policies).await?;
         if product {
             self.resolve_product_apis(actor, &mut api).await?;
         }
@@ -558,6 +559,7 @@ impl Publisher {
         validate::check_api(&mut api, product)?;
         self.check_categories(actor, &api.settings.categories)
             .await?;
+        self.check_tiers(actor, &api.settings.policies).await?;
         if product {
             self.resolve_product_apis(actor, &mut api).await?;
         }
@@ -992,6 +994,29 @@ impl Publisher {
         audit(&mut tx, actor, "lifecycle_request_cancelled", product, id).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Each subscription tier offered must be a subscription policy of the organization.
+    async fn check_tiers(&self, actor: &Actor, tiers: &[String]) -> Result<(), ApiError> {
+        if tiers.is_empty() {
+            return Ok(());
+        }
+        let known =
+            crate::throttling::names(&self.db, &actor.organization, app::throttling::SUBSCRIPTION)
+                .await?;
+        let mut p = Problems::default();
+        for (i, t) in tiers.iter().enumerate() {
+            if !known.contains(t) {
+                p.add(
+                    &format!("policies[{i}]"),
+                    format!(
+                        "no subscription policy `{t}`; use one of {}",
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+        p.into_result()
     }
 
     /// Each category must be one the organization's admins defined (Admin portal).
