@@ -159,7 +159,7 @@ pub const ADMIN_SECTIONS: &[AdminSection] = &[
     AdminSection {
         key: "throttling",
         title: "Rate limiting",
-        summary: "Advanced, application and subscription policies; deny policies.",
+        summary: "Application policies and subscription tiers: quotas and burst control.",
         scopes: &[
             scopes::TIER_VIEW,
             scopes::TIER_MANAGE,
