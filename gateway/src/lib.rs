@@ -7,6 +7,8 @@
 pub mod auth;
 pub mod config;
 #[cfg(feature = "runtime")]
+pub mod deny;
+#[cfg(feature = "runtime")]
 pub mod feed;
 #[cfg(feature = "jwt")]
 pub mod jwt;

@@ -40,6 +40,8 @@ pub struct Table {
     key_managers: Vec<crate::snapshot::KeyManager>,
     /// Rate limiters by policy; unchanged policies share them with the previous table.
     pub limits: crate::throttle::Limits,
+    /// Deny policies.
+    pub deny: crate::deny::Deny,
 }
 
 /// Production endpoints, and sandbox ones when the API has them.
@@ -101,6 +103,7 @@ impl Table {
                 previous.map(|t| &t.limits),
                 &governor::clock::DefaultClock::default(),
             ),
+            deny: crate::deny::Deny::build(&snapshot.deny_policies),
         }
     }
 
@@ -378,6 +381,12 @@ impl Gateway {
         let api = table.router.api(index);
         let op = &api.operations[operation];
         let api_metrics = || Some(table.groups[index].production.metrics.clone());
+        if !table.deny.is_empty() {
+            table
+                .deny
+                .before_auth(&api.organization, &api.context, &api.version, peer.ip())
+                .map_err(|b| (Fault::Blocked(b), api_metrics()))?;
+        }
         let mut key_type = KeyType::Production;
         let mut allowance: Option<crate::throttle::Allowance> = None;
         let mut query_key: Option<String> = None;
@@ -431,6 +440,17 @@ impl Gateway {
                 .await
                 .map_err(|d| (Fault::Denied(d), api_metrics()))?;
             key_type = caller.key_type;
+            if !table.deny.is_empty() {
+                table
+                    .deny
+                    .after_auth(
+                        &api.organization,
+                        &caller.subscriber,
+                        &caller.application_name,
+                        &caller.end_user,
+                    )
+                    .map_err(|b| (Fault::Blocked(b), api_metrics()))?;
+            }
             // Rate limits: the application's policy, then the subscription's tier.
             allowance = table
                 .limits
@@ -608,6 +628,8 @@ pub enum Fault {
     Denied(Denied),
     /// A rate limit refused the request.
     Throttled(crate::throttle::Throttled),
+    /// A deny policy refused the request.
+    Blocked(crate::deny::Blocked),
     /// An answer the gateway makes itself (its JWKS), not a fault.
     Own(StatusCode, String),
 }
@@ -641,6 +663,12 @@ impl Fault {
                 "900908",
                 "Resource forbidden",
                 why.clone(),
+            ),
+            Fault::Blocked(b) => (
+                StatusCode::FORBIDDEN,
+                "900805",
+                "Message blocked",
+                format!("A deny policy blocks this request ({} {})", b.kind, b.value),
             ),
             Fault::Throttled(t) => (
                 StatusCode::TOO_MANY_REQUESTS,

@@ -58,6 +58,9 @@
 //!   - { organization: acme, level: subscription, name: Gold, requests: 1000, periodSeconds: 60,
 //!       burst: { requests: 50, periodSeconds: 1 } }
 //!   - { organization: acme, level: application, name: 10PerMin, requests: 10, periodSeconds: 60 }
+//! denyPolicies:
+//!   - { organization: acme, type: IPRANGE, value: 10.0.0.1-10.0.0.255 }
+//!   - { organization: acme, type: API, value: /pizzashack/1.0.0 }
 //! # backendJwtKey: { kid: k1, pkcs8: <base64 RSA PKCS#8> }  — needed when an API sets backendJwt
 //! ```
 
@@ -90,10 +93,28 @@ pub struct Snapshot {
     /// Rate-limiting policies of the organizations served here (unlimited ones are absent).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub throttling_policies: Vec<ThrottlingPolicy>,
+    /// Enabled deny policies of the organizations served here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_policies: Vec<DenyPolicy>,
     /// The key the gateway signs backend JWTs with (shared by the environment's gateways, so a
     /// backend trusts them all); a gateway without one generates its own at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_jwt_key: Option<SigningKey>,
+}
+
+/// A request refused at once (WSO2's blocking condition): `type` API (`value` the context,
+/// with or without the version), APPLICATION (`owner:name`), USER (the end user), IP (an
+/// address) or IPRANGE (`first-last`); `invert` refuses everything *but* the IP or range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DenyPolicy {
+    #[serde(default)]
+    pub organization: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+    #[serde(default)]
+    pub invert: bool,
 }
 
 /// A rate limit by name: an application's policy (per application and end user) or a
@@ -567,6 +588,25 @@ impl Snapshot {
                         message: format!("`{ip}` is not an address or CIDR range"),
                     });
                 }
+            }
+        }
+        for (i, d) in self.deny_policies.iter().enumerate() {
+            let ok = match d.kind.as_str() {
+                "API" => d.value.starts_with('/'),
+                "APPLICATION" => d.value.contains(':'),
+                "USER" => !d.value.is_empty(),
+                "IP" => d.value.parse::<std::net::IpAddr>().is_ok(),
+                "IPRANGE" => d.value.split_once('-').is_some_and(|(a, b)| {
+                    a.trim().parse::<std::net::IpAddr>().is_ok()
+                        && b.trim().parse::<std::net::IpAddr>().is_ok()
+                }),
+                _ => false,
+            };
+            if !ok {
+                out.push(Problem {
+                    at: format!("denyPolicies[{i}]"),
+                    message: format!("`{}` is not a valid {} condition", d.value, d.kind),
+                });
             }
         }
         let mut policies = HashSet::new();

@@ -11,6 +11,7 @@ use app::throttling::{
     ThrottlePolicy, UNLIMITED, unit_seconds,
 };
 use serde_json::json;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -645,4 +646,249 @@ mod tests {
             ]
         );
     }
+}
+
+// ----- Deny policies ----------------------------------------------------------------------------
+
+pub const DENY_VIEW_SCOPES: &[&str] = &[s::BL_VIEW, s::BL_MANAGE, s::ADMIN];
+pub const DENY_MANAGE_SCOPES: &[&str] = &[s::BL_MANAGE, s::ADMIN];
+
+/// WSO2's `BlockingCondition`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockingCondition {
+    #[serde(default)]
+    pub condition_id: String,
+    pub condition_type: String,
+    pub condition_value: serde_json::Value,
+    #[serde(default = "yes")]
+    pub condition_status: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The condition as the gateway reads it: (value, invert), or the field at fault.
+fn deny_runtime(kind: &str, value: &serde_json::Value) -> Result<(String, bool), (String, String)> {
+    let text = |v: &serde_json::Value| v.as_str().map(|s| s.trim().to_string());
+    let ip = |v: &serde_json::Value, field: &str| {
+        text(v)
+            .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+            .ok_or_else(|| {
+                (
+                    format!("conditionValue.{field}"),
+                    "is not an IP address".to_string(),
+                )
+            })
+    };
+    let invert = value
+        .get("invert")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    match kind {
+        "API" => match text(value) {
+            Some(c) if c.starts_with('/') && !c.contains(char::is_whitespace) => Ok((c, false)),
+            _ => Err((
+                "conditionValue".into(),
+                "an API context such as /pizzashack/1.0.0".into(),
+            )),
+        },
+        "APPLICATION" => match text(value) {
+            Some(a)
+                if a.split_once(':')
+                    .is_some_and(|(o, n)| !o.is_empty() && !n.is_empty()) =>
+            {
+                Ok((a, false))
+            }
+            _ => Err((
+                "conditionValue".into(),
+                "owner:application, e.g. alice:Mobile app".into(),
+            )),
+        },
+        "USER" => match text(value) {
+            Some(u) if !u.is_empty() => Ok((u, false)),
+            _ => Err(("conditionValue".into(), "a user name".into())),
+        },
+        "IP" => Ok((ip(&value["fixedIp"], "fixedIp")?, invert)),
+        "IPRANGE" => {
+            let (a, b) = (
+                ip(&value["startingIp"], "startingIp")?,
+                ip(&value["endingIp"], "endingIp")?,
+            );
+            let (pa, pb): (std::net::IpAddr, std::net::IpAddr) = (
+                a.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into()),
+                b.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into()),
+            );
+            if pa.is_ipv4() != pb.is_ipv4() || pa > pb {
+                return Err((
+                    "conditionValue.endingIp".into(),
+                    "must be of the same family as startingIp and not below it".into(),
+                ));
+            }
+            Ok((format!("{a}-{b}"), invert))
+        }
+        _ => Err((
+            "conditionType".into(),
+            "API, APPLICATION, IP, IPRANGE or USER".into(),
+        )),
+    }
+}
+
+type DenyRow = (Uuid, String, Json<serde_json::Value>, bool);
+
+fn deny_dto((id, kind, value, enabled): DenyRow) -> BlockingCondition {
+    BlockingCondition {
+        condition_id: id.to_string(),
+        condition_type: kind,
+        condition_value: value.0,
+        condition_status: enabled,
+    }
+}
+
+impl Throttling<'_> {
+    pub async fn deny_list(&self, actor: &Actor) -> Result<Vec<BlockingCondition>, ApiError> {
+        actor.require(DENY_VIEW_SCOPES)?;
+        let rows: Vec<DenyRow> = sqlx::query_as(
+            "SELECT d.id, d.condition_type, d.condition_value, d.enabled FROM deny_policy d
+               JOIN organization o ON o.id = d.organization_id
+              WHERE o.name = $1 ORDER BY d.created_at, d.id",
+        )
+        .bind(&actor.organization)
+        .fetch_all(self.db)
+        .await?;
+        Ok(rows.into_iter().map(deny_dto).collect())
+    }
+
+    pub async fn deny_get(&self, actor: &Actor, id: &str) -> Result<BlockingCondition, ApiError> {
+        actor.require(DENY_VIEW_SCOPES)?;
+        self.deny_list(actor)
+            .await?
+            .into_iter()
+            .find(|d| d.condition_id == id.trim())
+            .ok_or_else(|| ApiError::NotFound(format!("Deny policy {id} not found")))
+    }
+
+    /// Adds a condition; it reaches every gateway within a second (the environments' versions
+    /// move in the same transaction).
+    pub async fn deny_create(
+        &self,
+        actor: &Actor,
+        c: BlockingCondition,
+    ) -> Result<BlockingCondition, ApiError> {
+        actor.require(DENY_MANAGE_SCOPES)?;
+        let kind = c.condition_type.trim().to_ascii_uppercase();
+        deny_runtime(&kind, &c.condition_value)
+            .map_err(|(field, message)| ApiError::field(&field, message))?;
+        let mut tx = self.db.begin().await?;
+        let id: Uuid = sqlx::query_scalar(
+            "INSERT INTO deny_policy (organization_id, condition_type, condition_value, enabled, created_by)
+             SELECT id, $2, $3, $4, $5 FROM organization WHERE name = $1 RETURNING id",
+        )
+        .bind(&actor.organization)
+        .bind(&kind)
+        .bind(&c.condition_value)
+        .bind(c.condition_status)
+        .bind(&actor.username)
+        .fetch_one(&mut *tx)
+        .await?;
+        crate::keymanager::runtime::bump_all(&mut tx).await?;
+        crate::audit::change_with_detail(
+            &mut tx,
+            &actor.organization,
+            &actor.username,
+            "deny_policy.create",
+            "deny_policy",
+            &id.to_string(),
+            json!({ "type": kind, "value": c.condition_value, "enabled": c.condition_status }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.deny_get(actor, &id.to_string()).await
+    }
+
+    /// `PATCH /throttling/deny-policy/{id}` with `conditionStatus`: switches it on or off.
+    pub async fn deny_set_status(
+        &self,
+        actor: &Actor,
+        id: &str,
+        enabled: bool,
+    ) -> Result<BlockingCondition, ApiError> {
+        actor.require(DENY_MANAGE_SCOPES)?;
+        let uuid = Uuid::parse_str(id.trim())
+            .map_err(|_| ApiError::NotFound(format!("Deny policy {id} not found")))?;
+        let mut tx = self.db.begin().await?;
+        let n = sqlx::query(
+            "UPDATE deny_policy d SET enabled = $3 FROM organization o
+              WHERE d.id = $1 AND o.id = d.organization_id AND o.name = $2",
+        )
+        .bind(uuid)
+        .bind(&actor.organization)
+        .bind(enabled)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(ApiError::NotFound(format!("Deny policy {id} not found")));
+        }
+        crate::keymanager::runtime::bump_all(&mut tx).await?;
+        let action = if enabled {
+            "deny_policy.enable"
+        } else {
+            "deny_policy.disable"
+        };
+        crate::keymanager::audit(&mut tx, actor, action, "deny_policy", id).await?;
+        tx.commit().await?;
+        self.deny_get(actor, id).await
+    }
+
+    pub async fn deny_delete(&self, actor: &Actor, id: &str) -> Result<(), ApiError> {
+        actor.require(DENY_MANAGE_SCOPES)?;
+        let uuid = Uuid::parse_str(id.trim())
+            .map_err(|_| ApiError::NotFound(format!("Deny policy {id} not found")))?;
+        let mut tx = self.db.begin().await?;
+        let n = sqlx::query(
+            "DELETE FROM deny_policy d USING organization o
+              WHERE d.id = $1 AND o.id = d.organization_id AND o.name = $2",
+        )
+        .bind(uuid)
+        .bind(&actor.organization)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(ApiError::NotFound(format!("Deny policy {id} not found")));
+        }
+        crate::keymanager::runtime::bump_all(&mut tx).await?;
+        crate::keymanager::audit(&mut tx, actor, "deny_policy.delete", "deny_policy", id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The enabled deny policies of `organizations`, as gateways enforce them.
+pub async fn snapshot_deny_policies(
+    db: &PgPool,
+    organizations: &[String],
+) -> Result<Vec<gateway::snapshot::DenyPolicy>, ApiError> {
+    let rows: Vec<(String, String, Json<serde_json::Value>)> = sqlx::query_as(
+        "SELECT o.name, d.condition_type, d.condition_value FROM deny_policy d
+           JOIN organization o ON o.id = d.organization_id
+          WHERE o.name = ANY($1) AND d.enabled ORDER BY o.name, d.created_at, d.id",
+    )
+    .bind(organizations)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(organization, kind, value)| {
+            let (value, invert) = deny_runtime(&kind, &value.0).ok()?;
+            Some(gateway::snapshot::DenyPolicy {
+                organization,
+                kind,
+                value,
+                invert,
+            })
+        })
+        .collect())
 }

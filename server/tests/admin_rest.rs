@@ -56,6 +56,11 @@ const TIER_VIEW: &str = "apim:tier_view apim:tier_manage apim:admin";
 const TIER_MANAGE: &str = "apim:tier_manage apim:admin";
 const W_TIER_VIEW: &str = "apim:admin apim:tier_view";
 const W_TIER_MANAGE: &str = "apim:admin apim:tier_manage";
+const BL_VIEW: &str = "apim:bl_view apim:bl_manage apim:admin";
+const BL_MANAGE: &str = "apim:bl_manage apim:admin";
+const W_BL_VIEW: &str = "apim:admin apim:bl_view";
+const W_BL_MANAGE: &str = "apim:admin apim:bl_manage";
+const DENY_BODY: &str = r#"{"conditionType": "USER", "conditionValue": "blocked-{n}"}"#;
 const POLICY_BODY: &str = r#"{"policyName": "p-{n}", "defaultLimit": {"type": "REQUESTCOUNTLIMIT",
     "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 100}}}"#;
 
@@ -117,6 +122,12 @@ const OPS: &[Op] = &[
     ("GET", "/throttling/policies/subscription/{subscriptionPolicyId}", TIER_VIEW, Some(W_TIER_VIEW), None),
     ("PUT", "/throttling/policies/subscription/{subscriptionPolicyId}", TIER_MANAGE, Some(W_TIER_MANAGE), Some(r#"{"policyName": "world-sub", "description": "edited {n}", "defaultLimit": {"type": "REQUESTCOUNTLIMIT", "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 100}}, "rateLimitCount": 10, "rateLimitTimeUnit": "sec"}"#)),
     ("DELETE", "/throttling/policies/subscription/{subscriptionPolicyId}", TIER_MANAGE, Some(W_TIER_MANAGE), None),
+    // Deny policies (server/src/throttling.rs).
+    ("GET", "/throttling/deny-policies", BL_VIEW, Some(W_BL_VIEW), None),
+    ("POST", "/throttling/deny-policies", BL_MANAGE, Some(W_BL_MANAGE), Some(DENY_BODY)),
+    ("GET", "/throttling/deny-policy/{conditionId}", BL_VIEW, Some(W_BL_VIEW), None),
+    ("PATCH", "/throttling/deny-policy/{conditionId}", BL_MANAGE, Some(W_BL_MANAGE), Some(r#"{"conditionStatus": false}"#)),
+    ("DELETE", "/throttling/deny-policy/{conditionId}", BL_MANAGE, Some(W_BL_MANAGE), None),
     // Settings (server/src/http/rest.rs).
     ("GET", "/settings", SETTINGS, Some(SETTINGS), None),
     // Categories, organization settings, organizations, scope-role mapping and role aliases
@@ -220,7 +231,7 @@ fn the_table_covers_every_admin_route() {
         "the scan found no `{{ADMIN}}/{{*rest}}` catch-all"
     );
     assert!(
-        registered.len() >= 42,
+        registered.len() >= 47,
         "the scan found too few routes: {registered:?}"
     );
     let table: BTreeSet<(String, String)> = OPS
@@ -352,7 +363,8 @@ async fn issuer() -> SocketAddr {
 /// `admin` with every scope an Admin operation needs.
 const ADMIN_ALL: &str = "apim:admin apim:admin_settings apim:api_workflow_view \
                          apim:api_workflow_approve apim:keymanagers_manage \
-                         apim:environment_manage apim:api_category apim:tier_manage";
+                         apim:environment_manage apim:api_category apim:tier_manage \
+                         apim:bl_manage";
 const DEV: &str = "apim:subscribe apim:app_manage apim:sub_manage";
 
 struct World {
@@ -414,6 +426,23 @@ impl World {
                 };
                 ids.0
                     .insert(key, p["policyId"].as_str().unwrap().to_string());
+            }
+            ("DELETE", "/throttling/deny-policy/{conditionId}") => {
+                let body: Value = serde_json::from_str(&ids.fill(DENY_BODY)).unwrap();
+                let d = created(
+                    app.call(
+                        Method::POST,
+                        &format!("{A}/throttling/deny-policies"),
+                        &self.admin,
+                        Some(body),
+                    )
+                    .await,
+                )
+                .await;
+                ids.0.insert(
+                    "conditionId",
+                    d["conditionId"].as_str().unwrap().to_string(),
+                );
             }
             ("DELETE", "/api-categories/{apiCategoryId}") => {
                 let c = created(
@@ -562,6 +591,16 @@ async fn world(app: &TestApp) -> World {
         .await;
         policy_ids.push(p["policyId"].as_str().unwrap().to_string());
     }
+    let deny = created(
+        app.call(
+            Method::POST,
+            &format!("{A}/throttling/deny-policies"),
+            &admin,
+            Some(json!({"conditionType": "USER", "conditionValue": "world-blocked"})),
+        )
+        .await,
+    )
+    .await;
     let idp = issuer().await;
     let s = |v: &Value| v.as_str().unwrap().to_string();
     World {
@@ -573,6 +612,7 @@ async fn world(app: &TestApp) -> World {
             ("apiCategoryId", s(&category["id"])),
             ("applicationPolicyId", policy_ids[0].clone()),
             ("subscriptionPolicyId", policy_ids[1].clone()),
+            ("conditionId", s(&deny["conditionId"])),
             ("organizationName", "world-org".to_string()),
             ("scopeName", "apim:admin".to_string()),
             ("provider", "publisher".to_string()),
@@ -835,7 +875,6 @@ async fn unimplemented_operations_answer_a_wso2_error(db: PgPool) {
     for (m, p) in [
         ("GET", "/throttling/policies/advanced"),
         ("POST", "/throttling/policies/custom"),
-        ("GET", "/throttling/deny-policies"),
         ("GET", "/applications"),
         ("POST", "/applications/x/change-owner"),
         ("GET", "/apis"),

@@ -437,3 +437,165 @@ async fn developers_and_publishers_use_the_defined_policies(db: PgPool) {
         ["policies[1]"]
     );
 }
+
+/// Deny policies through the real server, gateway and backend: blocking the caller's address,
+/// then the API's context, refuses at once (403, 900805) and lifting them lets calls through
+/// again, each within a second; bad conditions are refused naming the field.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn deny_policies_block_at_the_gateway(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let admin = app
+        .access_token(
+            "admin",
+            ADMIN_PASSWORD,
+            "apim:admin apim:bl_manage apim:api_view apim:api_create apim:api_publish apim:api_manage",
+        )
+        .await;
+    let deny = format!("{A}/throttling/deny-policies");
+    for (body, field) in [
+        (
+            json!({"conditionType": "IP", "conditionValue": {"fixedIp": "not-an-ip"}}),
+            "conditionValue.fixedIp",
+        ),
+        (
+            json!({"conditionType": "IPRANGE", "conditionValue": {"startingIp": "10.0.0.9", "endingIp": "10.0.0.1"}}),
+            "conditionValue.endingIp",
+        ),
+        (
+            json!({"conditionType": "API", "conditionValue": "no-slash"}),
+            "conditionValue",
+        ),
+        (
+            json!({"conditionType": "COUNTRY", "conditionValue": "NZ"}),
+            "conditionType",
+        ),
+    ] {
+        let r = app.call(Method::POST, &deny, &admin, Some(body)).await;
+        assert_eq!(
+            fields(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+            [field]
+        );
+    }
+    let backend = backend("open");
+    let api = ok(
+        &app,
+        Method::POST,
+        &format!("{P}/apis"),
+        &admin,
+        Some(json!({
+            "name": "Open", "context": "/open", "version": "1.0.0",
+            "endpointConfig": {"endpoint_type": "http",
+                "production_endpoints": {"url": format!("http://{backend}")}},
+            "operations": [{"target": "/x", "verb": "GET", "authType": "None"}]
+        })),
+    )
+    .await;
+    let api_id = api["id"].as_str().unwrap().to_string();
+    let rev = ok(
+        &app,
+        Method::POST,
+        &format!("{P}/apis/{api_id}/revisions"),
+        &admin,
+        Some(json!({})),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        &format!(
+            "{P}/apis/{api_id}/deploy-revision?revisionId={}",
+            rev["id"].as_str().unwrap()
+        ),
+        &admin,
+        Some(json!([{"name": "Default", "vhost": "localhost"}])),
+    )
+    .await;
+    let (_cp, cp_addr) = control_plane(&database_url(&db));
+    let gw = start_gateway(
+        &format!("http://{cp_addr}"),
+        &std::env::temp_dir().join(format!("gh-deny-{}.json", std::process::id())),
+    );
+    let traffic = gw.traffic.clone();
+    let status_within = |want: u16| {
+        let traffic = traffic.clone();
+        tokio::task::spawn_blocking(move || {
+            within(Duration::from_secs(1), &format!("→ {want}"), || {
+                request(&traffic, "GET", "/open/1.0.0/x", &[]).0 == want
+            })
+        })
+    };
+    tokio::task::spawn_blocking({
+        let traffic = traffic.clone();
+        move || {
+            within(Duration::from_secs(3), "served", || {
+                request(&traffic, "GET", "/open/1.0.0/x", &[]).0 == 200
+            })
+        }
+    })
+    .await
+    .unwrap();
+
+    // The caller's address: blocked, then lifted.
+    let ip = ok(
+        &app,
+        Method::POST,
+        &deny,
+        &admin,
+        Some(json!({"conditionType": "IP", "conditionValue": {"fixedIp": "127.0.0.1", "invert": false}})),
+    )
+    .await;
+    status_within(403).await.unwrap();
+    let (_, _, body) = request(&traffic, "GET", "/open/1.0.0/x", &[]);
+    let fault: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(fault["code"], "900805", "{fault}");
+    assert!(
+        fault["description"].as_str().unwrap().contains("127.0.0.1"),
+        "{fault}"
+    );
+    let id = ip["conditionId"].as_str().unwrap();
+    let off = ok(
+        &app,
+        Method::PATCH,
+        &format!("{A}/throttling/deny-policy/{id}"),
+        &admin,
+        Some(json!({"conditionStatus": false})),
+    )
+    .await;
+    assert_eq!(off["conditionStatus"], false);
+    status_within(200).await.unwrap();
+
+    // The API's context: blocked, then removed.
+    let ctx = ok(
+        &app,
+        Method::POST,
+        &deny,
+        &admin,
+        Some(json!({"conditionType": "API", "conditionValue": "/open/1.0.0"})),
+    )
+    .await;
+    status_within(403).await.unwrap();
+    let id = ctx["conditionId"].as_str().unwrap();
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("{A}/throttling/deny-policy/{id}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    status_within(200).await.unwrap();
+    let list = ok(&app, Method::GET, &deny, &admin, None).await;
+    assert_eq!(
+        list["count"], 1,
+        "the lifted IP condition stays, switched off: {list}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM audit_log WHERE action LIKE 'deny_policy.%'"
+        )
+        .await,
+        4
+    );
+}

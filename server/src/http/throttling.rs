@@ -39,6 +39,65 @@ pub fn router() -> Router<AppState> {
             &format!("{DEVPORTAL}/throttling-policies/{{policy_level}}"),
             get(devportal_list),
         )
+        .route(
+            &format!("{ADMIN}/throttling/deny-policies"),
+            get(deny_list).post(deny_create),
+        )
+        .route(
+            &format!("{ADMIN}/throttling/deny-policy/{{condition_id}}"),
+            get(deny_one).patch(deny_patch).delete(deny_delete),
+        )
+}
+
+async fn deny_list(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let items = service(&s).deny_list(&caller).await?;
+    Ok(Json(json!({ "count": items.len(), "list": items })))
+}
+
+async fn deny_create(
+    State(s): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<crate::throttling::BlockingCondition>,
+) -> Result<Response, ApiError> {
+    let c = service(&s).deny_create(&caller, body).await?;
+    let location = format!("{ADMIN}/throttling/deny-policy/{}", c.condition_id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(c)).into_response())
+}
+
+async fn deny_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<crate::throttling::BlockingCondition>, ApiError> {
+    Ok(Json(service(&s).deny_get(&caller, &id).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DenyStatus {
+    condition_status: bool,
+}
+
+async fn deny_patch(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<DenyStatus>,
+) -> Result<Json<crate::throttling::BlockingCondition>, ApiError> {
+    Ok(Json(
+        service(&s)
+            .deny_set_status(&caller, &id, body.condition_status)
+            .await?,
+    ))
+}
+
+async fn deny_delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service(&s).deny_delete(&caller, &id).await?;
+    Ok(StatusCode::OK)
 }
 
 /// DevPortal v3 `GET /throttling-policies/{policyLevel}`: public, like the catalogue
