@@ -151,6 +151,38 @@ mod tests {
     }
 }
 
+/// WSO2's `BlockingCondition` (a deny policy): `conditionType` API, APPLICATION, IP, IPRANGE
+/// or USER; `conditionValue` a string (API context, `owner:application`, user) or an object
+/// (`{fixedIp, invert}`, `{startingIp, endingIp, invert}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockingCondition {
+    #[serde(default)]
+    pub condition_id: String,
+    pub condition_type: String,
+    pub condition_value: serde_json::Value,
+    #[serde(default = "yes")]
+    pub condition_status: bool,
+}
+
+impl BlockingCondition {
+    /// "10.0.0.1 – 10.0.0.9", "not 192.168.1.1", "/pizzashack/1.0.0".
+    pub fn value_text(&self) -> String {
+        let v = &self.condition_value;
+        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let not = if v["invert"].as_bool().unwrap_or(false) {
+            "not "
+        } else {
+            ""
+        };
+        match self.condition_type.as_str() {
+            "IP" => format!("{not}{}", s("fixedIp")),
+            "IPRANGE" => format!("{not}{} – {}", s("startingIp"), s("endingIp")),
+            _ => v.as_str().unwrap_or_default().to_string(),
+        }
+    }
+}
+
 /// What the Admin portal's rate-limiting section does (the same service as the REST API).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ThrottlingCall {
@@ -166,12 +198,22 @@ pub enum ThrottlingCall {
         level: String,
         id: String,
     },
+    DenyList,
+    DenyCreate(BlockingCondition),
+    DenySetStatus {
+        id: String,
+        enabled: bool,
+    },
+    DenyDelete {
+        id: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ThrottlingReply {
     List(Vec<ThrottlePolicy>),
     One(Box<ThrottlePolicy>),
+    Deny(Vec<BlockingCondition>),
     Done,
 }
 

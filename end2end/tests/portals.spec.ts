@@ -368,7 +368,7 @@ test('a publisher files an API under a defined category and the Developer Portal
   expect(errors).toEqual([]);
 });
 
-test('a policy admin adds a subscription tier with burst control, which publishers can then offer', async ({ page, request }) => {
+test('a policy admin adds a subscription tier with burst control, which publishers can then offer, and blocks an address', async ({ page, request }) => {
   const errors = watchErrors(page);
   page.on('dialog', (d) => d.accept());
   await signIn(page, 'policy-admin', DEMO_PASSWORD, '/admin/throttling');
@@ -413,5 +413,22 @@ test('a policy admin adds a subscription tier with burst control, which publishe
   await row.getByRole('button', { name: 'Remove' }).click();
   await expect(tiers.getByTestId('notice')).toHaveText('Policy Partner removed.');
   await expect(row).toHaveCount(0);
+
+  // Deny policies: an address blocked, switched off, removed; a bad one named.
+  const deny = page.getByTestId('deny-policies');
+  await expect(deny.getByTestId('empty-state')).toContainText('Nothing is blocked');
+  const denyForm = page.getByTestId('deny-form');
+  await denyForm.getByLabel('Value').fill('not-an-address');
+  await denyForm.getByRole('button', { name: 'Add condition' }).click();
+  await expect(denyForm.getByText('is not an IP address')).toBeVisible();
+  await denyForm.getByLabel('Value').fill('203.0.113.7');
+  await denyForm.getByRole('button', { name: 'Add condition' }).click();
+  await expect(deny.getByTestId('notice')).toHaveText('IP condition added.');
+  const condition = deny.locator('tr[data-condition="203.0.113.7"]');
+  await expect(condition.getByTestId('condition-status')).toHaveText('on');
+  await condition.getByRole('button', { name: 'Switch off' }).click();
+  await expect(condition.getByTestId('condition-status')).toHaveText('off');
+  await condition.getByRole('button', { name: 'Remove' }).click();
+  await expect(deny.getByTestId('empty-state')).toBeVisible();
   expect(errors).toEqual([]);
 });

@@ -586,6 +586,13 @@ impl PortalServices for DbServices {
                     .map(|p| R::One(Box::new(p)))
                 }
                 C::Delete { level, id } => t.delete(&actor, &level, &id).await.map(|_| R::Done),
+                C::DenyList => t.deny_list(&actor).await.map(R::Deny),
+                C::DenyCreate(c) => t.deny_create(&actor, c).await.map(|_| R::Done),
+                C::DenySetStatus { id, enabled } => t
+                    .deny_set_status(&actor, &id, enabled)
+                    .await
+                    .map(|_| R::Done),
+                C::DenyDelete { id } => t.deny_delete(&actor, &id).await.map(|_| R::Done),
             };
             result.map_err(ServiceError::from)
         })

@@ -7,8 +7,8 @@
 
 use app::auth::scopes as s;
 use app::throttling::{
-    APPLICATION, BUILT_IN, BurstLimit, RequestCountLimit, SUBSCRIPTION, ThrottleLimit,
-    ThrottlePolicy, UNLIMITED, unit_seconds,
+    APPLICATION, BUILT_IN, BlockingCondition, BurstLimit, RequestCountLimit, SUBSCRIPTION,
+    ThrottleLimit, ThrottlePolicy, UNLIMITED, unit_seconds,
 };
 use serde_json::json;
 use sqlx::types::Json;
@@ -652,22 +652,6 @@ mod tests {
 
 pub const DENY_VIEW_SCOPES: &[&str] = &[s::BL_VIEW, s::BL_MANAGE, s::ADMIN];
 pub const DENY_MANAGE_SCOPES: &[&str] = &[s::BL_MANAGE, s::ADMIN];
-
-/// WSO2's `BlockingCondition`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BlockingCondition {
-    #[serde(default)]
-    pub condition_id: String,
-    pub condition_type: String,
-    pub condition_value: serde_json::Value,
-    #[serde(default = "yes")]
-    pub condition_status: bool,
-}
-
-fn yes() -> bool {
-    true
-}
 
 /// The condition as the gateway reads it: (value, invert), or the field at fault.
 fn deny_runtime(kind: &str, value: &serde_json::Value) -> Result<(String, bool), (String, String)> {

@@ -1295,12 +1295,16 @@ fn sf_name(call: &Sf) -> &'static str {
             app::throttling::ThrottlingCall::List { .. } => "throttling List",
             app::throttling::ThrottlingCall::Save { .. } => "throttling Save",
             app::throttling::ThrottlingCall::Delete { .. } => "throttling Delete",
+            app::throttling::ThrottlingCall::DenyList => "throttling DenyList",
+            app::throttling::ThrottlingCall::DenyCreate(_) => "throttling DenyCreate",
+            app::throttling::ThrottlingCall::DenySetStatus { .. } => "throttling DenySetStatus",
+            app::throttling::ThrottlingCall::DenyDelete { .. } => "throttling DenyDelete",
         },
     }
 }
 
 /// Every call `sf_name` names: the table must have exactly these rows.
-const SF_CALLS: usize = 2 + 4 + 4 + 4 + 6 + 10 + 3;
+const SF_CALLS: usize = 2 + 4 + 4 + 4 + 6 + 10 + 7;
 
 async fn run_sf(
     svc: &server::services::DbServices,
@@ -1358,6 +1362,23 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
     // What the calls use up, three of each (no row accepts more than three scopes alone).
     let (mut workflows, mut kms, mut envs, mut roles, mut categories, mut tiers) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let t = server::throttling::Throttling { db: &db };
+    let mut conditions = Vec::new();
+    for n in 0..4 {
+        let c = t
+            .deny_create(
+                &server::publisher::Actor::from(&root),
+                app::throttling::BlockingCondition {
+                    condition_id: String::new(),
+                    condition_type: "USER".into(),
+                    condition_value: json!(format!("doomed-{n}")),
+                    condition_status: true,
+                },
+            )
+            .await
+            .unwrap();
+        conditions.push(c.condition_id);
+    }
     for n in 0..3 {
         workflows.push(pending_workflow(&app, &w.developer, &format!("Sf {n}")).await);
         let Ok(app::api::KmAdminReply::One(k)) = svc
@@ -1463,6 +1484,8 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
     const SCOPE: &[&str] = &["apim:scope_manage", "apim:admin"];
     const TIERS_SEE: &[&str] = &["apim:tier_view", "apim:tier_manage", "apim:admin"];
     const TIERS: &[&str] = &["apim:tier_manage", "apim:admin"];
+    const DENY_SEE: &[&str] = &["apim:bl_view", "apim:bl_manage", "apim:admin"];
+    const DENY: &[&str] = &["apim:bl_manage", "apim:admin"];
     use app::throttling::{ThrottlePolicy, ThrottlingCall as T};
     type Row<'a> = (&'a [&'a str], Box<dyn Fn(usize) -> Sf + 'a>);
     let table: Vec<Row> = vec![
@@ -1671,6 +1694,35 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
                 Sf::Throttling(T::Delete {
                     level: "subscription".into(),
                     id: pick(&tiers, n),
+                })
+            }),
+        ),
+        (DENY_SEE, Box::new(|_| Sf::Throttling(T::DenyList))),
+        (
+            DENY,
+            Box::new(|n| {
+                Sf::Throttling(T::DenyCreate(app::throttling::BlockingCondition {
+                    condition_id: String::new(),
+                    condition_type: "IP".into(),
+                    condition_value: json!({"fixedIp": format!("10.9.9.{n}")}),
+                    condition_status: true,
+                }))
+            }),
+        ),
+        (
+            DENY,
+            Box::new(|_| {
+                Sf::Throttling(T::DenySetStatus {
+                    id: pick(&conditions, 3),
+                    enabled: false,
+                })
+            }),
+        ),
+        (
+            DENY,
+            Box::new(|n| {
+                Sf::Throttling(T::DenyDelete {
+                    id: pick(&conditions, n),
                 })
             }),
         ),

@@ -13,7 +13,8 @@ use crate::pages::publisher::{
     BUTTON, BUTTON_LIGHT, CARD, INPUT, LABEL, error_banner, field_error,
 };
 use crate::throttling::{
-    APPLICATION, BurstLimit, SUBSCRIPTION, ThrottlePolicy, ThrottlingCall, ThrottlingReply,
+    APPLICATION, BlockingCondition, BurstLimit, SUBSCRIPTION, ThrottlePolicy, ThrottlingCall,
+    ThrottlingReply,
 };
 
 async fn run(call: ThrottlingCall) -> Result<ThrottlingReply, ServiceError> {
@@ -32,13 +33,160 @@ const TD: &str = "px-3 py-2 text-sm text-slate-700";
 #[component]
 pub fn RateLimiting(user: CurrentUser) -> impl IntoView {
     let can_manage = user.has_any_scope(&[s::TIER_MANAGE, s::ADMIN]);
+    let sees_tiers = user.has_any_scope(&[s::TIER_VIEW, s::TIER_MANAGE, s::ADMIN]);
+    let sees_deny = user.has_any_scope(&[s::BL_VIEW, s::BL_MANAGE, s::ADMIN]);
+    let manages_deny = user.has_any_scope(&[s::BL_MANAGE, s::ADMIN]);
     view! {
         <div class="space-y-10">
-            <Level level=APPLICATION title="Application policies"
-                about="Per application and end user: every subscription of the application counts." can_manage/>
-            <Level level=SUBSCRIPTION title="Subscription tiers"
-                about="Per application and API: the tier a developer picks when subscribing." can_manage/>
+            {sees_tiers.then(|| view! {
+                <Level level=APPLICATION title="Application policies"
+                    about="Per application and end user: every subscription of the application counts." can_manage/>
+                <Level level=SUBSCRIPTION title="Subscription tiers"
+                    about="Per application and API: the tier a developer picks when subscribing." can_manage/>
+            })}
+            {sees_deny.then(|| view! { <DenyPolicies can_manage=manages_deny/> })}
         </div>
+    }
+}
+
+/// Deny policies: requests refused at once by every gateway while a condition is on.
+#[component]
+fn DenyPolicies(can_manage: bool) -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let list = Resource::new_blocking(move || version.get(), |_| run(ThrottlingCall::DenyList));
+    let change = Change::new(run, version);
+    let (act, error) = (change.act, change.error);
+    let kind = RwSignal::new("IP".to_string());
+    let value = RwSignal::new(String::new());
+    let value_to = RwSignal::new(String::new());
+    let invert = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let k = kind.get_untracked();
+        let v = value.get_untracked().trim().to_string();
+        let condition_value = match k.as_str() {
+            "IP" => serde_json::json!({"fixedIp": v, "invert": invert.get_untracked()}),
+            "IPRANGE" => {
+                serde_json::json!({"startingIp": v, "endingIp": value_to.get_untracked().trim(),
+                                            "invert": invert.get_untracked()})
+            }
+            _ => serde_json::Value::String(v),
+        };
+        act.dispatch((
+            ThrottlingCall::DenyCreate(BlockingCondition {
+                condition_id: String::new(),
+                condition_type: k.clone(),
+                condition_value,
+                condition_status: true,
+            }),
+            format!("{k} condition added."),
+        ));
+    };
+    let hint = move || match kind.get().as_str() {
+        "API" => "the API's context, e.g. /pizzashack/1.0.0 (without the version: every version)",
+        "APPLICATION" => "owner:application, e.g. alice:Mobile app",
+        "USER" => "the end user's name",
+        "IPRANGE" => "the first address",
+        _ => "an IPv4 or IPv6 address",
+    };
+    view! {
+        <section data-testid="deny-policies">
+            <h2 class="mb-1 text-lg font-semibold">"Deny policies"</h2>
+            <p class="mb-3 text-sm text-slate-500">"Requests refused at once by every gateway (403) while a condition is on."</p>
+            {error_banner(error)}
+            {change.notice_view()}
+            <Suspense fallback=|| view! { <p class="text-slate-500">"Loading deny policies…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(ThrottlingReply::Deny(items)) if items.is_empty() => view! {
+                            <crate::components::EmptyState title="Nothing is blocked" detail="Block an API, an application, a user or an address below."/>
+                        }.into_any(),
+                        Ok(ThrottlingReply::Deny(items)) => view! {
+                            <div class="overflow-x-auto rounded-xl bg-white shadow-sm ring-1 ring-slate-200">
+                                <table class="min-w-full divide-y divide-slate-200">
+                                    <thead><tr><th class=TH>"Blocks"</th><th class=TH>"Value"</th><th class=TH>"Status"</th><th class=TH></th></tr></thead>
+                                    <tbody class="divide-y divide-slate-100">
+                                        {items.into_iter().map(|c| {
+                                            let (id, on, text) = (c.condition_id.clone(), c.condition_status, c.value_text());
+                                            let toggle = {
+                                                let id = id.clone();
+                                                move |_| {
+                                                    let message = if on { "Condition switched off." } else { "Condition switched on." };
+                                                    act.dispatch((ThrottlingCall::DenySetStatus { id: id.clone(), enabled: !on }, message.to_string()));
+                                                }
+                                            };
+                                            let remove = move |_| {
+                                                #[cfg(feature = "hydrate")]
+                                                if !window().confirm_with_message("Remove this condition?").unwrap_or(false) {
+                                                    return;
+                                                }
+                                                act.dispatch((ThrottlingCall::DenyDelete { id: id.clone() }, "Condition removed.".to_string()));
+                                            };
+                                            view! {
+                                                <tr data-condition=text.clone()>
+                                                    <td class=TD>{c.condition_type.clone()}</td>
+                                                    <td class=format!("{TD} font-mono")>{text.clone()}</td>
+                                                    <td class=TD data-testid="condition-status">{if on { "on" } else { "off" }}</td>
+                                                    <td class=TD>
+                                                        {can_manage.then(|| view! {
+                                                            <div class="flex gap-2">
+                                                                <button type="button" class=BUTTON_LIGHT on:click=toggle>{if on { "Switch off" } else { "Switch on" }}</button>
+                                                                <button type="button" class=BUTTON_LIGHT on:click=remove>"Remove"</button>
+                                                            </div>
+                                                        })}
+                                                    </td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                        Ok(_) => ().into_any(),
+                        Err(e) => view! { <p class="text-sm text-rose-600">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            {can_manage.then(|| view! {
+                <form class=format!("{CARD} mt-4 grid gap-4 sm:grid-cols-6") on:submit=submit data-testid="deny-form">
+                    <div>
+                        <label class=LABEL for="deny-type">"Block"</label>
+                        <select id="deny-type" class=INPUT prop:value=move || kind.get() on:change=move |ev| kind.set(event_target_value(&ev))>
+                            <option value="IP">"an address"</option>
+                            <option value="IPRANGE">"an address range"</option>
+                            <option value="API">"an API"</option>
+                            <option value="APPLICATION">"an application"</option>
+                            <option value="USER">"a user"</option>
+                        </select>
+                        {field_error(error, "conditionType")}
+                    </div>
+                    <div class="sm:col-span-2">
+                        <label class=LABEL for="deny-value">"Value"</label>
+                        <input id="deny-value" class=INPUT bind:value=value required/>
+                        <p class="mt-1 text-xs text-slate-500">{hint}</p>
+                        {field_error(error, "conditionValue")}
+                        {field_error(error, "conditionValue.fixedIp")}
+                        {field_error(error, "conditionValue.startingIp")}
+                    </div>
+                    {move || (kind.get() == "IPRANGE").then(|| view! {
+                        <div class="sm:col-span-2">
+                            <label class=LABEL for="deny-value-to">"Last address"</label>
+                            <input id="deny-value-to" class=INPUT bind:value=value_to/>
+                            {field_error(error, "conditionValue.endingIp")}
+                        </div>
+                    })}
+                    {move || kind.get().starts_with("IP").then(|| view! {
+                        <label class="flex items-center gap-2 self-end pb-2 text-sm">
+                            <input type="checkbox" class="h-4 w-4" bind:checked=invert/>
+                            "everything else"
+                        </label>
+                    })}
+                    <div class="sm:col-span-6">
+                        <button type="submit" class=BUTTON disabled=move || act.pending().get()>"Add condition"</button>
+                    </div>
+                </form>
+            })}
+        </section>
     }
 }
 

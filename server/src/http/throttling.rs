@@ -57,7 +57,7 @@ async fn deny_list(State(s): State<AppState>, caller: Caller) -> Result<Json<Val
 async fn deny_create(
     State(s): State<AppState>,
     caller: Caller,
-    AppJson(body): AppJson<crate::throttling::BlockingCondition>,
+    AppJson(body): AppJson<app::throttling::BlockingCondition>,
 ) -> Result<Response, ApiError> {
     let c = service(&s).deny_create(&caller, body).await?;
     let location = format!("{ADMIN}/throttling/deny-policy/{}", c.condition_id);
@@ -68,7 +68,7 @@ async fn deny_one(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<crate::throttling::BlockingCondition>, ApiError> {
+) -> Result<Json<app::throttling::BlockingCondition>, ApiError> {
     Ok(Json(service(&s).deny_get(&caller, &id).await?))
 }
 
@@ -83,7 +83,7 @@ async fn deny_patch(
     caller: Caller,
     Path(id): Path<String>,
     AppJson(body): AppJson<DenyStatus>,
-) -> Result<Json<crate::throttling::BlockingCondition>, ApiError> {
+) -> Result<Json<app::throttling::BlockingCondition>, ApiError> {
     Ok(Json(
         service(&s)
             .deny_set_status(&caller, &id, body.condition_status)
