@@ -572,82 +572,6 @@ async fn audit(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn policy(count: i64, unit: &str, burst: Option<(i64, &str)>) -> ThrottlePolicy {
-        ThrottlePolicy {
-            policy_id: String::new(),
-            policy_name: "Custom".into(),
-            display_name: String::new(),
-            description: String::new(),
-            is_deployed: true,
-            kind: String::new(),
-            default_limit: ThrottleLimit {
-                kind: "REQUESTCOUNTLIMIT".into(),
-                request_count: Some(RequestCountLimit {
-                    time_unit: unit.into(),
-                    unit_time: 1,
-                    request_count: count,
-                }),
-                bandwidth: None,
-            },
-            burst_limit: burst.map(|(c, u)| BurstLimit {
-                rate_limit_count: c,
-                rate_limit_time_unit: u.into(),
-            }),
-            rate_limit_count: None,
-            rate_limit_time_unit: None,
-            stop_on_quota_reach: true,
-            billing_plan: "FREE".into(),
-            built_in: false,
-        }
-    }
-
-    fn fields(r: Result<Checked, ApiError>) -> Vec<String> {
-        match r {
-            Err(ApiError::BadRequest { errors, .. }) => {
-                errors.into_iter().map(|e| e.code).collect()
-            }
-            Err(e) => panic!("{e:?}"),
-            Ok(_) => vec![],
-        }
-    }
-
-    #[test]
-    fn burst_control_sits_inside_the_quota() {
-        assert!(
-            fields(check(
-                APPLICATION,
-                &mut policy(1000, "min", Some((50, "sec")))
-            ))
-            .is_empty()
-        );
-        assert_eq!(
-            fields(check(
-                APPLICATION,
-                &mut policy(1000, "min", Some((50, "min")))
-            )),
-            ["burstLimit.rateLimitTimeUnit"]
-        );
-        assert_eq!(
-            fields(check(
-                APPLICATION,
-                &mut policy(10, "min", Some((50, "sec")))
-            )),
-            ["burstLimit.rateLimitTimeUnit"]
-        );
-        assert_eq!(
-            fields(check(APPLICATION, &mut policy(0, "week", None))),
-            [
-                "defaultLimit.requestCount.requestCount",
-                "defaultLimit.requestCount.timeUnit"
-            ]
-        );
-    }
-}
-
 // ----- Deny policies ----------------------------------------------------------------------------
 
 pub const DENY_VIEW_SCOPES: &[&str] = &[s::BL_VIEW, s::BL_MANAGE, s::ADMIN];
@@ -875,4 +799,80 @@ pub async fn snapshot_deny_policies(
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(count: i64, unit: &str, burst: Option<(i64, &str)>) -> ThrottlePolicy {
+        ThrottlePolicy {
+            policy_id: String::new(),
+            policy_name: "Custom".into(),
+            display_name: String::new(),
+            description: String::new(),
+            is_deployed: true,
+            kind: String::new(),
+            default_limit: ThrottleLimit {
+                kind: "REQUESTCOUNTLIMIT".into(),
+                request_count: Some(RequestCountLimit {
+                    time_unit: unit.into(),
+                    unit_time: 1,
+                    request_count: count,
+                }),
+                bandwidth: None,
+            },
+            burst_limit: burst.map(|(c, u)| BurstLimit {
+                rate_limit_count: c,
+                rate_limit_time_unit: u.into(),
+            }),
+            rate_limit_count: None,
+            rate_limit_time_unit: None,
+            stop_on_quota_reach: true,
+            billing_plan: "FREE".into(),
+            built_in: false,
+        }
+    }
+
+    fn fields(r: Result<Checked, ApiError>) -> Vec<String> {
+        match r {
+            Err(ApiError::BadRequest { errors, .. }) => {
+                errors.into_iter().map(|e| e.code).collect()
+            }
+            Err(e) => panic!("{e:?}"),
+            Ok(_) => vec![],
+        }
+    }
+
+    #[test]
+    fn burst_control_sits_inside_the_quota() {
+        assert!(
+            fields(check(
+                APPLICATION,
+                &mut policy(1000, "min", Some((50, "sec")))
+            ))
+            .is_empty()
+        );
+        assert_eq!(
+            fields(check(
+                APPLICATION,
+                &mut policy(1000, "min", Some((50, "min")))
+            )),
+            ["burstLimit.rateLimitTimeUnit"]
+        );
+        assert_eq!(
+            fields(check(
+                APPLICATION,
+                &mut policy(10, "min", Some((50, "sec")))
+            )),
+            ["burstLimit.rateLimitTimeUnit"]
+        );
+        assert_eq!(
+            fields(check(APPLICATION, &mut policy(0, "week", None))),
+            [
+                "defaultLimit.requestCount.requestCount",
+                "defaultLimit.requestCount.timeUnit"
+            ]
+        );
+    }
 }
