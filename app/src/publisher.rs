@@ -87,6 +87,10 @@ pub struct ApiSettings {
     pub enable_schema_validation: bool,
     pub response_caching_enabled: bool,
     pub cache_timeout: i64,
+    /// Backend protection (WSO2's `maxTps`): at most this many requests reach the backend,
+    /// across all callers and gateways' share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tps: Option<MaxTps>,
     /// API products only: the operations taken from each API.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub apis: Vec<ProductApi>,
@@ -120,6 +124,7 @@ impl Default for ApiSettings {
             enable_schema_validation: false,
             response_caching_enabled: false,
             cache_timeout: 300,
+            max_tps: None,
             apis: vec![],
         }
     }
@@ -447,6 +452,32 @@ pub struct VHost {
     pub https_port: Option<u16>,
     pub ws_port: Option<u16>,
     pub wss_port: Option<u16>,
+}
+
+/// WSO2's `APIMaxTps`: requests per `…TimeUnit` (SECOND, MINUTE or HOUR; SECOND when absent).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MaxTps {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production_time_unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox_time_unit: Option<String>,
+}
+
+impl MaxTps {
+    /// Seconds in a `…TimeUnit`.
+    pub fn unit_seconds(unit: Option<&str>) -> Option<u64> {
+        match unit.map(str::to_ascii_uppercase).as_deref() {
+            None | Some("SECOND") | Some("SEC") => Some(1),
+            Some("MINUTE") | Some("MIN") => Some(60),
+            Some("HOUR") => Some(3600),
+            _ => None,
+        }
+    }
 }
 
 /// WSO2's `LifecycleState`.

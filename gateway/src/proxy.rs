@@ -21,7 +21,7 @@ use hyper_util::rt::TokioExecutor;
 use crate::auth::{Denied, Presented, Security, Verifier};
 use crate::metrics::{ApiMetrics, Metrics, UpstreamError, now_ms};
 use crate::router::{Match, Router};
-use crate::snapshot::{EndpointGroup, EndpointKind, Endpoints, KeyType, Snapshot};
+use crate::snapshot::{EndpointGroup, EndpointKind, Endpoints, KeyType, MaxTps, Snapshot};
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -51,15 +51,24 @@ struct Groups {
 }
 
 impl Groups {
-    fn new(e: &Endpoints, metrics: &Arc<ApiMetrics>) -> Groups {
-        let make = |g: &EndpointGroup| {
+    fn new(e: &Endpoints, metrics: &Arc<ApiMetrics>, max_tps: Option<&MaxTps>) -> Groups {
+        let make = |g: &EndpointGroup, rate: Option<&crate::snapshot::Rate>| {
             let mut group = Group::new(g);
             group.metrics = metrics.clone();
+            group.max_tps = rate.map(|r| {
+                (
+                    r.requests,
+                    governor::RateLimiter::direct(crate::throttle::quota(r)),
+                )
+            });
             group
         };
         Groups {
-            production: make(&e.production),
-            sandbox: e.sandbox.as_ref().map(make),
+            production: make(&e.production, max_tps.and_then(|m| m.production.as_ref())),
+            sandbox: e
+                .sandbox
+                .as_ref()
+                .map(|g| make(g, max_tps.and_then(|m| m.sandbox.as_ref()))),
         }
     }
 }
@@ -84,12 +93,16 @@ impl Table {
             let own = if a.operations.iter().any(|o| o.endpoints.is_some()) {
                 a.operations
                     .iter()
-                    .map(|o| o.endpoints.as_ref().map(|e| Groups::new(e, &api_metrics)))
+                    .map(|o| {
+                        o.endpoints
+                            .as_ref()
+                            .map(|e| Groups::new(e, &api_metrics, None))
+                    })
                     .collect()
             } else {
                 Vec::new()
             };
-            groups.push(Groups::new(&a.endpoints, &api_metrics));
+            groups.push(Groups::new(&a.endpoints, &api_metrics, a.max_tps.as_ref()));
             operation_groups.push(own);
         }
         Table {
@@ -136,6 +149,8 @@ struct Group {
     suspend: Duration,
     next: AtomicUsize,
     metrics: Arc<ApiMetrics>,
+    /// Backend protection (`maxTps`): the limit and its limiter.
+    max_tps: Option<(u64, governor::DefaultDirectRateLimiter)>,
 }
 
 impl Group {
@@ -169,6 +184,7 @@ impl Group {
             suspend: Duration::from_secs(g.suspend_seconds),
             next: AtomicUsize::new(0),
             metrics: Arc::default(),
+            max_tps: None,
         }
     }
 
@@ -492,6 +508,13 @@ impl Gateway {
             )
         })?;
         let m = || Some(group.metrics.clone());
+        if let Some((limit, limiter)) = &group.max_tps
+            && let Err(not_until) = limiter.check()
+        {
+            use governor::clock::Clock;
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            return Err((Fault::BackendThrottled(label(), *limit, wait), m()));
+        }
         let query = match &stripped_query {
             Some(q) if q.is_empty() => None,
             Some(q) => Some(q.as_str()),
@@ -630,6 +653,8 @@ pub enum Fault {
     Throttled(crate::throttle::Throttled),
     /// A deny policy refused the request.
     Blocked(crate::deny::Blocked),
+    /// The backend's `maxTps` is used up: (API, limit per period, wait).
+    BackendThrottled(String, u64, Duration),
     /// An answer the gateway makes itself (its JWKS), not a fault.
     Own(StatusCode, String),
 }
@@ -663,6 +688,15 @@ impl Fault {
                 "900908",
                 "Resource forbidden",
                 why.clone(),
+            ),
+            Fault::BackendThrottled(api, limit, wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "900800",
+                "Message throttled out",
+                format!(
+                    "The backend of {api} takes at most {limit} requests at a time; retry after {} s",
+                    crate::throttle::retry_after_seconds(*wait)
+                ),
             ),
             Fault::Blocked(b) => (
                 StatusCode::FORBIDDEN,
@@ -739,6 +773,11 @@ impl Fault {
         })
         .to_string();
         let mut resp = json_response(status, body);
+        if let Fault::BackendThrottled(_, _, wait) = &self {
+            let wait = crate::throttle::retry_after_seconds(*wait);
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
         if let Fault::Throttled(t) = &self {
             let wait = crate::throttle::retry_after_seconds(t.retry_after);
             let h = resp.headers_mut();

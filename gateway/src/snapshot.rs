@@ -329,6 +329,19 @@ pub struct Api {
     /// How callers authenticate; without it every operation is open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security: Option<Security>,
+    /// Backend protection: at most `requests` per `periodSeconds` reach the production (or
+    /// sandbox) endpoints through this gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tps: Option<MaxTps>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MaxTps {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<Rate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<Rate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,7 @@ use crate::snapshot::{Rate, ThrottlingPolicy};
 type Keyed<C> = RateLimiter<String, DashMapStateStore<String>, C, StateInformationMiddleware>;
 
 /// A quota as GCRA sees it: `requests` per `period`, all of them usable at once.
-fn quota(rate: &Rate) -> Quota {
+pub(crate) fn quota(rate: &Rate) -> Quota {
     let requests = u32::try_from(rate.requests.max(1)).unwrap_or(u32::MAX);
     let period = Duration::from_secs(rate.period_seconds.max(1));
     let per_request = (period / requests).max(Duration::from_nanos(1));

@@ -599,3 +599,85 @@ async fn deny_policies_block_at_the_gateway(db: PgPool) {
         4
     );
 }
+
+/// Backend protection (`maxTps`): at most 3 requests a minute reach the backend, whoever calls;
+/// the fourth gets 429 with `Retry-After` and code 900800. A bad limit names its field.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn max_tps_protects_the_backend(db: PgPool) {
+    let app = spawn(db.clone()).await;
+    let admin = app
+        .access_token(
+            "admin",
+            ADMIN_PASSWORD,
+            "apim:admin apim:api_view apim:api_create apim:api_publish apim:api_manage",
+        )
+        .await;
+    let backend = backend("protected");
+    let mut body = json!({
+        "name": "Protected", "context": "/protected", "version": "1.0.0",
+        "maxTps": {"production": 0},
+        "endpointConfig": {"endpoint_type": "http",
+            "production_endpoints": {"url": format!("http://{backend}")}},
+        "operations": [{"target": "/x", "verb": "GET", "authType": "None"}]
+    });
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{P}/apis"),
+            &admin,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(
+        fields(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
+        ["maxTps.production"]
+    );
+    body["maxTps"] = json!({"production": 3, "productionTimeUnit": "MINUTE"});
+    let api = ok(&app, Method::POST, &format!("{P}/apis"), &admin, Some(body)).await;
+    assert_eq!(api["maxTps"]["production"], 3);
+    let api_id = api["id"].as_str().unwrap().to_string();
+    let rev = ok(
+        &app,
+        Method::POST,
+        &format!("{P}/apis/{api_id}/revisions"),
+        &admin,
+        Some(json!({})),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        &format!(
+            "{P}/apis/{api_id}/deploy-revision?revisionId={}",
+            rev["id"].as_str().unwrap()
+        ),
+        &admin,
+        Some(json!([{"name": "Default", "vhost": "localhost"}])),
+    )
+    .await;
+    let (_cp, cp_addr) = control_plane(&database_url(&db));
+    let gw = start_gateway(
+        &format!("http://{cp_addr}"),
+        &std::env::temp_dir().join(format!("gh-maxtps-{}.json", std::process::id())),
+    );
+    let traffic = gw.traffic.clone();
+    tokio::task::spawn_blocking(move || {
+        // The first 200 is the first of three.
+        within(Duration::from_secs(3), "served", || {
+            request(&traffic, "GET", "/protected/1.0.0/x", &[]).0 == 200
+        });
+        for _ in 0..2 {
+            assert_eq!(request(&traffic, "GET", "/protected/1.0.0/x", &[]).0, 200);
+        }
+        let (s, head, body) = request(&traffic, "GET", "/protected/1.0.0/x", &[]);
+        assert_eq!(s, 429, "{head}\n{body}");
+        assert!(
+            head.to_ascii_lowercase().contains("retry-after: 20"),
+            "{head}"
+        );
+        let fault: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(fault["code"], "900800", "{fault}");
+    })
+    .await
+    .unwrap();
+}

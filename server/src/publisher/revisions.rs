@@ -252,6 +252,7 @@ fn artifact(
             operations: api.operations.iter().map(to_op).collect(),
             organization: organization.to_string(),
             security: security(api),
+            max_tps: max_tps(api),
         });
     }
     // A product routes each operation to its own API's endpoints: the first API's serve as the
@@ -289,7 +290,25 @@ fn artifact(
         operations,
         organization: organization.to_string(),
         security: security(api),
+        max_tps: max_tps(api),
     })
+}
+
+/// WSO2's `maxTps` as the gateway enforces it.
+fn max_tps(api: &Api) -> Option<snapshot::MaxTps> {
+    let m = api.settings.max_tps.as_ref()?;
+    let rate = |count: Option<i64>, unit: &Option<String>| {
+        let requests = u64::try_from(count?).ok().filter(|c| *c > 0)?;
+        Some(snapshot::Rate {
+            requests,
+            period_seconds: app::publisher::MaxTps::unit_seconds(unit.as_deref())?,
+        })
+    };
+    let out = snapshot::MaxTps {
+        production: rate(m.production, &m.production_time_unit),
+        sandbox: rate(m.sandbox, &m.sandbox_time_unit),
+    };
+    (out.production.is_some() || out.sandbox.is_some()).then_some(out)
 }
 
 /// How the gateway authenticates callers of `api` (WSO2's `securityScheme`): OAuth2 bearer

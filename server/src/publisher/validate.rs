@@ -121,6 +121,22 @@ pub fn check_api(api: &mut Api, product: bool) -> Result<(), ApiError> {
     }
     api.version = api.version.trim().to_string();
     check_version(&mut p, "version", &api.version);
+    if let Some(m) = &api.settings.max_tps {
+        for (field, count, unit) in [
+            ("production", m.production, &m.production_time_unit),
+            ("sandbox", m.sandbox, &m.sandbox_time_unit),
+        ] {
+            if count.is_some_and(|c| c < 1) {
+                p.add(
+                    &format!("maxTps.{field}"),
+                    "at least 1 (leave it out for no limit)",
+                );
+            }
+            if app::publisher::MaxTps::unit_seconds(unit.as_deref()).is_none() {
+                p.add(&format!("maxTps.{field}TimeUnit"), "SECOND, MINUTE or HOUR");
+            }
+        }
+    }
     if let Some(d) = &api.description
         && d.chars().count() > 32_000
     {
