@@ -65,7 +65,11 @@ taskset -c 0 "$NGINX" -c "$work/proxy/nginx.conf" -p "$work/proxy" &
 pids+=($!)
 
 # /bench: plain proxying. /secure: the full security path — a JWT from a key manager (RS256,
-# keys inline), the application's subscription — to the same backend.
+# keys inline), the application's subscription — to the same backend. /limited: the same plus
+# every rate-limiting layer (an application policy per application and end user, a subscription
+# tier per application and API, each with burst control) set far above the load, so every
+# request pays for the checks and none is refused; its own application, so /secure stays
+# auth-only.
 cat >"$work/snapshot.yaml" <<SNAP
 version: 1
 apis:
@@ -87,12 +91,27 @@ apis:
       production: {urls: ["http://127.0.0.1:$backend_port"], timeoutMs: 5000}
     operations:
       - {method: GET, target: "/*"}
+  - id: limited
+    name: Limited
+    context: /limited
+    version: 1.0.0
+    organization: bench
+    security: {oauth2: true}
+    endpoints:
+      production: {urls: ["http://127.0.0.1:$backend_port"], timeoutMs: 5000}
+    operations:
+      - {method: GET, target: "/*"}
 keyManagers:
   - {name: idp, organization: bench, issuer: "$ISSUER", jwks: {keys: [$("$MINT" jwk "$BENCH_KEY")]}}
 applications:
   - {id: app-1, name: Bench app, organization: bench, owner: bench, keys: [{keyManager: idp, consumerKey: bench-client, keyType: PRODUCTION}]}
+  - {id: app-2, name: Limited app, organization: bench, owner: bench, tier: BigApp, keys: [{keyManager: idp, consumerKey: bench-limited, keyType: PRODUCTION}]}
 subscriptions:
   - {applicationId: app-1, apiId: secure, tier: Unlimited}
+  - {applicationId: app-2, apiId: limited, tier: Big}
+throttlingPolicies:
+  - {organization: bench, level: application, name: BigApp, requests: 1000000000, periodSeconds: 60, burst: {requests: 100000000, periodSeconds: 1}}
+  - {organization: bench, level: subscription, name: Big, requests: 1000000000, periodSeconds: 60, burst: {requests: 100000000, periodSeconds: 1}}
 SNAP
 # start_gateway PORT ADMIN [ENV...]: one traffic worker on CPU 0; the main thread (admin port,
 # snapshot builds) with wrk and the backend on CPU 1, as it would run beside the workers.
@@ -118,6 +137,7 @@ gw_nocache_port=$(free_port); gw_nocache_admin=$(free_port)
 gw_nocache_pid=$(start_gateway "$gw_nocache_port" "$gw_nocache_admin" GATEHOUSE_GATEWAY__TOKEN_CACHE_SIZE=0)
 pids+=("$gw_nocache_pid")
 token=$("$MINT" tokens "$BENCH_KEY" "$ISSUER" bench-client 1)
+limited_token=$("$MINT" tokens "$BENCH_KEY" "$ISSUER" bench-limited 1)
 wait_http "http://127.0.0.1:$nginx_proxy_port/bench/1.0.0/x" 20 || die "nginx not up"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -147,6 +167,7 @@ run "backend direct" "http://127.0.0.1:$backend_port/x" "$(nginx_worker backend)
 run "gateway (plain proxy)" "http://127.0.0.1:$gw_port/bench/1.0.0/x" "$gw_pid"
 run "nginx (reverse proxy)" "http://127.0.0.1:$nginx_proxy_port/bench/1.0.0/x" "$(nginx_worker proxy)"
 run "gateway JWT (cached)" "http://127.0.0.1:$gw_port/secure/1.0.0/x" "$gw_pid" -H "Authorization: Bearer $token"
+run "gateway JWT + limits" "http://127.0.0.1:$gw_port/limited/1.0.0/x" "$gw_pid" -H "Authorization: Bearer $limited_token"
 run "gateway JWT (uncached)" "http://127.0.0.1:$gw_nocache_port/secure/1.0.0/x" "$gw_nocache_pid" -H "Authorization: Bearer $token"
 kill "$gw_nocache_pid" 2>/dev/null || true
 
