@@ -498,6 +498,28 @@ impl Throttling<'_> {
         if row.built_in {
             return Err(ApiError::field("policyId", "built-in policies stay"));
         }
+        // A tier an API still offers would leave that API naming an undefined tier.
+        let offered: i64 = if level == SUBSCRIPTION {
+            sqlx::query_scalar(
+                "SELECT count(*) FROM api a JOIN organization o ON o.id = a.organization_id
+                  WHERE o.name = $1 AND a.settings->'policies' ? $2",
+            )
+            .bind(&actor.organization)
+            .bind(&row.name)
+            .fetch_one(&mut *tx)
+            .await?
+        } else {
+            0
+        };
+        if offered > 0 {
+            return Err(ApiError::Conflict {
+                message: format!(
+                    "{} is offered by {offered} API(s); take it off their subscription tiers first",
+                    row.name
+                ),
+                errors: vec![FieldError::new("policyId", "offered by APIs")],
+            });
+        }
         let used: i64 = if level == APPLICATION {
             sqlx::query_scalar(
                 "SELECT count(*) FROM application a JOIN organization o ON o.id = a.organization_id

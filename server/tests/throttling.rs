@@ -421,6 +421,47 @@ async fn developers_and_publishers_use_the_defined_policies(db: PgPool) {
     let publisher = app
         .access_token("publisher", DEMO_PASSWORD, "apim:api_view apim:api_create")
         .await;
+    // A tier an API offers stays until the API stops offering it.
+    let tier = ok(
+        &app,
+        Method::POST,
+        &format!("{A}/throttling/policies/subscription"),
+        &admin,
+        Some(per_minute("Offered", 100)),
+    )
+    .await;
+    let offering = ok(
+        &app,
+        Method::POST,
+        &format!("{P}/apis"),
+        &publisher,
+        Some(
+            json!({"name": "Offering", "context": "/offering", "version": "1",
+                    "policies": ["Offered"]}),
+        ),
+    )
+    .await;
+    let tier_path = format!(
+        "{A}/throttling/policies/subscription/{}",
+        tier["policyId"].as_str().unwrap()
+    );
+    let r = app.call(Method::DELETE, &tier_path, &admin, None).await;
+    assert_eq!(
+        fields(&assert_wso2_error(&r, StatusCode::CONFLICT)),
+        ["policyId"]
+    );
+    let mut edited = offering.clone();
+    edited["policies"] = json!(["Gold"]);
+    ok(
+        &app,
+        Method::PUT,
+        &format!("{P}/apis/{}", offering["id"].as_str().unwrap()),
+        &publisher,
+        Some(edited),
+    )
+    .await;
+    let r = app.call(Method::DELETE, &tier_path, &admin, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let r = app
         .call(
             Method::POST,
