@@ -105,6 +105,19 @@ pub enum EnvAdminReply {
     Done,
 }
 
+/// A server function's answer with a transport failure (the server could not be reached)
+/// folded into the service's error, as the portal pages show it.
+pub fn reached<T, E: std::fmt::Display>(
+    answer: Result<Result<T, ServiceError>, E>,
+) -> Result<T, ServiceError> {
+    answer.unwrap_or_else(|e| {
+        Err(ServiceError::Fields {
+            message: format!("The server could not be reached: {e}"),
+            problems: vec![],
+        })
+    })
+}
+
 /// Why a service call was refused; the server maps each to one HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceError {

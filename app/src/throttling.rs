@@ -245,10 +245,15 @@ impl ThrottlePolicy {
         }
     }
 
+    /// The built-in Unlimited: no limiter, nothing to edit.
+    pub fn is_unlimited(&self) -> bool {
+        self.policy_name == UNLIMITED && self.built_in
+    }
+
     /// "1000 per min", "5000 per 2 hour", "unlimited".
     pub fn quota_text(&self) -> String {
         match &self.default_limit.request_count {
-            _ if self.policy_name == UNLIMITED && self.built_in => "unlimited".into(),
+            _ if self.is_unlimited() => "unlimited".into(),
             Some(rc) if rc.unit_time == 1 => format!("{} per {}", rc.request_count, rc.time_unit),
             Some(rc) => format!("{} per {} {}", rc.request_count, rc.unit_time, rc.time_unit),
             None => "—".into(),

@@ -43,21 +43,30 @@ pub async fn seed(conn: &mut PgConnection, organization: Uuid) -> sqlx::Result<(
     Ok(())
 }
 
-/// The names of an organization's policies of `level`, tightest first (what developers pick
-/// from; no scope needed).
-pub async fn names(db: &PgPool, organization: &str, level: &str) -> Result<Vec<String>, ApiError> {
-    Ok(sqlx::query_scalar(
-        "SELECT p.name FROM throttling_policy p JOIN organization o ON o.id = p.organization_id
+/// An organization's policies of `level`, tightest first (requests per second; Unlimited last).
+async fn tightest_first(db: &PgPool, organization: &str, level: &str) -> sqlx::Result<Vec<Row>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM throttling_policy p JOIN organization o ON o.id = p.organization_id
           WHERE o.name = $1 AND p.level = $2
           ORDER BY p.unlimited,
                    p.request_count::float8 / (p.unit_time * CASE p.time_unit WHEN 'sec' THEN 1
                        WHEN 'min' THEN 60 WHEN 'hour' THEN 3600 ELSE 86400 END),
-                   p.name",
-    )
+                   p.name"
+    )))
     .bind(organization)
     .bind(level)
     .fetch_all(db)
-    .await?)
+    .await
+}
+
+/// The names of an organization's policies of `level`, tightest first (what developers pick
+/// from; no scope needed).
+pub async fn names(db: &PgPool, organization: &str, level: &str) -> Result<Vec<String>, ApiError> {
+    Ok(tightest_first(db, organization, level)
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .collect())
 }
 
 /// DevPortal v3 `GET /throttling-policies/{policyLevel}`: the organization's policies as
@@ -67,17 +76,7 @@ pub async fn devportal_list(
     organization: &str,
     level: &str,
 ) -> Result<Vec<serde_json::Value>, ApiError> {
-    let level = level_of(level)?;
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM throttling_policy p JOIN organization o ON o.id = p.organization_id
-          WHERE o.name = $1 AND p.level = $2
-          ORDER BY p.unlimited, p.request_count::float8 / (p.unit_time * CASE p.time_unit
-                   WHEN 'sec' THEN 1 WHEN 'min' THEN 60 WHEN 'hour' THEN 3600 ELSE 86400 END), p.name"
-    )))
-    .bind(organization)
-    .bind(level)
-    .fetch_all(db)
-    .await?;
+    let rows = tightest_first(db, organization, level_of(level)?).await?;
     Ok(rows
         .iter()
         .map(|r| {

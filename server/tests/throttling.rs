@@ -39,6 +39,40 @@ fn fields(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Deploys a new revision of the API `api_id` to the Default environment.
+async fn deploy(app: &TestApp, token: &str, api_id: &str) {
+    let rev = ok(
+        app,
+        Method::POST,
+        &format!("{P}/apis/{api_id}/revisions"),
+        token,
+        Some(json!({})),
+    )
+    .await;
+    ok(
+        app,
+        Method::POST,
+        &format!(
+            "{P}/apis/{api_id}/deploy-revision?revisionId={}",
+            rev["id"].as_str().unwrap()
+        ),
+        token,
+        Some(json!([{"name": "Default", "vhost": "localhost"}])),
+    )
+    .await;
+}
+
+/// The server binary on the test's database and a gateway binary following it (`name` keeps
+/// the gateway's snapshot cache apart from other tests').
+fn gateway(db: &PgPool, name: &str) -> (Proc, Gw) {
+    let (cp, cp_addr) = control_plane(&database_url(db));
+    let gw = start_gateway(
+        &format!("http://{cp_addr}"),
+        &std::env::temp_dir().join(format!("gh-{name}-{}.json", std::process::id())),
+    );
+    (cp, gw)
+}
+
 fn per_minute(name: &str, count: u64) -> Value {
     json!({
         "policyName": name,
@@ -222,25 +256,7 @@ async fn the_gateway_enforces_a_subscription_tier(db: PgPool) {
     )
     .await;
     let api_id = api["id"].as_str().unwrap().to_string();
-    let rev = ok(
-        &app,
-        Method::POST,
-        &format!("{P}/apis/{api_id}/revisions"),
-        &admin,
-        Some(json!({})),
-    )
-    .await;
-    ok(
-        &app,
-        Method::POST,
-        &format!(
-            "{P}/apis/{api_id}/deploy-revision?revisionId={}",
-            rev["id"].as_str().unwrap()
-        ),
-        &admin,
-        Some(json!([{"name": "Default", "vhost": "localhost"}])),
-    )
-    .await;
+    deploy(&app, &admin, &api_id).await;
     ok(
         &app,
         Method::POST,
@@ -288,12 +304,7 @@ async fn the_gateway_enforces_a_subscription_tier(db: PgPool) {
     let token = r.json()["access_token"].as_str().unwrap().to_string();
     let bearer = format!("Bearer {token}");
 
-    let (_cp, cp_addr) = control_plane(&database_url(&db));
-    let dir = std::env::temp_dir();
-    let gw = start_gateway(
-        &format!("http://{cp_addr}"),
-        &dir.join(format!("gh-throttle-{}.json", std::process::id())),
-    );
+    let (_cp, gw) = gateway(&db, "throttle");
     let traffic = gw.traffic.clone();
     let h = bearer.clone();
     tokio::task::spawn_blocking(move || {
@@ -532,30 +543,8 @@ async fn deny_policies_block_at_the_gateway(db: PgPool) {
     )
     .await;
     let api_id = api["id"].as_str().unwrap().to_string();
-    let rev = ok(
-        &app,
-        Method::POST,
-        &format!("{P}/apis/{api_id}/revisions"),
-        &admin,
-        Some(json!({})),
-    )
-    .await;
-    ok(
-        &app,
-        Method::POST,
-        &format!(
-            "{P}/apis/{api_id}/deploy-revision?revisionId={}",
-            rev["id"].as_str().unwrap()
-        ),
-        &admin,
-        Some(json!([{"name": "Default", "vhost": "localhost"}])),
-    )
-    .await;
-    let (_cp, cp_addr) = control_plane(&database_url(&db));
-    let gw = start_gateway(
-        &format!("http://{cp_addr}"),
-        &std::env::temp_dir().join(format!("gh-deny-{}.json", std::process::id())),
-    );
+    deploy(&app, &admin, &api_id).await;
+    let (_cp, gw) = gateway(&db, "deny");
     let traffic = gw.traffic.clone();
     let status_within = |want: u16| {
         let traffic = traffic.clone();
@@ -677,30 +666,8 @@ async fn max_tps_protects_the_backend(db: PgPool) {
     let api = ok(&app, Method::POST, &format!("{P}/apis"), &admin, Some(body)).await;
     assert_eq!(api["maxTps"]["production"], 3);
     let api_id = api["id"].as_str().unwrap().to_string();
-    let rev = ok(
-        &app,
-        Method::POST,
-        &format!("{P}/apis/{api_id}/revisions"),
-        &admin,
-        Some(json!({})),
-    )
-    .await;
-    ok(
-        &app,
-        Method::POST,
-        &format!(
-            "{P}/apis/{api_id}/deploy-revision?revisionId={}",
-            rev["id"].as_str().unwrap()
-        ),
-        &admin,
-        Some(json!([{"name": "Default", "vhost": "localhost"}])),
-    )
-    .await;
-    let (_cp, cp_addr) = control_plane(&database_url(&db));
-    let gw = start_gateway(
-        &format!("http://{cp_addr}"),
-        &std::env::temp_dir().join(format!("gh-maxtps-{}.json", std::process::id())),
-    );
+    deploy(&app, &admin, &api_id).await;
+    let (_cp, gw) = gateway(&db, "maxtps");
     let traffic = gw.traffic.clone();
     tokio::task::spawn_blocking(move || {
         // The first 200 is the first of three.

@@ -124,13 +124,7 @@ const TH: &str = "px-4 py-2 text-left text-xs font-semibold uppercase tracking-w
 const TD: &str = "px-4 py-2 text-sm text-slate-700";
 
 async fn admin_call(call: UsersChange) -> Result<UsersChangeReply, ServiceError> {
-    match user_admin_call(call).await {
-        Ok(r) => r,
-        Err(e) => Err(ServiceError::Fields {
-            message: format!("The server could not be reached: {e}"),
-            problems: vec![],
-        }),
-    }
+    crate::api::reached(user_admin_call(call).await)
 }
 
 #[component]

@@ -20,13 +20,7 @@ use crate::pages::publisher::{
 };
 
 async fn run(call: C) -> Result<R, ServiceError> {
-    match applications_call(call).await {
-        Ok(reply) => reply,
-        Err(e) => Err(ServiceError::Fields {
-            message: format!("The server could not be reached: {e}"),
-            problems: vec![],
-        }),
-    }
+    crate::api::reached(applications_call(call).await)
 }
 
 #[component]

@@ -25,13 +25,7 @@ pub(crate) fn nav() -> impl IntoView {
 }
 
 async fn run(call: DevportalCall) -> Result<DevportalReply, ServiceError> {
-    match devportal_call(call).await {
-        Ok(reply) => reply,
-        Err(e) => Err(ServiceError::Fields {
-            message: format!("The server could not be reached: {e}"),
-            problems: vec![],
-        }),
-    }
+    crate::api::reached(devportal_call(call).await)
 }
 
 const PAGE: i64 = 24;

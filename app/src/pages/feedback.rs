@@ -11,13 +11,7 @@ use crate::pages::publisher::{BUTTON, BUTTON_LIGHT, CARD, error_banner};
 const PAGE: i64 = 10;
 
 async fn run(call: C) -> Result<R, ServiceError> {
-    match feedback_call(call).await {
-        Ok(r) => r,
-        Err(e) => Err(ServiceError::Fields {
-            message: format!("The server could not be reached: {e}"),
-            problems: vec![],
-        }),
-    }
+    crate::api::reached(feedback_call(call).await)
 }
 
 #[component]

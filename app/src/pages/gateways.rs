@@ -13,13 +13,7 @@ use crate::pages::publisher::{
 use crate::publisher::{EnvironmentInput, GatewayInstance, VHost};
 
 async fn run(call: EnvAdmin) -> Result<EnvAdminReply, ServiceError> {
-    match env_admin_call(call).await {
-        Ok(r) => r,
-        Err(e) => Err(ServiceError::Fields {
-            message: format!("The server could not be reached: {e}"),
-            problems: vec![],
-        }),
-    }
+    crate::api::reached(env_admin_call(call).await)
 }
 
 /// The form's lines: `host [http port] [https port]`; a word that is not a port is kept as

@@ -13,13 +13,7 @@ use crate::pages::publisher::{
 };
 
 async fn run(call: KmAdmin) -> Result<KmAdminReply, ServiceError> {
-    match km_admin_call(call).await {
-        Ok(r) => r,
-        Err(e) => Err(ServiceError::Fields {
-            message: format!("The server could not be reached: {e}"),
-            problems: vec![],
-        }),
-    }
+    crate::api::reached(km_admin_call(call).await)
 }
 
 /// The types offered, with the fields each needs.

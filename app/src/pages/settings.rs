@@ -20,13 +20,7 @@ use crate::settings::{
 };
 
 pub(crate) async fn run(call: SettingsCall) -> Result<SettingsReply, ServiceError> {
-    match settings_admin_call(call).await {
-        Ok(r) => r,
-        Err(e) => Err(ServiceError::Fields {
-            message: format!("The server could not be reached: {e}"),
-            problems: vec![],
-        }),
-    }
+    crate::api::reached(settings_admin_call(call).await)
 }
 
 const TH: &str = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";

@@ -18,13 +18,7 @@ use crate::throttling::{
 };
 
 async fn run(call: ThrottlingCall) -> Result<ThrottlingReply, ServiceError> {
-    match throttling_admin_call(call).await {
-        Ok(r) => r,
-        Err(e) => Err(ServiceError::Fields {
-            message: format!("The server could not be reached: {e}"),
-            problems: vec![],
-        }),
-    }
+    crate::api::reached(throttling_admin_call(call).await)
 }
 
 const TH: &str = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
@@ -300,7 +294,7 @@ fn Level(
                                                 }
                                                 act.dispatch((ThrottlingCall::Delete { level: level.into(), id: id.clone() }, format!("Policy {n} removed.")));
                                             };
-                                            let unlimited = p.quota_text() == "unlimited";
+                                            let unlimited = p.is_unlimited();
                                             view! {
                                                 <tr data-policy=p.policy_name.clone()>
                                                     <td class=TD>

@@ -1004,19 +1004,12 @@ impl Publisher {
         let known =
             crate::throttling::names(&self.db, &actor.organization, app::throttling::SUBSCRIPTION)
                 .await?;
-        let mut p = Problems::default();
-        for (i, t) in tiers.iter().enumerate() {
-            if !known.contains(t) {
-                p.add(
-                    &format!("policies[{i}]"),
-                    format!(
-                        "no subscription policy `{t}`; use one of {}",
-                        known.join(", ")
-                    ),
-                );
-            }
-        }
-        p.into_result()
+        unknown_entries("policies", tiers, &known, |t| {
+            format!(
+                "no subscription policy `{t}`; use one of {}",
+                known.join(", ")
+            )
+        })
     }
 
     /// Each category must be one the organization's admins defined (Admin portal).
@@ -1031,16 +1024,9 @@ impl Publisher {
         .bind(&actor.organization)
         .fetch_all(&self.db)
         .await?;
-        let mut p = Problems::default();
-        for (i, c) in categories.iter().enumerate() {
-            if !known.contains(c) {
-                p.add(
-                    &format!("categories[{i}]"),
-                    format!("no API category `{c}`; an admin adds categories in the Admin portal"),
-                );
-            }
-        }
-        p.into_result()
+        unknown_entries("categories", categories, &known, |c| {
+            format!("no API category `{c}`; an admin adds categories in the Admin portal")
+        })
     }
 
     /// Fills in a product's APIs (name, version) and checks every operation exists in them.
@@ -1220,6 +1206,22 @@ pub async fn apply_lifecycle(
         super::revisions::undeploy_everywhere(&mut *tx, api).await?;
     }
     Ok(())
+}
+
+/// Names each entry of `sent` that is not in `known`, as `field[i]`.
+fn unknown_entries(
+    field: &str,
+    sent: &[String],
+    known: &[String],
+    message: impl Fn(&str) -> String,
+) -> Result<(), ApiError> {
+    let mut p = Problems::default();
+    for (i, entry) in sent.iter().enumerate() {
+        if !known.contains(entry) {
+            p.add(&format!("{field}[{i}]"), message(entry));
+        }
+    }
+    p.into_result()
 }
 
 pub async fn audit(

@@ -22,13 +22,7 @@ use crate::publisher::{Api, ApiInfo, PublisherCall, PublisherReply};
 
 /// Runs a Publisher call; transport failures become a plain message.
 pub(crate) async fn run(call: PublisherCall) -> Result<PublisherReply, ServiceError> {
-    match publisher_call(call).await {
-        Ok(reply) => reply,
-        Err(e) => Err(ServiceError::Fields {
-            message: format!("The server could not be reached: {e}"),
-            problems: vec![],
-        }),
-    }
+    crate::api::reached(publisher_call(call).await)
 }
 
 pub(crate) fn nav() -> impl IntoView {
