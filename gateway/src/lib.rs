@@ -14,6 +14,8 @@ pub mod feed;
 pub mod jwt;
 #[cfg(feature = "runtime")]
 pub mod metrics;
+#[cfg(feature = "runtime")]
+pub mod pool;
 #[cfg(feature = "process")]
 pub mod process;
 #[cfg(feature = "runtime")]

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use gateway::config::GatewayConfig;
 use gateway::feed::Feed;
-use gateway::proxy::{self, Body, Gateway, json_response};
+use gateway::proxy::{self, Body, Gateway, Peer, json_response};
 use gateway::settings::Sources;
 use gateway::snapshot::Snapshot;
 use hyper::body::Incoming;
@@ -210,11 +210,11 @@ fn start_workers(
                         }
                     };
                     let _ = tx.send(listener.local_addr());
-                    let upstream = proxy::upstream(tls);
+                    let clients = Arc::new(proxy::Clients::new(tls));
                     serve(listener, stop, grace, move |req, peer| {
                         let gw = gw.clone();
-                        let upstream = upstream.clone();
-                        async move { gw.handle(&upstream, req, peer).await }
+                        let clients = clients.clone();
+                        async move { gw.handle(&clients, req, &peer).await }
                     })
                     .await;
                 });
@@ -343,7 +343,7 @@ async fn serve<F, Fut>(
     grace: Duration,
     handler: F,
 ) where
-    F: Fn(Request<Incoming>, std::net::SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(Request<Incoming>, Arc<Peer>) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Response<Body>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
@@ -354,8 +354,9 @@ async fn serve<F, Fut>(
                 let Ok((stream, peer)) = conn else { continue };
                 let _ = stream.set_nodelay(true);
                 let handler = handler.clone();
+                let peer = Arc::new(Peer::new(peer));
                 let svc = hyper::service::service_fn(move |req| {
-                    let fut = handler(req, peer);
+                    let fut = handler(req, peer.clone());
                     async move { Ok::<_, Infallible>(fut.await) }
                 });
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();

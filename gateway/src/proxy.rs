@@ -135,8 +135,8 @@ impl Table {
 }
 
 struct Backend {
-    authority: String,
-    /// `scheme://authority/base/path` without a trailing slash: the resource is appended.
+    origin: crate::pool::Origin,
+    /// The endpoint's base path without a trailing slash: the resource is appended.
     prefix: String,
     /// Unix milliseconds until which the endpoint is out of rotation.
     down_until: AtomicU64,
@@ -163,16 +163,13 @@ impl Group {
                 let uri: Uri = u
                     .parse()
                     .unwrap_or_else(|_| Uri::from_static("http://invalid"));
-                let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
-                let prefix = format!(
-                    "{}://{}{}",
-                    uri.scheme_str().unwrap_or("http"),
-                    authority,
-                    uri.path().trim_end_matches('/')
-                );
+                let origin = crate::pool::Origin::of(&uri).unwrap_or_else(|| {
+                    crate::pool::Origin::of(&Uri::from_static("http://invalid"))
+                        .expect("a valid origin")
+                });
                 Backend {
-                    authority,
-                    prefix,
+                    origin,
+                    prefix: uri.path().trim_end_matches('/').to_string(),
                     down_until: AtomicU64::new(0),
                 }
             })
@@ -261,7 +258,41 @@ pub fn backend_tls(
     ))
 }
 
-/// A connection pool for the calling worker's runtime.
+/// What a worker thread owns: keep-alive connections to backends, and a general client
+/// (JWKS documents and the like).
+pub struct Clients {
+    pub backends: crate::pool::Pool,
+    pub general: Upstream,
+}
+
+impl Clients {
+    pub fn new(tls: Arc<rustls::ClientConfig>) -> Clients {
+        Clients {
+            backends: crate::pool::Pool::new(tls.clone()),
+            general: upstream(tls),
+        }
+    }
+}
+
+/// A client connection's peer, with its address as an `X-Forwarded-For` value made once per
+/// connection rather than per request.
+pub struct Peer {
+    pub addr: SocketAddr,
+    forwarded_for: HeaderValue,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Peer {
+        let forwarded_for = HeaderValue::from_str(&addr.ip().to_string())
+            .expect("an IP address is a valid header value");
+        Peer {
+            addr,
+            forwarded_for,
+        }
+    }
+}
+
+/// A general-purpose HTTP(S) client for the calling runtime.
 pub fn upstream(tls: Arc<rustls::ClientConfig>) -> Upstream {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
@@ -335,15 +366,10 @@ impl Gateway {
         self.table.load_full()
     }
 
-    pub async fn handle(
-        &self,
-        upstream: &Upstream,
-        req: Request<Incoming>,
-        peer: SocketAddr,
-    ) -> Response<Body> {
+    pub async fn handle(&self, clients: &Clients, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
         let started = Instant::now();
         let method = req.method().clone();
-        let (resp, api) = match self.forward(upstream, req, peer).await {
+        let (resp, api) = match self.forward(clients, req, peer).await {
             Ok((resp, api)) => (resp, Some(api)),
             Err((fault, api)) => {
                 if let (Some(api), Some(kind)) = (&api, fault.upstream_kind()) {
@@ -361,9 +387,9 @@ impl Gateway {
 
     async fn forward(
         &self,
-        upstream: &Upstream,
+        clients: &Clients,
         req: Request<Incoming>,
-        peer: SocketAddr,
+        peer: &Peer,
     ) -> Result<(Response<Body>, Arc<ApiMetrics>), (Fault, Option<Arc<ApiMetrics>>)> {
         let guard = self.table.load();
         let Some(table) = guard.as_ref() else {
@@ -400,7 +426,7 @@ impl Gateway {
         if !table.deny.is_empty() {
             table
                 .deny
-                .before_auth(&api.organization, &api.context, &api.version, peer.ip())
+                .before_auth(&api.organization, &api.context, &api.version, peer.addr.ip())
                 .map_err(|b| (Fault::Blocked(b), api_metrics()))?;
         }
         let mut key_type = KeyType::Production;
@@ -438,7 +464,7 @@ impl Gateway {
                 .headers
                 .get(header::REFERER)
                 .and_then(|v| v.to_str().ok());
-            let fetch = |url: String| fetch_jwks(upstream.clone(), url);
+            let fetch = |url: String| fetch_jwks(clients.general.clone(), url);
             let caller = self
                 .verifier
                 .authorize(
@@ -448,7 +474,7 @@ impl Gateway {
                     Presented {
                         bearer,
                         api_key,
-                        peer: peer.ip(),
+                        peer: peer.addr.ip(),
                         referer,
                     },
                     &fetch,
@@ -523,10 +549,13 @@ impl Gateway {
         // Backend path: endpoint prefix + resource + query, built once per attempt.
         let target = |backend: &Backend| {
             let mut t = String::with_capacity(
-                backend.prefix.len() + resource.len() + query.map_or(0, |q| q.len() + 1),
+                backend.prefix.len() + resource.len() + query.map_or(0, |q| q.len() + 1) + 1,
             );
             t.push_str(&backend.prefix);
             t.push_str(resource);
+            if t.is_empty() {
+                t.push('/');
+            }
             if let Some(q) = query {
                 t.push('?');
                 t.push_str(q);
@@ -571,7 +600,7 @@ impl Gateway {
 
         let mut attempt = Some((first, Request::from_parts(parts, body.boxed())));
         while let Some((backend, request)) = attempt.take() {
-            match tokio::time::timeout(group.timeout, upstream.request(request)).await {
+            match tokio::time::timeout(group.timeout, clients.backends.send(&backend.origin, request)).await {
                 Ok(Ok(mut resp)) => {
                     if resp.status() == StatusCode::SWITCHING_PROTOCOLS
                         && let Some(client_side) = client_upgrade
@@ -594,7 +623,7 @@ impl Gateway {
                     return Ok((Response::from_parts(rp, rb.boxed()), group.metrics.clone()));
                 }
                 Ok(Err(e)) if e.is_connect() => {
-                    tracing::warn!(api = %label(), endpoint = %backend.authority, error = %e, "endpoint unreachable; suspended");
+                    tracing::warn!(api = %label(), endpoint = %backend.origin.key, error = %e, "endpoint unreachable; suspended");
                     group.suspend(backend, now);
                     group.metrics.upstream_error(UpstreamError::Connect);
                     if let (Some(spare), Some(next)) = (&spare, candidates.next()) {
@@ -607,7 +636,7 @@ impl Gateway {
                     }
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!(api = %label(), endpoint = %backend.authority, error = %e, "backend request failed");
+                    tracing::warn!(api = %label(), endpoint = %backend.origin.key, error = %e, "backend request failed");
                     return Err((Fault::BadGateway(label()), m()));
                 }
                 Err(_) => {
@@ -887,24 +916,35 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 
 /// RFC 9110 §7.6.1: connection-specific headers, plus any the Connection header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry none: one pass over the few names present, not eight lookups.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = connection_tokens(headers)
         .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
         .collect();
     for name in named {
         headers.remove(name);
     }
-    for name in [
-        header::CONNECTION,
-        header::PROXY_AUTHENTICATE,
-        header::PROXY_AUTHORIZATION,
-        header::TE,
-        header::TRAILER,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-    ] {
+    for name in HOP_BY_HOP {
         headers.remove(name);
     }
-    headers.remove("keep-alive");
+    headers.remove(KEEP_ALIVE);
+}
+
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name) || *name == KEEP_ALIVE
 }
 
 /// Whether the Connection header lists `token`.
@@ -939,13 +979,12 @@ async fn tunnel(client: hyper::upgrade::OnUpgrade, backend: hyper::upgrade::OnUp
     }
 }
 
-fn add_forwarded(headers: &mut HeaderMap, peer: SocketAddr, host: Option<HeaderValue>) {
-    let ip = peer.ip().to_string();
+fn add_forwarded(headers: &mut HeaderMap, peer: &Peer, host: Option<HeaderValue>) {
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {ip}"),
-        None => ip,
+        Some(prev) => HeaderValue::from_str(&format!("{prev}, {}", peer.addr.ip())).ok(),
+        None => Some(peer.forwarded_for.clone()),
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    if let Some(v) = xff {
         headers.insert(X_FORWARDED_FOR, v);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
@@ -1032,14 +1071,19 @@ mod tests {
     fn forwarded_headers_append() {
         let mut h = HeaderMap::new();
         h.insert(X_FORWARDED_FOR, HeaderValue::from_static("10.0.0.1"));
+        let peer = Peer::new("127.0.0.1:5000".parse().unwrap());
         add_forwarded(
             &mut h,
-            "127.0.0.1:5000".parse().unwrap(),
+            &peer,
             Some(HeaderValue::from_static("api.example.com")),
         );
         assert_eq!(h[&X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");
         assert_eq!(h[&X_FORWARDED_HOST], "api.example.com");
         assert_eq!(h[&X_FORWARDED_PROTO], "http");
+        let mut first = HeaderMap::new();
+        add_forwarded(&mut first, &Peer::new("[::1]:80".parse().unwrap()), None);
+        assert_eq!(first[&X_FORWARDED_FOR], "::1");
+        assert!(!first.contains_key(&X_FORWARDED_HOST));
     }
 
     #[test]
@@ -1065,11 +1109,11 @@ mod tests {
             suspend_seconds: 30,
         });
         let firsts: Vec<String> = (0..3)
-            .map(|_| g.candidates(0).next().unwrap().authority.clone())
+            .map(|_| g.candidates(0).next().unwrap().origin.host.to_str().unwrap().to_string())
             .collect();
         assert_eq!(firsts, ["a:1", "b:1", "c:1"]);
         g.suspend(&g.backends[1], 1_000);
-        let order: Vec<String> = g.candidates(2_000).map(|b| b.authority.clone()).collect();
+        let order: Vec<String> = g.candidates(2_000).map(|b| b.origin.host.to_str().unwrap().to_string()).collect();
         assert_eq!(order, ["a:1", "c:1"]);
         // After the suspension it is back.
         assert_eq!(g.candidates(40_000).count(), 3);
@@ -1085,7 +1129,7 @@ mod tests {
         };
         let g = Group::new(&eg);
         for _ in 0..2 {
-            let order: Vec<String> = g.candidates(0).map(|b| b.authority.clone()).collect();
+            let order: Vec<String> = g.candidates(0).map(|b| b.origin.host.to_str().unwrap().to_string()).collect();
             assert_eq!(order, ["a:1", "b:1"]);
         }
         eg.kind = EndpointKind::Single;
