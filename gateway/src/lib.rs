@@ -1,7 +1,8 @@
 //! Gatehouse gateway: the data plane. The library half holds what the server shares with the
 //! gateway (settings loading, logging set-up, and, as they arrive, the runtime snapshot types);
 //! the `runtime` feature adds the proxy itself.
-#![forbid(unsafe_code)]
+// One system call without a safe wrapper (`process::lower_thread_priority`) allows it locally.
+#![deny(unsafe_code)]
 
 #[cfg(feature = "runtime")]
 pub mod auth;

@@ -172,7 +172,9 @@ impl Pool {
             .call(origin.uri.clone())
             .await
             .map_err(|e| SendError::Connect(e.to_string()))?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(io)
+        let (sender, conn) = hyper::client::conn::http1::Builder::new()
+            .writev(false)
+            .handshake(io)
             .await
             .map_err(|e| SendError::Connect(e.to_string()))?;
         tokio::spawn(async move {

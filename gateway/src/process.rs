@@ -20,6 +20,21 @@ pub fn init_logging(format: LogFormat, default_filter: &str) {
     };
 }
 
+/// Gives the calling thread the lowest CPU priority (nice 19): it still runs when the CPU is
+/// busy, but a runnable thread of normal priority (traffic) always goes first. On Linux the
+/// nice value belongs to the thread, and threads it starts inherit it.
+#[allow(unsafe_code)]
+pub fn lower_thread_priority() -> std::io::Result<()> {
+    // SAFETY: setpriority(2) takes plain integers and touches no memory of ours; `who = 0`
+    // is the calling thread.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when
 /// the future is first polled, so a signal that arrives during start-up is not lost.
 pub fn shutdown_signal() -> impl Future<Output = ()> {

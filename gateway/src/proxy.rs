@@ -366,7 +366,12 @@ impl Gateway {
         self.table.load_full()
     }
 
-    pub async fn handle(&self, clients: &Clients, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
+    pub async fn handle(
+        &self,
+        clients: &Clients,
+        req: Request<Incoming>,
+        peer: &Peer,
+    ) -> Response<Body> {
         let started = Instant::now();
         let method = req.method().clone();
         let (resp, api) = match self.forward(clients, req, peer).await {
@@ -426,7 +431,12 @@ impl Gateway {
         if !table.deny.is_empty() {
             table
                 .deny
-                .before_auth(&api.organization, &api.context, &api.version, peer.addr.ip())
+                .before_auth(
+                    &api.organization,
+                    &api.context,
+                    &api.version,
+                    peer.addr.ip(),
+                )
                 .map_err(|b| (Fault::Blocked(b), api_metrics()))?;
         }
         let mut key_type = KeyType::Production;
@@ -600,7 +610,12 @@ impl Gateway {
 
         let mut attempt = Some((first, Request::from_parts(parts, body.boxed())));
         while let Some((backend, request)) = attempt.take() {
-            match tokio::time::timeout(group.timeout, clients.backends.send(&backend.origin, request)).await {
+            match tokio::time::timeout(
+                group.timeout,
+                clients.backends.send(&backend.origin, request),
+            )
+            .await
+            {
                 Ok(Ok(mut resp)) => {
                     if resp.status() == StatusCode::SWITCHING_PROTOCOLS
                         && let Some(client_side) = client_upgrade
@@ -916,20 +931,37 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 
 /// RFC 9110 §7.6.1: connection-specific headers, plus any the Connection header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Most messages carry none: one pass over the few names present, not eight lookups.
-    if !headers.keys().any(is_hop_by_hop) {
+    // One pass over the few names present; only those found are removed (a backend's
+    // `Connection: keep-alive` is the usual one).
+    // The seven hop-by-hop names, then `keep-alive`.
+    let mut present = [false; 8];
+    let mut any = false;
+    for name in headers.keys() {
+        if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name) {
+            present[i] = true;
+            any = true;
+        } else if *name == KEEP_ALIVE {
+            present[7] = true;
+            any = true;
+        }
+    }
+    if !any {
         return;
     }
+    // Other headers the Connection header names (`close` and `keep-alive` are not those).
     let named: Vec<HeaderName> = connection_tokens(headers)
+        .filter(|t| !t.eq_ignore_ascii_case("close") && !t.eq_ignore_ascii_case("keep-alive"))
         .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
         .collect();
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
+    for (name, _) in HOP_BY_HOP.iter().zip(present).filter(|(_, p)| *p) {
         headers.remove(name);
     }
-    headers.remove(KEEP_ALIVE);
+    if present[7] {
+        headers.remove(KEEP_ALIVE);
+    }
 }
 
 const HOP_BY_HOP: [HeaderName; 7] = [
@@ -942,10 +974,6 @@ const HOP_BY_HOP: [HeaderName; 7] = [
     header::UPGRADE,
 ];
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(name) || *name == KEEP_ALIVE
-}
 
 /// Whether the Connection header lists `token`.
 fn connection_has(headers: &HeaderMap, token: &str) -> bool {
@@ -1065,6 +1093,15 @@ mod tests {
         strip_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key(header::ACCEPT));
+        let mut h = HeaderMap::new();
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        h.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.keys().collect::<Vec<_>>(), ["x-kept"]);
     }
 
     #[test]
@@ -1109,11 +1146,23 @@ mod tests {
             suspend_seconds: 30,
         });
         let firsts: Vec<String> = (0..3)
-            .map(|_| g.candidates(0).next().unwrap().origin.host.to_str().unwrap().to_string())
+            .map(|_| {
+                g.candidates(0)
+                    .next()
+                    .unwrap()
+                    .origin
+                    .host
+                    .to_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         assert_eq!(firsts, ["a:1", "b:1", "c:1"]);
         g.suspend(&g.backends[1], 1_000);
-        let order: Vec<String> = g.candidates(2_000).map(|b| b.origin.host.to_str().unwrap().to_string()).collect();
+        let order: Vec<String> = g
+            .candidates(2_000)
+            .map(|b| b.origin.host.to_str().unwrap().to_string())
+            .collect();
         assert_eq!(order, ["a:1", "c:1"]);
         // After the suspension it is back.
         assert_eq!(g.candidates(40_000).count(), 3);
@@ -1129,7 +1178,10 @@ mod tests {
         };
         let g = Group::new(&eg);
         for _ in 0..2 {
-            let order: Vec<String> = g.candidates(0).map(|b| b.origin.host.to_str().unwrap().to_string()).collect();
+            let order: Vec<String> = g
+                .candidates(0)
+                .map(|b| b.origin.host.to_str().unwrap().to_string())
+                .collect();
             assert_eq!(order, ["a:1", "b:1"]);
         }
         eg.kind = EndpointKind::Single;
