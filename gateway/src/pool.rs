@@ -285,12 +285,6 @@ mod tests {
 
     use super::*;
 
-    fn body(text: &'static str) -> Body {
-        Full::new(Bytes::from_static(text.as_bytes()))
-            .map_err(|never| match never {})
-            .boxed()
-    }
-
     fn empty() -> Body {
         Empty::new().map_err(|never| match never {}).boxed()
     }
