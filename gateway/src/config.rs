@@ -59,6 +59,10 @@ pub struct GatewaySection {
     /// Verified tokens remembered (so a repeated token costs no signature check); 0 turns the
     /// cache off.
     pub token_cache_size: usize,
+    /// Redis shared by the gateways of this environment
+    /// (`redis://[:password@]host:port[/db]`): backend max TPS and burst control then hold
+    /// across all of them. Unset: each gateway counts alone.
+    pub redis_url: Option<Secret>,
 }
 
 /// A setting that must never be printed.
@@ -106,6 +110,7 @@ impl Default for GatewaySection {
             feed_wait_seconds: 25,
             clock_skew_seconds: 30,
             token_cache_size: 100_000,
+            redis_url: None,
         }
     }
 }
@@ -149,6 +154,15 @@ impl GatewayConfig {
                 key: "gateway.control_plane".into(),
                 origin: "settings".into(),
                 message: format!("`{url}` is not an http(s) URL"),
+            });
+        }
+        if let Some(url) = &cfg.gateway.redis_url
+            && !url.expose().starts_with("redis://")
+        {
+            return Err(SettingsError::Invalid {
+                key: "gateway.redis_url".into(),
+                origin: "settings".into(),
+                message: "must start with redis://".into(),
             });
         }
         Ok(cfg)

@@ -6,6 +6,8 @@
 
 #[cfg(feature = "runtime")]
 pub mod auth;
+#[cfg(feature = "runtime")]
+pub mod cluster;
 pub mod config;
 #[cfg(feature = "runtime")]
 pub mod deny;
@@ -21,6 +23,8 @@ pub mod pool;
 pub mod process;
 #[cfg(feature = "runtime")]
 pub mod proxy;
+#[cfg(feature = "runtime")]
+pub mod redis;
 pub mod router;
 pub mod settings;
 pub mod snapshot;

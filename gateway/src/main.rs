@@ -97,7 +97,26 @@ async fn run() -> anyhow::Result<()> {
     gateway::process::init_logging(cfg.log.format, "info");
     let shutdown = gateway::process::shutdown_signal();
 
-    let gw = Arc::new(Gateway::with_settings(&cfg.gateway));
+    let mut gw = Gateway::with_settings(&cfg.gateway);
+    if let Some(url) = &cfg.gateway.redis_url {
+        let target = gateway::redis::Target::parse(url.expose())
+            .map_err(|e| anyhow::anyhow!("invalid setting `gateway.redis_url`: {e}"))?;
+        let id = format!(
+            "{}:{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "gateway".into()),
+            std::process::id()
+        );
+        tracing::info!(redis = %target.addr, id = %id, "backend max TPS and burst control shared through Redis");
+        let cluster = Arc::new(gateway::cluster::Cluster::new(
+            target,
+            &cfg.gateway.environment,
+            id,
+        ));
+        let beating = cluster.clone();
+        tokio::spawn(async move { beating.heartbeats().await });
+        gw.cluster = Some(cluster);
+    }
+    let gw = Arc::new(gw);
     let tls = proxy::backend_tls(cfg.gateway.backend_ca_file.as_deref())
         .map_err(|e| anyhow::anyhow!(e))?;
     if let Some(file) = &args.snapshot {

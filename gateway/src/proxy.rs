@@ -19,6 +19,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::auth::{Denied, Presented, Security, Verifier};
+use crate::cluster::Verdict;
 use crate::metrics::{ApiMetrics, Metrics, UpstreamError, now_ms};
 use crate::router::{Match, Router};
 use crate::snapshot::{EndpointGroup, EndpointKind, Endpoints, KeyType, MaxTps, Snapshot};
@@ -51,24 +52,32 @@ struct Groups {
 }
 
 impl Groups {
-    fn new(e: &Endpoints, metrics: &Arc<ApiMetrics>, max_tps: Option<&MaxTps>) -> Groups {
-        let make = |g: &EndpointGroup, rate: Option<&crate::snapshot::Rate>| {
+    fn new(
+        e: &Endpoints,
+        metrics: &Arc<ApiMetrics>,
+        api_id: &str,
+        max_tps: Option<&MaxTps>,
+    ) -> Groups {
+        let make = |g: &EndpointGroup, rate: Option<&crate::snapshot::Rate>, key_type: &str| {
             let mut group = Group::new(g);
             group.metrics = metrics.clone();
-            group.max_tps = rate.map(|r| {
-                (
-                    r.requests,
-                    governor::RateLimiter::direct(crate::throttle::quota(r)),
-                )
+            group.max_tps = rate.map(|r| MaxTpsLimit {
+                rate: r.clone(),
+                local: governor::RateLimiter::direct(crate::throttle::quota(r)),
+                shared_key: format!("tps:{api_id}:{key_type}"),
             });
             group
         };
         Groups {
-            production: make(&e.production, max_tps.and_then(|m| m.production.as_ref())),
+            production: make(
+                &e.production,
+                max_tps.and_then(|m| m.production.as_ref()),
+                "production",
+            ),
             sandbox: e
                 .sandbox
                 .as_ref()
-                .map(|g| make(g, max_tps.and_then(|m| m.sandbox.as_ref()))),
+                .map(|g| make(g, max_tps.and_then(|m| m.sandbox.as_ref()), "sandbox")),
         }
     }
 }
@@ -96,13 +105,18 @@ impl Table {
                     .map(|o| {
                         o.endpoints
                             .as_ref()
-                            .map(|e| Groups::new(e, &api_metrics, None))
+                            .map(|e| Groups::new(e, &api_metrics, &a.id, None))
                     })
                     .collect()
             } else {
                 Vec::new()
             };
-            groups.push(Groups::new(&a.endpoints, &api_metrics, a.max_tps.as_ref()));
+            groups.push(Groups::new(
+                &a.endpoints,
+                &api_metrics,
+                &a.id,
+                a.max_tps.as_ref(),
+            ));
             operation_groups.push(own);
         }
         Table {
@@ -149,8 +163,16 @@ struct Group {
     suspend: Duration,
     next: AtomicUsize,
     metrics: Arc<ApiMetrics>,
-    /// Backend protection (`maxTps`): the limit and its limiter.
-    max_tps: Option<(u64, governor::DefaultDirectRateLimiter)>,
+    /// Backend protection (`maxTps`).
+    max_tps: Option<MaxTpsLimit>,
+}
+
+struct MaxTpsLimit {
+    rate: crate::snapshot::Rate,
+    /// This gateway's limiter (no Redis configured).
+    local: governor::DefaultDirectRateLimiter,
+    /// The bucket's name when the environment's gateways share it.
+    shared_key: String,
 }
 
 impl Group {
@@ -217,6 +239,8 @@ pub struct Gateway {
     pub verifier: Verifier,
     /// Clock skew allowed on tokens' `exp` / `nbf`.
     pub leeway_seconds: u64,
+    /// Limits shared with the environment's other gateways (Redis configured).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// A worker's pool of backend connections (HTTP and HTTPS). Each worker thread has its own,
@@ -263,6 +287,8 @@ pub fn backend_tls(
 pub struct Clients {
     pub backends: crate::pool::Pool,
     pub general: Upstream,
+    /// This worker's connection to the shared Redis, when there is one.
+    pub redis: crate::cluster::Slot,
 }
 
 impl Clients {
@@ -270,6 +296,7 @@ impl Clients {
         Clients {
             backends: crate::pool::Pool::new(tls.clone()),
             general: upstream(tls),
+            redis: crate::cluster::Slot::default(),
         }
     }
 }
@@ -503,18 +530,36 @@ impl Gateway {
                     )
                     .map_err(|b| (Fault::Blocked(b), api_metrics()))?;
             }
-            // Rate limits: the application's policy, then the subscription's tier.
-            allowance = table
-                .limits
-                .check(
-                    &caller.organization,
-                    &caller.application_id,
-                    &caller.end_user,
-                    &caller.app_tier,
-                    &api.id,
-                    &caller.sub_tier,
-                )
-                .map_err(|t| (Fault::Throttled(t), api_metrics()))?;
+            // Rate limits: the application's policy, then the subscription's tier; burst
+            // control counted with the environment's other gateways when they share Redis.
+            for (limiter, key) in table.limits.applicable(
+                &caller.organization,
+                &caller.application_id,
+                &caller.end_user,
+                &caller.app_tier,
+                &api.id,
+                &caller.sub_tier,
+            ) {
+                let mut local_burst = true;
+                if let (Some(cluster), Some(burst)) = (&self.cluster, &limiter.spec.burst) {
+                    local_burst = false;
+                    let spec = &limiter.spec;
+                    let shared = format!(
+                        "burst:{}:{}:{}:{key}",
+                        spec.organization, spec.level, spec.name
+                    );
+                    if let Verdict::Refused(wait) =
+                        cluster.check(&clients.redis, &shared, burst).await
+                    {
+                        let t = limiter.refused(true, burst.requests, wait);
+                        return Err((Fault::Throttled(t), api_metrics()));
+                    }
+                }
+                let a = limiter
+                    .check_with(&key, local_burst)
+                    .map_err(|t| (Fault::Throttled(t), api_metrics()))?;
+                allowance = crate::throttle::tighter(allowance, a);
+            }
             if let Some(bj) = &security.backend_jwt {
                 let credential = bearer.or(api_key).unwrap_or_default();
                 if let (Some(value), Ok(name)) = (
@@ -544,12 +589,23 @@ impl Gateway {
             )
         })?;
         let m = || Some(group.metrics.clone());
-        if let Some((limit, limiter)) = &group.max_tps
-            && let Err(not_until) = limiter.check()
-        {
-            use governor::clock::Clock;
-            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-            return Err((Fault::BackendThrottled(label(), *limit, wait), m()));
+        if let Some(tps) = &group.max_tps {
+            let wait = match &self.cluster {
+                Some(c) => match c.check(&clients.redis, &tps.shared_key, &tps.rate).await {
+                    Verdict::Allowed => None,
+                    Verdict::Refused(wait) => Some(wait),
+                },
+                None => tps.local.check().err().map(|not_until| {
+                    use governor::clock::Clock;
+                    not_until.wait_time_from(governor::clock::DefaultClock::default().now())
+                }),
+            };
+            if let Some(wait) = wait {
+                return Err((
+                    Fault::BackendThrottled(label(), tps.rate.requests, wait),
+                    m(),
+                ));
+            }
         }
         let query = match &stripped_query {
             Some(q) if q.is_empty() => None,

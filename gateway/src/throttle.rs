@@ -78,7 +78,7 @@ impl<C: Clock + Clone> PolicyLimiter<C> {
         }
     }
 
-    fn refused(&self, burst: bool, limit: u64, wait: Duration) -> Throttled {
+    pub fn refused(&self, burst: bool, limit: u64, wait: Duration) -> Throttled {
         Throttled {
             level: self.spec.level.clone(),
             policy: self.spec.name.clone(),
@@ -90,8 +90,14 @@ impl<C: Clock + Clone> PolicyLimiter<C> {
 
     /// Counts one request of `key`.
     pub fn check(&self, key: &str) -> Result<Allowance, Throttled> {
+        self.check_with(key, true)
+    }
+
+    /// `check`, leaving burst control out when `local_burst` is false (the gateways of the
+    /// environment count it together, `crate::cluster`).
+    pub fn check_with(&self, key: &str, local_burst: bool) -> Result<Allowance, Throttled> {
         let key = key.to_string();
-        if let Some(b) = &self.burst {
+        if let Some(b) = self.burst.as_ref().filter(|_| local_burst) {
             let limit = self.spec.burst.as_ref().map_or(0, |r| r.requests);
             if let Err(not_until) = b.check_key(&key) {
                 return Err(self.refused(true, limit, not_until.wait_time_from(self.clock.now())));
@@ -181,9 +187,29 @@ impl<C: Clock + Clone> Limits<C> {
         ))
     }
 
-    /// The application's policy (per application and end user), then the subscription tier
+    /// The limiters that apply to a caller, in checking order, each with the caller's key in
+    /// it: the application's policy (per application and end user), then the subscription tier
     /// (per application and API). Policies absent from the snapshot (Unlimited) do not limit.
-    /// The allowance reported is the tighter one that applied.
+    pub fn applicable(
+        &self,
+        organization: &str,
+        application: &str,
+        end_user: &str,
+        app_tier: &str,
+        api: &str,
+        sub_tier: &str,
+    ) -> impl Iterator<Item = (&Arc<PolicyLimiter<C>>, String)> {
+        let app = self
+            .policy(organization, "application", app_tier)
+            .map(|l| (l, format!("{application}\u{1f}{end_user}")));
+        let sub = self
+            .policy(organization, "subscription", sub_tier)
+            .map(|l| (l, format!("{application}\u{1f}{api}")));
+        app.into_iter().chain(sub)
+    }
+
+    /// Counts one request at every applicable limiter; the allowance reported is the tighter
+    /// one that applied.
     pub fn check(
         &self,
         organization: &str,
@@ -194,16 +220,10 @@ impl<C: Clock + Clone> Limits<C> {
         sub_tier: &str,
     ) -> Result<Option<Allowance>, Throttled> {
         let mut tightest: Option<Allowance> = None;
-        let mut keep = |a: Allowance| {
-            if tightest.is_none_or(|t| a.remaining < t.remaining) {
-                tightest = Some(a);
-            }
-        };
-        if let Some(l) = self.policy(organization, "application", app_tier) {
-            keep(l.check(&format!("{application}\u{1f}{end_user}"))?);
-        }
-        if let Some(l) = self.policy(organization, "subscription", sub_tier) {
-            keep(l.check(&format!("{application}\u{1f}{api}"))?);
+        for (l, key) in
+            self.applicable(organization, application, end_user, app_tier, api, sub_tier)
+        {
+            tightest = tighter(tightest, l.check(&key)?);
         }
         Ok(tightest)
     }
@@ -216,6 +236,14 @@ impl<C: Clock + Clone> Limits<C> {
         for l in self.by_name.values() {
             l.evict_idle();
         }
+    }
+}
+
+/// The allowance with less remaining.
+pub fn tighter(current: Option<Allowance>, next: Allowance) -> Option<Allowance> {
+    match current {
+        Some(c) if c.remaining <= next.remaining => Some(c),
+        _ => Some(next),
     }
 }
 
