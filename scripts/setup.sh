@@ -46,9 +46,10 @@ fi
 say "pgvector"
 as_root bash "$ROOT/scripts/install-pgvector.sh" | tail -1
 
-# Redis: the throttling tests use a real one; start it when nothing answers.
+# Redis: the throttling tests use a real one; start it when nothing answers. The shared
+# rate-limit tests also start and kill their own redis-server, so the binary must be here.
+have redis-server || apt_install redis-server
 if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
-  have redis-server || apt_install redis-server
   say "starting Redis"
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
 fi

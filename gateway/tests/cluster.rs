@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{gateway, started};
+use gateway::jwt::{Algorithm, Signer};
+use serde_json::json;
 
 struct Proc(Child);
 
@@ -168,11 +170,36 @@ fn load(
     stop: Arc<AtomicBool>,
     start: Instant,
 ) -> (Log, Vec<std::thread::JoinHandle<()>>) {
+    load_with(
+        addrs,
+        per_gateway,
+        rate,
+        stop,
+        start,
+        "/protected/1.0.0/x",
+        String::new(),
+    )
+}
+
+/// `load` of `path`, with `headers` (`Name: value\r\n` lines) on every request.
+fn load_with(
+    addrs: &[String],
+    per_gateway: usize,
+    rate: u32,
+    stop: Arc<AtomicBool>,
+    start: Instant,
+    path: &'static str,
+    headers: String,
+) -> (Log, Vec<std::thread::JoinHandle<()>>) {
+    let request = Arc::new(format!(
+        "GET {path} HTTP/1.1\r\nHost: api.example.com\r\n{headers}\r\n"
+    ));
     let log: Log = Arc::default();
     let mut threads = Vec::new();
     for addr in addrs {
         for _ in 0..per_gateway {
-            let (addr, log, stop) = (addr.clone(), log.clone(), stop.clone());
+            let (addr, log, stop, request) =
+                (addr.clone(), log.clone(), stop.clone(), request.clone());
             threads.push(std::thread::spawn(move || {
                 let gap = Duration::from_secs(1) / rate;
                 let mut conn: Option<BufReader<TcpStream>> = None;
@@ -183,7 +210,7 @@ fn load(
                         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
                         BufReader::new(s)
                     });
-                    match exchange(c) {
+                    match exchange(c, &request) {
                         Some(status) => log.lock().unwrap().push((start.elapsed(), status)),
                         None => conn = None,
                     }
@@ -198,10 +225,8 @@ fn load(
 }
 
 /// One GET on a keep-alive connection: the status, or `None` when the connection broke.
-fn exchange(c: &mut BufReader<TcpStream>) -> Option<u16> {
-    c.get_mut()
-        .write_all(b"GET /protected/1.0.0/x HTTP/1.1\r\nHost: api.example.com\r\n\r\n")
-        .ok()?;
+fn exchange(c: &mut BufReader<TcpStream>, request: &str) -> Option<u16> {
+    c.get_mut().write_all(request.as_bytes()).ok()?;
     let mut status = 0;
     let mut length = 0usize;
     loop {
@@ -353,5 +378,91 @@ fn a_lost_redis_leaves_limits_local_until_it_is_back() {
     assert!(
         after <= 60.0 * window + 60.0 + 5.0,
         "{after} let through in {window:.1} s once Redis was back"
+    );
+}
+
+/// An application's burst control (at most 50 a second inside 100,000 a minute), one end user
+/// calling through three gateways with a token: after the first second, 30 s let 1,500 ± 1 %
+/// through.
+#[test]
+fn application_burst_control_holds_across_three_gateways() {
+    const ISSUER: &str = "https://idp.example.test";
+    let signer =
+        Signer::from_pkcs8("k1", Algorithm::RS256, include_bytes!("keys/rsa2048.pk8")).unwrap();
+    let redis_port = free_port();
+    let _redis = redis(redis_port);
+    let backend = backend();
+    let file = tempfile_path::write(
+        &json!({
+            "version": 1,
+            "apis": [{
+                "id": "pets", "name": "Pets", "context": "/pets", "version": "1.0.0",
+                "organization": "acme",
+                "endpoints": {"production": {"urls": [format!("http://{backend}")]}},
+                "security": {"oauth2": true},
+                "operations": [{"method": "GET", "target": "/*"}]
+            }],
+            "keyManagers": [{
+                "name": "idp", "organization": "acme", "issuer": ISSUER,
+                "jwks": {"keys": [signer.public_jwk()]}
+            }],
+            "applications": [{
+                "id": "app-1", "name": "App", "organization": "acme", "owner": "alice",
+                "tier": "Spiky",
+                "keys": [{"keyManager": "idp", "consumerKey": "client-1", "keyType": "PRODUCTION"}]
+            }],
+            "subscriptions": [{"applicationId": "app-1", "apiId": "pets", "tier": "Unlimited"}],
+            "throttlingPolicies": [{
+                "organization": "acme", "level": "application", "name": "Spiky",
+                "requests": 100000, "periodSeconds": 60,
+                "burst": {"requests": 50, "periodSeconds": 1}
+            }]
+        })
+        .to_string(),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = signer
+        .sign(&json!({"iss": ISSUER, "sub": "alice", "azp": "client-1",
+                       "exp": now + 600, "iat": now, "jti": "burst-test"}))
+        .unwrap();
+    let gateways = start_gateways(3, &file, redis_port);
+    let addrs: Vec<String> = gateways.iter().map(|(_, a)| a.clone()).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let (log, threads) = load_with(
+        &addrs,
+        3,
+        30,
+        stop.clone(),
+        start,
+        "/pets/1.0.0/pets",
+        format!("Authorization: Bearer {token}\r\n"),
+    );
+    std::thread::sleep(Duration::from_secs(31));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let passed = count(&log, Duration::from_secs(1), Duration::from_secs(31), 200);
+    let refused = count(&log, Duration::from_secs(1), Duration::from_secs(31), 429);
+    eprintln!(
+        "application burst 50/s, 3 gateways, 30 s: {passed} let through ({:+.2} %), {refused} refused",
+        (passed as f64 - 1500.0) / 15.0
+    );
+    assert!(
+        others(&log).is_empty(),
+        "unexpected statuses {:?}",
+        others(&log)
+    );
+    assert!(
+        refused > 1500,
+        "the load was not over the limit: {refused} refused"
+    );
+    assert!(
+        (1485..=1515).contains(&passed),
+        "{passed} let through in 30 s, expected 1,500 ± 1 %"
     );
 }
