@@ -168,7 +168,10 @@ impl Cluster {
         let lease_size = (1_000_000 / interval_us / 50).clamp(1, 1_000);
         let want = {
             let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-            let b = buckets.entry(key.to_string()).or_default();
+            if !buckets.contains_key(key) {
+                buckets.insert(key.to_string(), Bucket::default());
+            }
+            let b = buckets.get_mut(key).expect("inserted above");
             b.touched = Some(now);
             if let Some(until) = b.blocked_until {
                 if until > now {
@@ -193,6 +196,7 @@ impl Cluster {
         };
         let reply = self.take(slot, key, interval_us, capacity, want).await;
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        // Forgotten meanwhile only if idle for a minute: then it starts afresh.
         let b = buckets.entry(key.to_string()).or_default();
         match reply {
             Ok((0, wait_us)) => {
