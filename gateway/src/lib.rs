@@ -16,7 +16,10 @@ pub mod feed;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 #[cfg(feature = "runtime")]
+pub mod mediation;
+#[cfg(feature = "runtime")]
 pub mod metrics;
+pub mod policy;
 #[cfg(feature = "runtime")]
 pub mod pool;
 #[cfg(feature = "process")]

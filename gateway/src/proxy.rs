@@ -43,6 +43,8 @@ pub struct Table {
     pub limits: crate::throttle::Limits,
     /// Deny policies.
     pub deny: crate::deny::Deny,
+    /// Per API, per operation: compiled mediation policies (empty when the API has none).
+    mediation: Vec<Vec<Option<crate::mediation::Mediation>>>,
 }
 
 /// Production endpoints, and sandbox ones when the API has them.
@@ -120,6 +122,11 @@ impl Table {
             operation_groups.push(own);
         }
         Table {
+            mediation: snapshot
+                .apis
+                .iter()
+                .map(crate::mediation::Mediation::build)
+                .collect(),
             router: Router::build(snapshot),
             groups,
             operation_groups,
@@ -579,6 +586,43 @@ impl Gateway {
             parts.headers.remove(security.authorization_header.as_str());
             parts.headers.remove(security.api_key_header.as_str());
         }
+        // Mediation policies of the request flow (the API's, then the operation's).
+        let mediation = table.mediation[index]
+            .get(operation)
+            .and_then(Option::as_ref);
+        let mut changes = crate::mediation::RequestChanges::default();
+        if let Some(med) = mediation {
+            let query = match &stripped_query {
+                Some(q) => Some(q.as_str()),
+                None => uri.query(),
+            };
+            match med.request(
+                &mut parts.method,
+                &mut parts.headers,
+                peer.addr.ip(),
+                &op.target,
+                resource,
+                query,
+            ) {
+                Ok(c) => changes = c,
+                Err(crate::mediation::Stop::Refused(status, why)) => {
+                    return Err((Fault::Policy(status, why), api_metrics()));
+                }
+                Err(crate::mediation::Stop::Mock(status, content_type, body)) => {
+                    let mut resp =
+                        Response::new(Full::new(body).map_err(|never| match never {}).boxed());
+                    *resp.status_mut() = status;
+                    resp.headers_mut()
+                        .insert(header::CONTENT_TYPE, content_type);
+                    med.response(resp.headers_mut());
+                    return Ok((resp, table.groups[index].production.metrics.clone()));
+                }
+            }
+            if let Some(q) = changes.query.take() {
+                stripped_query = Some(q);
+            }
+        }
+        let resource = changes.path.as_deref().unwrap_or(resource);
         let group = table.group(index, operation, key_type).ok_or_else(|| {
             (
                 Fault::Denied(Denied::Forbidden(format!(
@@ -683,6 +727,9 @@ impl Gateway {
                     }
                     let (mut rp, rb) = resp.into_parts();
                     strip_hop_by_hop(&mut rp.headers);
+                    if let Some(med) = mediation {
+                        med.response(&mut rp.headers);
+                    }
                     if let Some(a) = allowance {
                         rp.headers
                             .insert("x-ratelimit-limit", HeaderValue::from(a.limit));
@@ -755,6 +802,8 @@ pub enum Fault {
     Blocked(crate::deny::Blocked),
     /// The backend's `maxTps` is used up: (API, limit per period, wait).
     BackendThrottled(String, u64, Duration),
+    /// A mediation policy refused the request (IP access, body size).
+    Policy(StatusCode, String),
     /// An answer the gateway makes itself (its JWKS), not a fault.
     Own(StatusCode, String),
 }
@@ -797,6 +846,12 @@ impl Fault {
                     "The backend of {api} takes at most {limit} requests at a time; retry after {} s",
                     crate::throttle::retry_after_seconds(*wait)
                 ),
+            ),
+            Fault::Policy(status, why) => (
+                *status,
+                "900930",
+                "Request rejected by a policy",
+                why.clone(),
             ),
             Fault::Blocked(b) => (
                 StatusCode::FORBIDDEN,
@@ -917,7 +972,7 @@ fn take_query_param(query: Option<&str>, name: &str) -> Option<(String, String)>
     found.map(|v| (v, rest.join("&")))
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

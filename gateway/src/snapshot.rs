@@ -333,6 +333,9 @@ pub struct Api {
     /// sandbox) endpoints through this gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tps: Option<MaxTps>,
+    /// Mediation policies for every operation, run before the operation's own.
+    #[serde(default, skip_serializing_if = "crate::policy::Policies::is_empty")]
+    pub policies: crate::policy::Policies,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -451,6 +454,9 @@ pub struct Operation {
     /// Scopes a token must hold (any one of them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// Mediation policies of this operation, after the API's.
+    #[serde(default, skip_serializing_if = "crate::policy::Policies::is_empty")]
+    pub policies: crate::policy::Policies,
 }
 
 /// A problem found in a snapshot, with where it is.
@@ -521,6 +527,9 @@ impl Snapshot {
                 );
             }
             check_endpoints(&mut bad, "endpoints", &api.endpoints);
+            for (field, message) in crate::policy::problems(&api.policies) {
+                bad(&field, message);
+            }
             if api.operations.is_empty() {
                 bad("operations", "an API needs at least one operation".into());
             }
@@ -541,6 +550,9 @@ impl Snapshot {
                 }
                 if let Some(e) = &op.endpoints {
                     check_endpoints(&mut bad, &format!("{field}.endpoints"), e);
+                }
+                for (f, message) in crate::policy::problems(&op.policies) {
+                    bad(&format!("{field}.{f}"), message);
                 }
             }
             if api

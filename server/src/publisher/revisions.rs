@@ -222,6 +222,8 @@ fn artifact(
         endpoints: None,
         open: !o.secured(),
         scopes: o.scopes.clone(),
+        // Publishers cannot attach mediation policies yet (`operationPolicies`).
+        policies: Default::default(),
     };
     let endpoints_of = |a: &Api, field: &str| -> Result<snapshot::Endpoints, ApiError> {
         let mut p = Problems::default();
@@ -253,6 +255,7 @@ fn artifact(
             organization: organization.to_string(),
             security: security(api),
             max_tps: max_tps(api),
+            policies: Default::default(),
         });
     }
     // A product routes each operation to its own API's endpoints: the first API's serve as the
@@ -291,6 +294,7 @@ fn artifact(
         organization: organization.to_string(),
         security: security(api),
         max_tps: max_tps(api),
+        policies: Default::default(),
     })
 }
 
