@@ -94,6 +94,8 @@ pub struct ApiSettings {
     /// API products only: the operations taken from each API.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub apis: Vec<ProductApi>,
+    /// Mediation policies for every operation, run before each operation's own.
+    pub api_policies: OperationPolicies,
 }
 
 impl Default for ApiSettings {
@@ -126,8 +128,42 @@ impl Default for ApiSettings {
             cache_timeout: 300,
             max_tps: None,
             apis: vec![],
+            api_policies: OperationPolicies::default(),
         }
     }
+}
+
+/// WSO2's `OperationPolicies`: ordered mediation policies per flow (request, response, fault),
+/// from the catalogue (`GET /operation-policies`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OperationPolicies {
+    pub request: Vec<OperationPolicy>,
+    pub response: Vec<OperationPolicy>,
+    pub fault: Vec<OperationPolicy>,
+}
+
+impl OperationPolicies {
+    pub fn is_empty(&self) -> bool {
+        self.request.is_empty() && self.response.is_empty() && self.fault.is_empty()
+    }
+}
+
+/// One attached policy (WSO2's `OperationPolicy`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationPolicy {
+    pub policy_name: String,
+    #[serde(default = "default_policy_version")]
+    pub policy_version: String,
+    #[serde(default)]
+    pub policy_id: Option<String>,
+    #[serde(default)]
+    pub parameters: serde_json::Map<String, Value>,
+}
+
+fn default_policy_version() -> String {
+    "v1".into()
 }
 
 pub const DEFAULT_API_KEY_HEADER: &str = "ApiKey";
@@ -234,6 +270,9 @@ pub struct Operation {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub used_product_ids: Vec<String>,
+    /// Mediation policies of this operation, after the API's.
+    #[serde(default, skip_serializing_if = "OperationPolicies::is_empty")]
+    pub operation_policies: OperationPolicies,
 }
 
 fn default_auth_type() -> String {
@@ -254,6 +293,7 @@ impl Operation {
             throttling_policy: default_tier(),
             scopes: vec![],
             used_product_ids: vec![],
+            operation_policies: OperationPolicies::default(),
         }
     }
 

@@ -1,5 +1,7 @@
 //! Admin v4 `/throttling/policies/application` and `/throttling/policies/subscription` (list,
-//! add, get, update, delete; WSO2's `ApplicationThrottlePolicy` / `SubscriptionThrottlePolicy`).
+//! add, get, update, delete; WSO2's `ApplicationThrottlePolicy` / `SubscriptionThrottlePolicy`),
+//! deny policies, and the Publisher's catalogue of mediation policies
+//! (`GET /operation-policies`, WSO2's `OperationPolicyDataList`).
 
 use app::throttling::{APPLICATION, SUBSCRIPTION, ThrottlePolicy};
 use axum::extract::{Path, State};
@@ -10,13 +12,17 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::caller::Caller;
-use super::rest::{ADMIN, DEVPORTAL};
+use super::rest::{ADMIN, DEVPORTAL, PUBLISHER};
 use crate::AppState;
 use crate::error::{ApiError, AppJson};
 use crate::throttling::Throttling;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(
+            &format!("{PUBLISHER}/operation-policies"),
+            get(operation_policies),
+        )
         .route(
             &format!("{ADMIN}/throttling/policies/application"),
             get(list::<false>).post(create::<false>),
@@ -171,4 +177,67 @@ async fn remove<const S: bool>(
 ) -> Result<StatusCode, ApiError> {
     service(&s).delete(&caller, level::<S>(), &id).await?;
     Ok(StatusCode::OK)
+}
+
+/// Publisher v4 `GET /operation-policies` (WSO2: `apim:api_view`, `apim:mediation_policy_view`):
+/// the built-in mediation policies with each parameter's type, in WSO2's
+/// `OperationPolicyDataList` shape.
+async fn operation_policies(caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(crate::publisher::VIEW_SCOPES)?;
+    use gateway::policy::{CATALOGUE, Flow, ParamType};
+    let list: Vec<Value> = CATALOGUE
+        .iter()
+        .map(|p| {
+            let flows: Vec<&str> = p
+                .flows
+                .iter()
+                .map(|f| match f {
+                    Flow::Request => "request",
+                    Flow::Response => "response",
+                    Flow::Fault => "fault",
+                })
+                .collect();
+            let attributes: Vec<Value> = p
+                .parameters
+                .iter()
+                .map(|a| {
+                    let kind = match a.kind {
+                        ParamType::Status | ParamType::Count => "Integer",
+                        ParamType::Method => "Enum",
+                        _ => "String",
+                    };
+                    let mut v = json!({
+                        "name": a.name,
+                        "displayName": a.name,
+                        "description": a.description,
+                        "type": kind,
+                        "required": a.required,
+                    });
+                    if a.kind == ParamType::Method {
+                        v["allowedValues"] =
+                            json!(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+                    }
+                    v
+                })
+                .collect();
+            json!({
+                "id": p.name,
+                "category": "Mediation",
+                "name": p.name,
+                "displayName": p.display_name,
+                "version": "v1",
+                "description": p.description,
+                "applicableFlows": flows,
+                "supportedGateways": ["Gatehouse"],
+                "supportedApiTypes": ["HTTP"],
+                "isAPISpecific": false,
+                "policyAttributes": attributes,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "count": list.len(),
+        "list": list,
+        "pagination": {"offset": 0, "limit": list.len(), "total": list.len()},
+    })))
 }

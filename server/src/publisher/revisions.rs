@@ -222,8 +222,7 @@ fn artifact(
         endpoints: None,
         open: !o.secured(),
         scopes: o.scopes.clone(),
-        // Publishers cannot attach mediation policies yet (`operationPolicies`).
-        policies: Default::default(),
+        policies: validate::gateway_policies(&o.operation_policies),
     };
     let endpoints_of = |a: &Api, field: &str| -> Result<snapshot::Endpoints, ApiError> {
         let mut p = Problems::default();
@@ -255,7 +254,7 @@ fn artifact(
             organization: organization.to_string(),
             security: security(api),
             max_tps: max_tps(api),
-            policies: Default::default(),
+            policies: validate::gateway_policies(&api.settings.api_policies),
         });
     }
     // A product routes each operation to its own API's endpoints: the first API's serve as the
@@ -294,7 +293,7 @@ fn artifact(
         organization: organization.to_string(),
         security: security(api),
         max_tps: max_tps(api),
-        policies: Default::default(),
+        policies: validate::gateway_policies(&api.settings.api_policies),
     })
 }
 

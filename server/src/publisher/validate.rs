@@ -1,7 +1,9 @@
 //! Checks on what a publisher sends: names, contexts, versions, settings, operations and
 //! endpoints. Every problem is collected and reported at once, each naming its field.
 
-use app::publisher::{Api, ApiSettings, Operation, SECURITY_SCHEMES, VERBS};
+use app::publisher::{
+    Api, ApiSettings, Operation, OperationPolicies, OperationPolicy, SECURITY_SCHEMES, VERBS,
+};
 use gateway::snapshot::{EndpointGroup, EndpointKind, Endpoints};
 use serde_json::Value;
 
@@ -148,6 +150,7 @@ pub fn check_api(api: &mut Api, product: bool) -> Result<(), ApiError> {
 }
 
 pub fn check_settings(p: &mut Problems, s: &ApiSettings, product: bool) {
+    check_policies(p, "apiPolicies", &s.api_policies);
     if !["PUBLIC", "PRIVATE", "RESTRICTED"].contains(&s.visibility.as_str()) {
         p.add("visibility", "must be PUBLIC, PRIVATE or RESTRICTED");
     }
@@ -274,6 +277,32 @@ fn auth_type_ok(a: &str) -> bool {
     )
 }
 
+/// Attached mediation policies as the gateway takes them (WSO2's shape without version and id).
+pub fn gateway_policies(p: &OperationPolicies) -> gateway::policy::Policies {
+    let convert = |list: &[OperationPolicy]| {
+        list.iter()
+            .map(|x| gateway::policy::PolicyRef {
+                policy_name: x.policy_name.clone(),
+                parameters: x.parameters.clone(),
+            })
+            .collect()
+    };
+    gateway::policy::Policies {
+        request: convert(&p.request),
+        response: convert(&p.response),
+        fault: convert(&p.fault),
+    }
+}
+
+/// Every attached policy checked against the catalogue; fields named below `at`
+/// (`apiPolicies.request[0].parameters.headerName`).
+pub fn check_policies(p: &mut Problems, at: &str, policies: &OperationPolicies) {
+    for (field, message) in gateway::policy::problems(&gateway_policies(policies)) {
+        let field = field.strip_prefix("policies.").unwrap_or(&field);
+        p.add(&format!("{at}.{field}"), message);
+    }
+}
+
 pub fn check_operations(p: &mut Problems, ops: &[Operation], product: bool) {
     let mut seen = std::collections::HashSet::new();
     for (i, op) in ops.iter().enumerate() {
@@ -292,6 +321,7 @@ pub fn check_operations(p: &mut Problems, ops: &[Operation], product: bool) {
         if !auth_type_ok(&op.auth_type) {
             p.add(&at("authType"), "must be Any or None");
         }
+        check_policies(p, &at("operationPolicies"), &op.operation_policies);
         if !product && !seen.insert((op.verb.clone(), op.target.clone())) {
             p.add(
                 &at("target"),
