@@ -195,7 +195,7 @@ impl Feed {
 
     /// Follows the control plane for ever: applies each new valid snapshot, keeps the last good
     /// one through outages and refusals, retrying with back-off.
-    pub async fn follow(self, gw: Arc<Gateway>, client: Upstream, apply: impl Fn(&Snapshot)) {
+    pub async fn follow(self, gw: Arc<Gateway>, client: Upstream, apply: impl Fn(Snapshot)) {
         let mut backoff = Duration::from_millis(250);
         let mut outage = false;
         // The version of a refused snapshot: wait for a newer one instead of re-fetching it.
@@ -210,8 +210,9 @@ impl Feed {
                     outage = false;
                     refused = None;
                     backoff = Duration::from_millis(250);
-                    apply(&snapshot);
+                    // The disk copy first: applying takes the snapshot over.
                     self.save_cache(&snapshot);
+                    apply(snapshot);
                 }
                 Ok(None) => {
                     outage = false;

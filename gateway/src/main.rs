@@ -121,7 +121,7 @@ async fn run() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!(e))?;
     if let Some(file) = &args.snapshot {
         let (snapshot, stamp) = read_snapshot(file)?;
-        apply(&gw, &snapshot);
+        apply(&gw, snapshot);
         tokio::spawn(watch_file(gw.clone(), file.clone(), stamp));
     } else if let Some(cp) = &cfg.gateway.control_plane {
         let feed = Feed::new(
@@ -134,7 +134,7 @@ async fn run() -> anyhow::Result<()> {
         // Serve the last good snapshot at once; the feed replaces it when it gets through.
         if let Some(cached) = feed.load_cache() {
             tracing::info!(path = %feed.cache().map(|p| p.display().to_string()).unwrap_or_default(), "serving the disk copy until the control plane answers");
-            apply(&gw, &cached);
+            apply(&gw, cached);
         }
         let client = proxy::upstream(tls.clone());
         let fgw = gw.clone();
@@ -335,12 +335,13 @@ fn read_snapshot(path: &Path) -> anyhow::Result<(Snapshot, Stamp)> {
     Ok((snapshot, st))
 }
 
-fn apply(gw: &Gateway, snapshot: &Snapshot) {
+fn apply(gw: &Gateway, snapshot: Snapshot) {
     let started = std::time::Instant::now();
+    let (version, apis) = (snapshot.version, snapshot.apis.len());
     gw.install(snapshot);
     tracing::info!(
-        version = snapshot.version,
-        apis = snapshot.apis.len(),
+        version,
+        apis,
         build_ms = started.elapsed().as_millis() as u64,
         "snapshot applied"
     );
@@ -359,7 +360,7 @@ async fn watch_file(gw: Arc<Gateway>, path: PathBuf, mut last: Stamp) {
         match read_snapshot(&path) {
             Ok((snapshot, st)) => {
                 last = st;
-                apply(&gw, &snapshot);
+                apply(&gw, snapshot);
             }
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "snapshot refused; keeping the previous one")

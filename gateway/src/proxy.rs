@@ -86,13 +86,13 @@ impl Groups {
 
 impl Table {
     /// Builds the table; each API's counters come from `metrics`, so they carry over.
-    pub fn build(snapshot: &Snapshot, metrics: &Metrics, leeway_seconds: u64) -> Table {
+    pub fn build(snapshot: Snapshot, metrics: &Metrics, leeway_seconds: u64) -> Table {
         Table::build_after(snapshot, metrics, leeway_seconds, None)
     }
 
     /// `build`, keeping the rate limiters of `previous` whose policy did not change.
     pub fn build_after(
-        snapshot: &Snapshot,
+        snapshot: Snapshot,
         metrics: &Metrics,
         leeway_seconds: u64,
         previous: Option<&Table>,
@@ -121,23 +121,25 @@ impl Table {
             ));
             operation_groups.push(own);
         }
+        let security = Security::build(&snapshot, leeway_seconds);
         Table {
             mediation: snapshot
                 .apis
                 .iter()
                 .map(crate::mediation::Mediation::build)
                 .collect(),
-            router: Router::build(snapshot),
             groups,
             operation_groups,
-            security: Security::build(snapshot, leeway_seconds),
-            key_managers: snapshot.key_managers.clone(),
+            security,
             limits: crate::throttle::Limits::build(
                 &snapshot.throttling_policies,
                 previous.map(|t| &t.limits),
                 &governor::clock::DefaultClock::default(),
             ),
             deny: crate::deny::Deny::build(&snapshot.deny_policies),
+            key_managers: snapshot.key_managers,
+            // Last: the router takes the APIs over.
+            router: Router::from_apis(snapshot.version, snapshot.apis),
         }
     }
 
@@ -361,7 +363,7 @@ impl Gateway {
 
     /// Builds the table for a valid snapshot and swaps it in; requests in flight keep the
     /// one they loaded.
-    pub fn install(&self, snapshot: &Snapshot) {
+    pub fn install(&self, snapshot: Snapshot) {
         let previous = self.table.load_full();
         let table = Table::build_after(
             snapshot,
@@ -377,7 +379,8 @@ impl Gateway {
             .load()
             .as_ref()
             .is_none_or(|t| t.key_managers != table.key_managers);
-        let old = self.table.swap(Some(Arc::new(table)));
+        let table = Arc::new(table);
+        let old = self.table.swap(Some(table.clone()));
         if key_managers_changed {
             self.verifier.tokens.clear();
         }
@@ -391,9 +394,9 @@ impl Gateway {
                 drop(old);
             });
         }
-        let deployed = snapshot.apis.iter().map(|a| a.id.as_str()).collect();
+        let deployed = table.router.apis().iter().map(|a| a.id.as_str()).collect();
         self.metrics.retain(&deployed);
-        self.metrics.snapshot_applied(snapshot.version);
+        self.metrics.snapshot_applied(table.router.version());
     }
 
     pub fn table(&self) -> Option<Arc<Table>> {

@@ -167,9 +167,14 @@ fn segments(path: &str) -> impl Iterator<Item = &str> + Clone {
 impl Router {
     /// Builds the table. The snapshot must be valid (`Snapshot::problems` empty).
     pub fn build(snapshot: &Snapshot) -> Router {
+        Router::from_apis(snapshot.version, snapshot.apis.clone())
+    }
+
+    /// `build` taking the APIs over (no copy of a big snapshot).
+    pub fn from_apis(version: u64, apis: Vec<Api>) -> Router {
         let mut prefixes = PrefixBuild::default();
-        let mut ops = Vec::with_capacity(snapshot.apis.len());
-        for (i, api) in snapshot.apis.iter().enumerate() {
+        let mut ops = Vec::with_capacity(apis.len());
+        for (i, api) in apis.iter().enumerate() {
             let mut node = &mut prefixes;
             for seg in segments(&api.context) {
                 node = node.children.entry(seg.into()).or_default();
@@ -207,10 +212,10 @@ impl Router {
             ops.push(root.freeze());
         }
         Router {
-            apis: snapshot.apis.clone(),
+            apis,
             prefixes: prefixes.freeze(),
             ops,
-            version: snapshot.version,
+            version,
         }
     }
 
@@ -225,6 +230,11 @@ impl Router {
 
     pub fn api_count(&self) -> usize {
         self.apis.len()
+    }
+
+    /// Every API served.
+    pub fn apis(&self) -> &[Api] {
+        &self.apis
     }
 
     /// Finds the API and operation for `method` and `path` (no query string).
