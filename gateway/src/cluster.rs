@@ -229,7 +229,7 @@ impl Cluster {
         };
         let (interval_us, capacity) = gcra(&share);
         let interval = Duration::from_micros(interval_us);
-        let cap = interval * capacity as u32;
+        let cap = Duration::from_micros(interval_us.saturating_mul(capacity));
         let tat = b.fallback_tat.filter(|t| *t > now).unwrap_or(now);
         let next = tat + interval;
         if next - now > cap {
