@@ -33,6 +33,15 @@
 //!     # caller's application must be subscribed; `scopes` lists what an operation accepts.
 //!     organization: acme
 //!     security: { oauth2: true, apiKey: true, apiKeyHeader: X-Pizza-Key }
+//!     # Backend protection: at most this many requests reach the production endpoints.
+//!     maxTps: { production: { requests: 100, periodSeconds: 1 } }
+//!     # Mediation policies (catalogue in `crate::policy`): the API's run before each
+//!     # operation's own (`operations[].policies`), in this order.
+//!     policies:
+//!       request:
+//!         - { policyName: setHeader, parameters: { headerName: X-Channel, headerValue: web } }
+//!       response:
+//!         - { policyName: removeHeader, parameters: { headerName: Server } }
 //! keyManagers:
 //!   - name: idp
 //!     organization: acme
