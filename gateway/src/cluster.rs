@@ -256,30 +256,14 @@ impl Cluster {
             want.to_string(),
         );
         let mut conn = slot.lock().await;
-        let result = tokio::time::timeout(REDIS_TIMEOUT, async {
-            if conn.is_none() {
-                *conn = Some(Conn::connect(&self.target, REDIS_TIMEOUT).await?);
-            }
-            let c = conn.as_mut().expect("connected above");
-            TAKE.run(
-                c,
+        let reply = self
+            .run(
+                &mut conn,
+                &TAKE,
                 &[redis_key.as_bytes()],
                 &[interval.as_bytes(), capacity.as_bytes(), want.as_bytes()],
             )
-            .await
-        })
-        .await;
-        let reply = match result {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => {
-                *conn = None;
-                return Err(e.to_string());
-            }
-            Err(_) => {
-                *conn = None;
-                return Err("no answer in time".into());
-            }
-        };
+            .await?;
         match reply {
             Value::Array(v) => match v.as_slice() {
                 [Value::Int(n), Value::Int(us)] => Ok((*n as u64, (*us).max(0) as u64)),
@@ -287,6 +271,37 @@ impl Cluster {
             },
             Value::Error(e) => Err(e),
             other => Err(format!("unexpected reply {other:?}")),
+        }
+    }
+
+    /// Runs `script` on `conn` (connecting first when there is none) within `REDIS_TIMEOUT`; a
+    /// failed or late call drops the connection.
+    async fn run(
+        &self,
+        conn: &mut Option<Conn>,
+        script: &Script,
+        keys: &[&[u8]],
+        args: &[&[u8]],
+    ) -> Result<Value, String> {
+        let result = tokio::time::timeout(REDIS_TIMEOUT, async {
+            if conn.is_none() {
+                *conn = Some(Conn::connect(&self.target, REDIS_TIMEOUT).await?);
+            }
+            script
+                .run(conn.as_mut().expect("connected above"), keys, args)
+                .await
+        })
+        .await;
+        match result {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(e)) => {
+                *conn = None;
+                Err(e.to_string())
+            }
+            Err(_) => {
+                *conn = None;
+                Err("no answer in time".into())
+            }
         }
     }
 
@@ -299,18 +314,16 @@ impl Cluster {
         let ttl = HEARTBEAT_TTL_MS.to_string();
         loop {
             tick.tick().await;
-            let beat = tokio::time::timeout(REDIS_TIMEOUT, async {
-                if conn.is_none() {
-                    conn = Some(Conn::connect(&self.target, REDIS_TIMEOUT).await?);
-                }
-                let c = conn.as_mut().expect("connected above");
-                HEARTBEAT
-                    .run(c, &[key.as_bytes()], &[self.id.as_bytes(), ttl.as_bytes()])
-                    .await
-            })
-            .await;
+            let beat = self
+                .run(
+                    &mut conn,
+                    &HEARTBEAT,
+                    &[key.as_bytes()],
+                    &[self.id.as_bytes(), ttl.as_bytes()],
+                )
+                .await;
             match beat {
-                Ok(Ok(Value::Int(n))) => self.live.store(n.max(1) as usize, Ordering::Relaxed),
+                Ok(Value::Int(n)) => self.live.store(n.max(1) as usize, Ordering::Relaxed),
                 // The request path notices and logs an outage; keep the last count.
                 _ => conn = None,
             }

@@ -132,14 +132,8 @@ impl Mediation {
         let mut changes = RequestChanges::default();
         for step in &self.request {
             match step {
-                Compiled::AddHeader(n, v) => {
-                    headers.append(n.clone(), v.clone());
-                }
-                Compiled::SetHeader(n, v) => {
-                    headers.insert(n.clone(), v.clone());
-                }
-                Compiled::RemoveHeader(n) => {
-                    headers.remove(n);
+                Compiled::AddHeader(..) | Compiled::SetHeader(..) | Compiled::RemoveHeader(..) => {
+                    header_step(step, headers)
                 }
                 Compiled::AddQueryParam(pair) => {
                     let current = changes.query.take().or(query.map(str::to_string));
@@ -221,21 +215,26 @@ impl Mediation {
 
     /// Runs the response flow on the backend's (or the mock's) response headers.
     pub fn response(&self, headers: &mut HeaderMap) {
+        // Validation admits only header policies in the response flow.
         for step in &self.response {
-            match step {
-                Compiled::AddHeader(n, v) => {
-                    headers.append(n.clone(), v.clone());
-                }
-                Compiled::SetHeader(n, v) => {
-                    headers.insert(n.clone(), v.clone());
-                }
-                Compiled::RemoveHeader(n) => {
-                    headers.remove(n);
-                }
-                // Validation admits only header policies in the response flow.
-                _ => {}
-            }
+            header_step(step, headers);
         }
+    }
+}
+
+/// Applies a header policy; other steps are not header policies and change nothing here.
+fn header_step(step: &Compiled, headers: &mut HeaderMap) {
+    match step {
+        Compiled::AddHeader(n, v) => {
+            headers.append(n.clone(), v.clone());
+        }
+        Compiled::SetHeader(n, v) => {
+            headers.insert(n.clone(), v.clone());
+        }
+        Compiled::RemoveHeader(n) => {
+            headers.remove(n);
+        }
+        _ => {}
     }
 }
 

@@ -103,7 +103,7 @@ const fn p(
 
 /// Header policies run on the request and on the backend's response (the fault flow is not
 /// executed yet, so nothing may be attached to it).
-const ALL: &[Flow] = &[Flow::Request, Flow::Response];
+const REQUEST_RESPONSE: &[Flow] = &[Flow::Request, Flow::Response];
 const REQUEST: &[Flow] = &[Flow::Request];
 
 /// Every built-in policy.
@@ -112,7 +112,7 @@ pub const CATALOGUE: &[PolicySpec] = &[
         name: "addHeader",
         display_name: "Add header",
         description: "Adds a header (another value if it is already there).",
-        flows: ALL,
+        flows: REQUEST_RESPONSE,
         parameters: &[
             p("headerName", ParamType::Name, true, "Header to add"),
             p("headerValue", ParamType::Text, true, "Its value"),
@@ -122,7 +122,7 @@ pub const CATALOGUE: &[PolicySpec] = &[
         name: "setHeader",
         display_name: "Set header",
         description: "Sets a header, replacing any value it had.",
-        flows: ALL,
+        flows: REQUEST_RESPONSE,
         parameters: &[
             p("headerName", ParamType::Name, true, "Header to set"),
             p("headerValue", ParamType::Text, true, "Its value"),
@@ -132,7 +132,7 @@ pub const CATALOGUE: &[PolicySpec] = &[
         name: "removeHeader",
         display_name: "Remove header",
         description: "Removes a header.",
-        flows: ALL,
+        flows: REQUEST_RESPONSE,
         parameters: &[p("headerName", ParamType::Name, true, "Header to remove")],
     },
     PolicySpec {

@@ -27,7 +27,21 @@ use crate::proxy::Body;
 /// Idle connections kept per backend origin; the oldest goes first beyond this.
 const MAX_IDLE_PER_ORIGIN: usize = 256;
 /// An idle connection older than this is closed instead of used.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How backends are reached, by this pool and by the general client: HTTP, or HTTPS with
+/// `tls`; no Nagle delay; 5 s to connect.
+pub fn connector(tls: &rustls::ClientConfig) -> HttpsConnector<HttpConnector> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(5)));
+    http.enforce_http(false);
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http)
+}
 
 /// Where a request goes: the origin (pool key), what to connect to and the `Host` to send.
 #[derive(Clone, Debug)]
@@ -104,18 +118,9 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(tls: Arc<rustls::ClientConfig>) -> Pool {
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(5)));
-        http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
         Pool {
             inner: Arc::new(Inner {
-                connector,
+                connector: connector(&tls),
                 idle: Mutex::new(HashMap::new()),
             }),
         }

@@ -330,18 +330,9 @@ impl Peer {
 
 /// A general-purpose HTTP(S) client for the calling runtime.
 pub fn upstream(tls: Arc<rustls::ClientConfig>) -> Upstream {
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(Duration::from_secs(5)));
-    http.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config((*tls).clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
     Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .build(connector)
+        .pool_idle_timeout(crate::pool::IDLE_TIMEOUT)
+        .build(crate::pool::connector(&tls))
 }
 
 impl Gateway {
