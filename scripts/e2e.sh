@@ -3,6 +3,8 @@
 # database with demo users, runs Playwright (Debian's Chromium), then the client-compatibility
 # tests (scripts/compat.sh: real OAuth2 and JWKS clients in Python), stops everything.
 # Screenshots and reports land in end2end/artifacts/.
+# Arguments go to Playwright and skip the compatibility tests, to run one spec or test:
+#   scripts/e2e.sh tests/policies.spec.ts      scripts/e2e.sh -g 'mediation policies'
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -12,7 +14,8 @@ cargo leptos build
 # Workspace-wide feature resolution, so the dependencies built for the tests are reused.
 cargo build --workspace --bin gateway
 
-DB_NAME=gatehouse_e2e
+# E2E_DB: another database name, for a second run on the same machine.
+DB_NAME="${E2E_DB:-gatehouse_e2e}"
 fresh_db "$DB_NAME"
 port=$(free_port); gw_port=$(free_port); gw_admin=$(free_port)
 run_dir="$ROOT/end2end/artifacts"
@@ -51,7 +54,7 @@ export GATEWAY_ADMIN_URL="http://127.0.0.1:$gw_admin"
 export ADMIN_PASSWORD="$GATEHOUSE_ADMIN_PASSWORD"
 export DEMO_PASSWORD="$GATEHOUSE_DEMO__PASSWORD"
 status=0
-(cd end2end && npx playwright test) || status=$?
+(cd end2end && npx playwright test "$@") || status=$?
 # One closing line in the plain "N passed, N failed" form for CI logs.
 node -e '
   const s = require(process.argv[1]).stats;
@@ -60,6 +63,6 @@ node -e '
 
 # Third-party OAuth2 / JWKS clients against the same server and gateway.
 compat_status=0
-"$ROOT/scripts/compat.sh" || compat_status=$?
+[ "$#" -gt 0 ] || "$ROOT/scripts/compat.sh" || compat_status=$?
 [ "$status" -ne 0 ] || status=$compat_status
 exit "$status"

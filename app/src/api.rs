@@ -94,6 +94,17 @@ pub enum EnvAdmin {
     Delete {
         id: String,
     },
+    /// Gateway policy mappings (scope `apim:gateway_policy_manage`), the same service as
+    /// Publisher v4 `/gateway-policies`.
+    GatewayPolicies,
+    SaveGatewayPolicy(crate::gateway_policies::GatewayPolicyMapping),
+    DeleteGatewayPolicy {
+        id: String,
+    },
+    DeployGatewayPolicy {
+        id: String,
+        changes: Vec<crate::gateway_policies::GatewayPolicyDeployment>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +112,11 @@ pub enum EnvAdminReply {
     List {
         environments: Vec<crate::publisher::Environment>,
         gateways: Vec<crate::publisher::GatewayInstance>,
+    },
+    GatewayPolicies {
+        mappings: Vec<crate::gateway_policies::GatewayPolicyMapping>,
+        /// Names of the environments a mapping can be deployed to.
+        environments: Vec<String>,
     },
     Done,
 }

@@ -12,6 +12,7 @@ pub mod components;
 pub mod devportal;
 pub mod documents;
 pub mod feedback;
+pub mod gateway_policies;
 pub mod pages;
 pub mod publisher;
 pub mod settings;

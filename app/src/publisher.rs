@@ -166,6 +166,29 @@ fn default_policy_version() -> String {
     "v1".into()
 }
 
+/// A built-in mediation policy as the portal's policy editor shows it (the gateway's catalogue;
+/// the REST API lists the same in WSO2's `OperationPolicyData` shape).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySpec {
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    /// `request`, `response`, `fault`: where it may be attached.
+    pub flows: Vec<String>,
+    pub parameters: Vec<PolicyParam>,
+}
+
+/// One parameter of a catalogue policy; `kind` is the gateway's type name (`name`, `text`,
+/// `body`, `status`, `count`, `method`, `ipList`, …), kept as text so new types reach the
+/// editor without a change here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyParam {
+    pub name: String,
+    pub kind: String,
+    pub required: bool,
+    pub description: String,
+}
+
 pub const DEFAULT_API_KEY_HEADER: &str = "ApiKey";
 pub const DEFAULT_BACKEND_JWT_HEADER: &str = "X-JWT-Assertion";
 
@@ -696,10 +719,14 @@ pub enum PublisherCall {
     Environments,
     /// The organization's API categories (the settings tab's picker).
     Categories,
+    /// The organization's advanced rate-limiting policies (the API's and operations' pickers).
+    AdvancedPolicies,
     ChangeProvider {
         id: String,
         provider: String,
     },
+    /// The mediation policies publishers may attach (the policies tab's catalogue).
+    OperationPolicies,
 }
 
 /// What a `PublisherCall` returns.
@@ -725,6 +752,9 @@ pub enum PublisherReply {
     Deployments(Vec<Deployment>),
     Environments(Vec<Environment>),
     Categories(Vec<crate::settings::ApiCategory>),
+    /// Names of advanced policies, built-in first.
+    AdvancedPolicies(Vec<String>),
+    OperationPolicies(Vec<PolicySpec>),
 }
 
 // ---------------------------------------------------------------------------------------

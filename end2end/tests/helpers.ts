@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
 
 export const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD ?? 'admin';
@@ -64,4 +66,41 @@ export async function publishApi(request: APIRequestContext, token: string, api:
   })).status()).toBe(201);
   expect((await request.post(`/api/am/publisher/v4/apis/change-lifecycle?apiId=${id}&action=Publish`, { headers: auth })).ok()).toBeTruthy();
   return { id };
+}
+
+/** What the echo backend answers: the request as it arrived. */
+export type Echo = { method: string; path: string; rawHeaders: string[] };
+
+/**
+ * A backend on 127.0.0.1 (a free port) that answers every request with its method, path and
+ * headers in arrival order (`rawHeaders`, so a header sent twice shows twice).
+ */
+export async function echoBackend(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const echo: Echo = { method: req.method ?? '', path: req.url ?? '', rawHeaders: req.rawHeaders };
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(echo));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    // The gateway keeps idle connections to its backends: close those too, or close() waits.
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/** The values of header `name` the echo backend received, in order. */
+export function headerValues(echo: Echo, name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < echo.rawHeaders.length; i += 2) {
+    if (echo.rawHeaders[i].toLowerCase() === name.toLowerCase()) out.push(echo.rawHeaders[i + 1]);
+  }
+  return out;
 }

@@ -368,7 +368,7 @@ test('a publisher files an API under a defined category and the Developer Portal
   expect(errors).toEqual([]);
 });
 
-test('a policy admin adds a subscription tier with burst control, which publishers can then offer, and blocks an address', async ({ page, request }) => {
+test('a policy admin adds a subscription tier with burst control, which publishers can then offer, an advanced policy with a conditional group, and blocks an address', async ({ page, request }) => {
   const errors = watchErrors(page);
   page.on('dialog', (d) => d.accept());
   await signIn(page, 'policy-admin', DEMO_PASSWORD, '/admin/throttling');
@@ -413,6 +413,31 @@ test('a policy admin adds a subscription tier with burst control, which publishe
   await row.getByRole('button', { name: 'Remove' }).click();
   await expect(tiers.getByTestId('notice')).toHaveText('Policy Partner removed.');
   await expect(row).toHaveCount(0);
+
+  // Advanced policies: the built-in ones listed; one with a header-conditioned group, whose
+  // bad pattern is named next to its condition first.
+  const advanced = page.getByTestId('advanced-policies');
+  await expect(advanced.locator('tr[data-policy="10KPerMin"]').getByTestId('default-limit')).toHaveText('10000 per min');
+  const advancedForm = page.getByTestId('advanced-policy-form');
+  await advancedForm.getByLabel('New policy').fill('Partners');
+  await advancedForm.getByLabel('Default limit amount').fill('500');
+  await advancedForm.getByRole('button', { name: 'Add conditional group' }).click();
+  const group = advancedForm.getByTestId('group-0');
+  await group.getByLabel('Group limit amount').fill('50');
+  await group.getByLabel('Header name').fill('X-Partner');
+  await group.getByLabel('Header value (regex)').fill('(gold');
+  await advancedForm.getByRole('button', { name: 'Add policy' }).click();
+  await expect(group.getByTestId('condition-0-0')).toContainText('is not a regular expression');
+  await group.getByLabel('Header value (regex)').fill('^gold$');
+  await advancedForm.getByRole('button', { name: 'Add policy' }).click();
+  await expect(advanced.getByTestId('notice')).toHaveText('Policy Partners saved.');
+  const partners = advanced.locator('tr[data-policy="Partners"]');
+  await expect(partners.getByTestId('default-limit')).toHaveText('500 per min');
+  await expect(partners.getByTestId('groups')).toContainText('header X-Partner ~ ^gold$: 50 per min');
+  await shot(page, 'admin-advanced-policies');
+  await partners.getByRole('button', { name: 'Remove' }).click();
+  await expect(advanced.getByTestId('notice')).toHaveText('Policy Partners removed.');
+  await expect(partners).toHaveCount(0);
 
   // Deny policies: an address blocked, switched off, removed; a bad one named.
   const deny = page.getByTestId('deny-policies');

@@ -70,7 +70,13 @@ pub struct Security {
     api_keys: HashMap<[u8; 32], KeyEntry>,
     revoked: HashSet<String>,
     pub backend_signer: Option<Arc<Signer>>,
+    /// Token claims advanced policies test (kept in `TokenFacts`), and their tag.
+    claim_names: Vec<String>,
+    claims_tag: u64,
 }
+
+/// Claims kept of a token: (name, value as text).
+pub type Claims = Arc<[(String, String)]>;
 
 /// What a verified token proves, cached by the token.
 #[derive(Debug)]
@@ -81,6 +87,10 @@ pub struct TokenFacts {
     sub: String,
     jti: Option<String>,
     exp: i64,
+    /// The claims advanced policies test (none when no policy looks at token claims), kept
+    /// under `claims_tag`: a token cached under another set is verified again.
+    claims: Option<Claims>,
+    claims_tag: u64,
 }
 
 /// An authenticated, subscribed caller of one API.
@@ -96,6 +106,8 @@ pub struct Caller {
     pub scopes: Vec<String>,
     /// The credential itself (token or API key), for the backend-JWT cache key.
     pub credential_exp: Option<i64>,
+    /// The token claims advanced policies test, when any does.
+    pub claims: Option<Claims>,
 }
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {
@@ -210,6 +222,11 @@ impl Security {
                 ))
             })
             .collect();
+        // Claims advanced policies and `jwtClaimRule` policies test.
+        let mut claim_names = crate::throttle::advanced::token_claims(s);
+        claim_names.extend(crate::mediation::claim_names(s));
+        claim_names.sort();
+        claim_names.dedup();
         let backend_signer = s.backend_jwt_key.as_ref().and_then(|k| {
             use base64::Engine;
             let der = base64::engine::general_purpose::STANDARD
@@ -233,6 +250,8 @@ impl Security {
             api_keys,
             revoked: s.revoked_tokens.iter().map(|r| r.jti.clone()).collect(),
             backend_signer,
+            claims_tag: crate::throttle::advanced::claims_tag(&claim_names),
+            claim_names,
         }
     }
 
@@ -377,7 +396,9 @@ impl Verifier {
         fetch: Fetch<'_>,
     ) -> Result<Arc<TokenFacts>, Denied> {
         let now = now_unix();
-        if let Some(hit) = self.tokens.get(token, now) {
+        if let Some(hit) = self.tokens.get(token, now)
+            && hit.claims_tag == sec.claims_tag
+        {
             return Ok(hit);
         }
         let bad = |e: jwt::JwtError| Denied::Unauthenticated(format!("Invalid token: {e}"));
@@ -439,6 +460,30 @@ impl Verifier {
             sub: verified.claim_str("sub").unwrap_or_default().to_string(),
             jti: verified.claim_str("jti").map(str::to_string),
             exp: verified.exp,
+            claims: (!sec.claim_names.is_empty()).then(|| {
+                sec.claim_names
+                    .iter()
+                    .filter_map(|name| {
+                        let text = match verified.claims.get(name)? {
+                            Value::String(s) => s.clone(),
+                            v @ (Value::Number(_) | Value::Bool(_)) => v.to_string(),
+                            // A list (groups, roles): its plain values joined by commas.
+                            Value::Array(items) => items
+                                .iter()
+                                .filter_map(|i| match i {
+                                    Value::String(s) => Some(s.clone()),
+                                    Value::Number(_) | Value::Bool(_) => Some(i.to_string()),
+                                    _ => None,
+                                })
+                                .collect::<Vec<_>>()
+                                .join(","),
+                            _ => return None,
+                        };
+                        Some((name.clone(), text))
+                    })
+                    .collect()
+            }),
+            claims_tag: sec.claims_tag,
         });
         self.tokens.insert(token, verified.exp, now, facts.clone());
         Ok(facts)
@@ -459,7 +504,7 @@ impl Verifier {
         let wants_token = security.is_none_or(|s| s.oauth2);
         let now = now_unix();
         let mut via_global = false;
-        let (app, key_type, end_user, scopes, exp) = if let (true, Some(key)) =
+        let (app, key_type, end_user, scopes, exp, claims) = if let (true, Some(key)) =
             (wants_key, p.api_key)
         {
             let entry = sec
@@ -490,7 +535,14 @@ impl Verifier {
                 ));
             }
             let owner = sec.apps[entry.app].owner.clone();
-            (entry.app, entry.key_type, owner, vec![], entry.expires_at)
+            (
+                entry.app,
+                entry.key_type,
+                owner,
+                vec![],
+                entry.expires_at,
+                None,
+            )
         } else if let (true, Some(token)) = (wants_token, p.bearer) {
             let facts = self.verify_token(sec, token, fetch).await?;
             if facts.jti.as_ref().is_some_and(|j| sec.revoked.contains(j)) {
@@ -528,6 +580,7 @@ impl Verifier {
                 facts.sub.clone(),
                 facts.scopes.clone(),
                 Some(facts.exp),
+                facts.claims.clone(),
             )
         } else {
             let mut how = Vec::new();
@@ -608,6 +661,7 @@ impl Verifier {
             end_user,
             scopes,
             credential_exp: exp,
+            claims,
         })
     }
 

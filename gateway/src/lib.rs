@@ -29,6 +29,7 @@ pub mod proxy;
 #[cfg(feature = "runtime")]
 pub mod redis;
 pub mod router;
+pub mod schema;
 pub mod settings;
 pub mod snapshot;
 #[cfg(feature = "runtime")]

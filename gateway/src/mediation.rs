@@ -1,15 +1,17 @@
 //! Mediation policies compiled into the routing table: per operation, the API's steps then
-//! the operation's, for the request and the response flow, with header names and values, methods
-//! and bodies already parsed. An operation without policies has none (no cost per request).
+//! the operation's, for the request, response and fault flows, with header names and values,
+//! methods, bodies, patterns and schemas already parsed. An operation without policies has none
+//! (no cost per request).
 
 use std::net::IpAddr;
 
 use hyper::body::Bytes;
-use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, StatusCode};
 
 use crate::policy::{Flow, IpNet, Policies, PolicyRef, Step};
-use crate::snapshot::Api;
+use crate::schema::Schema;
+use crate::snapshot::{Api, Operation};
 
 #[derive(Debug)]
 enum Compiled {
@@ -24,6 +26,133 @@ enum Compiled {
     IpDeny(Vec<IpNet>),
     RequestSizeLimit(u64),
     Mock(StatusCode, HeaderValue, Bytes),
+    Schema(Box<Schema>),
+    Threat {
+        pattern: regex::Regex,
+        headers: bool,
+        query: bool,
+        body: bool,
+    },
+    Log {
+        message: String,
+        headers: bool,
+        body: bool,
+    },
+    Fault {
+        status: Option<StatusCode>,
+        content_type: HeaderValue,
+        body: String,
+    },
+    ClaimRule {
+        claim: String,
+        values: Vec<String>,
+    },
+}
+
+/// A `cors` policy, ready to answer preflights and mark responses.
+#[derive(Debug)]
+pub struct Cors {
+    /// Empty: any origin.
+    origins: Vec<String>,
+    methods: HeaderValue,
+    headers: HeaderValue,
+    expose: Option<HeaderValue>,
+    credentials: bool,
+    max_age: Option<HeaderValue>,
+}
+
+impl Cors {
+    fn compile(c: crate::policy::Cors, api: &Api) -> Option<Cors> {
+        let methods = if c.methods.is_empty() {
+            let mut m: Vec<String> = Vec::new();
+            for op in &api.operations {
+                let verb = if op.method == "*" {
+                    "GET, POST, PUT, PATCH, DELETE".to_string()
+                } else {
+                    op.method.clone()
+                };
+                if !m.contains(&verb) {
+                    m.push(verb);
+                }
+            }
+            m.push("OPTIONS".into());
+            m.join(", ")
+        } else {
+            c.methods.join(", ")
+        };
+        let headers = if c.headers.is_empty() {
+            "authorization, content-type, apikey".to_string()
+        } else {
+            c.headers.join(", ")
+        };
+        Some(Cors {
+            origins: c.origins,
+            methods: HeaderValue::from_str(&methods).ok()?,
+            headers: HeaderValue::from_str(&headers).ok()?,
+            expose: (!c.expose.is_empty())
+                .then(|| HeaderValue::from_str(&c.expose.join(", ")).ok())
+                .flatten(),
+            credentials: c.credentials,
+            max_age: c.max_age.map(HeaderValue::from),
+        })
+    }
+
+    /// The `Access-Control-Allow-Origin` value for `origin`, if it may call.
+    fn allow(&self, origin: &HeaderValue) -> Option<HeaderValue> {
+        if self.origins.is_empty() {
+            return Some(HeaderValue::from_static("*"));
+        }
+        let o = origin.to_str().ok()?;
+        self.origins
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(o))
+            .then(|| origin.clone())
+    }
+
+    /// The answer to a preflight from `origin`: 204 with the allowed methods and headers, or
+    /// 403 without them when the origin may not call.
+    pub fn preflight(&self, origin: &HeaderValue) -> (StatusCode, HeaderMap) {
+        let mut h = HeaderMap::new();
+        let Some(allowed) = self.allow(origin) else {
+            return (StatusCode::FORBIDDEN, h);
+        };
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, self.methods.clone());
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, self.headers.clone());
+        if self.credentials {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        if let Some(age) = &self.max_age {
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, age.clone());
+        }
+        if !self.origins.is_empty() {
+            h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        (StatusCode::NO_CONTENT, h)
+    }
+
+    /// Marks a response (the backend's or a fault) to a request from `origin`.
+    pub fn decorate(&self, origin: &HeaderValue, h: &mut HeaderMap) {
+        let Some(allowed) = self.allow(origin) else {
+            return;
+        };
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
+        if self.credentials {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        if let Some(e) = &self.expose {
+            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, e.clone());
+        }
+        if !self.origins.is_empty() {
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
+        }
+    }
 }
 
 /// One operation's policies.
@@ -31,6 +160,32 @@ enum Compiled {
 pub struct Mediation {
     request: Vec<Compiled>,
     response: Vec<Compiled>,
+    fault: Vec<Compiled>,
+    /// The last `cors` policy, if any.
+    pub cors: Option<Cors>,
+    /// The last `backendJwt` policy's word, if any.
+    pub backend_jwt: Option<bool>,
+    /// A request-flow policy reads the body (schema, threat protection, logging).
+    pub reads_body: bool,
+}
+
+/// What the request flow works on.
+pub struct Exchange<'a> {
+    pub method: &'a mut Method,
+    pub headers: &'a mut HeaderMap,
+    pub peer: IpAddr,
+    /// The operation's path template.
+    pub template: &'a str,
+    /// The path the client asked for, below context and version.
+    pub resource: &'a str,
+    /// The query string the backend would get.
+    pub query: Option<&'a str>,
+    /// The request body, when a policy reads it (`Mediation::reads_body`).
+    pub body: Option<&'a Bytes>,
+    /// The caller's token claims the policies test (`None` without a token).
+    pub claims: Option<&'a crate::auth::Claims>,
+    /// `name:version` of the API, for log lines (made only when one is written).
+    pub api: &'a dyn Fn() -> String,
 }
 
 /// What the request flow decided.
@@ -49,7 +204,15 @@ pub enum Stop {
     Mock(StatusCode, HeaderValue, Bytes),
 }
 
-fn compile(r: &PolicyRef, flow: Flow) -> Option<Compiled> {
+/// A fault as the fault flow sees it.
+pub struct FaultInfo<'a> {
+    pub status: StatusCode,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub description: &'a str,
+}
+
+fn compile(r: &PolicyRef, flow: Flow, op: &Operation) -> Option<Compiled> {
     // Validated with the snapshot (`Snapshot::problems`); anything else is skipped.
     let step = crate::policy::validate(r, flow).ok()?;
     let name = |n: &str| HeaderName::from_bytes(n.as_bytes()).ok();
@@ -71,11 +234,63 @@ fn compile(r: &PolicyRef, flow: Flow) -> Option<Compiled> {
             status,
             content_type,
             body,
-        } => Compiled::Mock(
-            StatusCode::from_u16(status).ok()?,
-            value(&content_type)?,
-            Bytes::from(body),
-        ),
+        } => match (body, &op.example) {
+            (Some(body), _) => Compiled::Mock(
+                StatusCode::from_u16(status).ok()?,
+                value(&content_type)?,
+                Bytes::from(body),
+            ),
+            // The definition's example, with its own status and type.
+            (None, Some(e)) => Compiled::Mock(
+                StatusCode::from_u16(e.status).ok()?,
+                value(&e.content_type)?,
+                Bytes::from(e.body.clone()),
+            ),
+            (None, None) => Compiled::Mock(
+                StatusCode::from_u16(status).ok()?,
+                value(&content_type)?,
+                Bytes::new(),
+            ),
+        },
+        Step::JsonSchema(schema) => {
+            let schema = schema.as_ref().or(op.request_schema.as_ref())?;
+            Compiled::Schema(Box::new(Schema::compile(schema).ok()?))
+        }
+        Step::RegexThreat {
+            pattern,
+            headers,
+            query,
+            body,
+        } => Compiled::Threat {
+            pattern: regex::RegexBuilder::new(&pattern)
+                .size_limit(1 << 20)
+                .build()
+                .ok()?,
+            headers,
+            query,
+            body,
+        },
+        Step::LogMessage {
+            message,
+            headers,
+            body,
+        } => Compiled::Log {
+            message,
+            headers,
+            body: body && flow == Flow::Request,
+        },
+        Step::JsonFault {
+            status,
+            content_type,
+            body,
+        } => Compiled::Fault {
+            status: status.and_then(|s| StatusCode::from_u16(s).ok()),
+            content_type: value(&content_type)?,
+            body,
+        },
+        Step::ClaimRule { claim, values } => Compiled::ClaimRule { claim, values },
+        // Not steps: kept on the operation's `Mediation` (see `build`).
+        Step::Cors(_) | Step::BackendJwt(_) => return None,
     })
 }
 
@@ -92,51 +307,136 @@ fn encode(s: &str) -> String {
     out
 }
 
+/// Headers a log line never shows the value of.
+fn is_secret(name: &HeaderName) -> bool {
+    let n = name.as_str();
+    ["authorization", "cookie", "apikey", "api-key", "token", "secret", "jwt-assertion"]
+        .iter()
+        .any(|s| n.contains(s))
+}
+
+fn headers_for_log(h: &HeaderMap) -> String {
+    let mut out = String::new();
+    for (name, value) in h {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(name.as_str());
+        out.push_str(": ");
+        if is_secret(name) {
+            out.push_str("***");
+        } else {
+            out.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        }
+    }
+    out
+}
+
+/// The first 4 KB of a body as text, for a log line.
+fn body_for_log(b: &Bytes) -> String {
+    let cut = &b[..b.len().min(4096)];
+    let mut s = String::from_utf8_lossy(cut).into_owned();
+    if b.len() > cut.len() {
+        s.push('…');
+    }
+    s
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .is_some_and(|t| t == "application/json" || t.ends_with("+json"))
+}
+
+/// The token claims `jwtClaimRule` policies test anywhere in `snapshot` (the gateway keeps
+/// these of each verified token).
+pub fn claim_names(snapshot: &crate::snapshot::Snapshot) -> Vec<String> {
+    let lists = snapshot
+        .gateway_policies
+        .iter()
+        .map(|g| &g.policies)
+        .chain(snapshot.apis.iter().map(|a| &a.policies))
+        .chain(
+            snapshot
+                .apis
+                .iter()
+                .flat_map(|a| a.operations.iter().map(|o| &o.policies)),
+        );
+    let mut names: Vec<String> = lists
+        .flat_map(|p| &p.request)
+        .filter(|r| r.policy_name == "jwtClaimRule")
+        .filter_map(|r| r.parameters.get("claim")?.as_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 impl Mediation {
     /// Per operation of `api`: `None` for every operation when no policy is attached anywhere.
-    pub fn build(api: &Api) -> Vec<Option<Mediation>> {
-        if api.policies.is_empty() && api.operations.iter().all(|o| o.policies.is_empty()) {
+    /// `global` are the environment's gateway policies, which run before the API's.
+    pub fn build(api: &Api, global: &Policies) -> Vec<Option<Mediation>> {
+        if global.is_empty()
+            && api.policies.is_empty()
+            && api.operations.iter().all(|o| o.policies.is_empty())
+        {
             return Vec::new();
         }
         api.operations
             .iter()
             .map(|op| {
-                let list = |flow: Flow, pick: fn(&Policies) -> &Vec<PolicyRef>| -> Vec<Compiled> {
-                    pick(&api.policies)
+                let refs = |pick: fn(&Policies) -> &Vec<PolicyRef>| {
+                    pick(global)
                         .iter()
+                        .chain(pick(&api.policies))
                         .chain(pick(&op.policies))
-                        .filter_map(|r| compile(r, flow))
-                        .collect()
                 };
-                let m = Mediation {
+                let list = |flow: Flow, pick: fn(&Policies) -> &Vec<PolicyRef>| -> Vec<Compiled> {
+                    refs(pick).filter_map(|r| compile(r, flow, op)).collect()
+                };
+                let mut m = Mediation {
                     request: list(Flow::Request, |p| &p.request),
                     response: list(Flow::Response, |p| &p.response),
+                    fault: list(Flow::Fault, |p| &p.fault),
+                    ..Default::default()
                 };
-                (!m.request.is_empty() || !m.response.is_empty()).then_some(m)
+                for r in refs(|p| &p.request) {
+                    match crate::policy::validate(r, Flow::Request) {
+                        Ok(Step::Cors(c)) => m.cors = Cors::compile(c, api),
+                        Ok(Step::BackendJwt(on)) => m.backend_jwt = Some(on),
+                        _ => {}
+                    }
+                }
+                m.reads_body = m.request.iter().any(|c| {
+                    matches!(
+                        c,
+                        Compiled::Schema(_)
+                            | Compiled::Threat { body: true, .. }
+                            | Compiled::Log { body: true, .. }
+                    )
+                });
+                let empty = m.request.is_empty()
+                    && m.response.is_empty()
+                    && m.fault.is_empty()
+                    && m.cors.is_none()
+                    && m.backend_jwt.is_none();
+                (!empty).then_some(m)
             })
             .collect()
     }
 
-    /// Runs the request flow on the request's method and headers. `template` is the
-    /// operation's path template, `resource` the path the client asked for (below context and
-    /// version), `query` the query string the backend would get.
-    pub fn request(
-        &self,
-        method: &mut Method,
-        headers: &mut HeaderMap,
-        peer: IpAddr,
-        template: &str,
-        resource: &str,
-        query: Option<&str>,
-    ) -> Result<RequestChanges, Stop> {
+    /// Runs the request flow.
+    pub fn request(&self, x: &mut Exchange) -> Result<RequestChanges, Stop> {
         let mut changes = RequestChanges::default();
         for step in &self.request {
             match step {
                 Compiled::AddHeader(..) | Compiled::SetHeader(..) | Compiled::RemoveHeader(..) => {
-                    header_step(step, headers)
+                    header_step(step, x.headers)
                 }
                 Compiled::AddQueryParam(pair) => {
-                    let current = changes.query.take().or(query.map(str::to_string));
+                    let current = changes.query.take().or(x.query.map(str::to_string));
                     changes.query = Some(match current {
                         Some(q) if !q.is_empty() => format!("{q}&{pair}"),
                         _ => pair.clone(),
@@ -146,7 +446,7 @@ impl Mediation {
                     let current = changes
                         .query
                         .take()
-                        .or(query.map(str::to_string))
+                        .or(x.query.map(str::to_string))
                         .unwrap_or_default();
                     let kept: Vec<&str> = current
                         .split('&')
@@ -158,68 +458,229 @@ impl Mediation {
                         .collect();
                     changes.query = Some(kept.join("&"));
                 }
-                Compiled::RewriteMethod(m) => *method = m.clone(),
+                Compiled::RewriteMethod(m) => *x.method = m.clone(),
                 Compiled::RewritePath(path) => {
-                    changes.path = Some(fill(path, template, resource));
+                    changes.path = Some(fill(path, x.template, x.resource));
                 }
                 Compiled::IpAllow(nets) => {
-                    if !nets.iter().any(|n| n.contains(peer)) {
+                    if !nets.iter().any(|n| n.contains(x.peer)) {
                         return Err(Stop::Refused(
                             StatusCode::FORBIDDEN,
-                            format!("Requests from {peer} are not allowed"),
+                            format!("Requests from {} are not allowed", x.peer),
                         ));
                     }
                 }
                 Compiled::IpDeny(nets) => {
-                    if nets.iter().any(|n| n.contains(peer)) {
+                    if nets.iter().any(|n| n.contains(x.peer)) {
                         return Err(Stop::Refused(
                             StatusCode::FORBIDDEN,
-                            format!("Requests from {peer} are denied"),
+                            format!("Requests from {} are denied", x.peer),
                         ));
                     }
                 }
-                Compiled::RequestSizeLimit(max) => {
-                    let length = headers
-                        .get(hyper::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<u64>().ok());
-                    match length {
-                        Some(n) if n > *max => {
-                            return Err(Stop::Refused(
-                                StatusCode::PAYLOAD_TOO_LARGE,
-                                format!(
-                                    "The request body has {n} bytes; at most {max} are accepted"
-                                ),
-                            ));
-                        }
-                        Some(_) => {}
-                        // A streamed body of unknown length cannot be checked up front.
-                        None if headers.contains_key(hyper::header::TRANSFER_ENCODING) => {
-                            return Err(Stop::Refused(
-                                StatusCode::LENGTH_REQUIRED,
-                                format!(
-                                    "A request body needs a Content-Length here (at most {max} bytes)"
-                                ),
-                            ));
-                        }
-                        None => {}
-                    }
-                }
+                Compiled::RequestSizeLimit(max) => size_limit(x, *max)?,
                 Compiled::Mock(status, content_type, body) => {
                     return Err(Stop::Mock(*status, content_type.clone(), body.clone()));
                 }
+                Compiled::Schema(schema) => validate_body(x, schema)?,
+                Compiled::Threat {
+                    pattern,
+                    headers,
+                    query,
+                    body,
+                } => {
+                    let found = |place: String| {
+                        Err(Stop::Refused(
+                            StatusCode::BAD_REQUEST,
+                            format!("A threat pattern matched the request's {place}"),
+                        ))
+                    };
+                    if *headers {
+                        for (name, value) in x.headers.iter() {
+                            if pattern.is_match(&String::from_utf8_lossy(value.as_bytes())) {
+                                return found(format!("header {name}"));
+                            }
+                        }
+                    }
+                    let q = changes.query.as_deref().or(x.query);
+                    if *query
+                        && let Some(q) = q
+                        && pattern.is_match(&crate::proxy::percent_decode(&q.replace('+', " ")))
+                    {
+                        return found("query".into());
+                    }
+                    if *body
+                        && let Some(b) = x.body
+                        && pattern.is_match(&String::from_utf8_lossy(b))
+                    {
+                        return found("body".into());
+                    }
+                }
+                Compiled::Log {
+                    message,
+                    headers,
+                    body,
+                } => {
+                    tracing::info!(
+                        target: "gatehouse::policy",
+                        api = (x.api)(),
+                        flow = "request",
+                        method = %x.method,
+                        resource = x.resource,
+                        headers = headers.then(|| headers_for_log(x.headers)),
+                        body = body.then(|| x.body.map(body_for_log)).flatten(),
+                        "{message}"
+                    );
+                }
+                Compiled::ClaimRule { claim, values } => {
+                    let held = x
+                        .claims
+                        .and_then(|c| c.iter().find(|(n, _)| n == claim))
+                        .map(|(_, v)| v.as_str());
+                    // A list claim is kept as its values joined by commas.
+                    let passes = held.is_some_and(|v| {
+                        v.split(',')
+                            .map(str::trim)
+                            .any(|v| values.iter().any(|a| a == v))
+                    });
+                    if !passes {
+                        return Err(Stop::Refused(
+                            StatusCode::FORBIDDEN,
+                            match held {
+                                None => format!("This operation needs a token with the claim {claim}"),
+                                Some(_) => format!(
+                                    "The token's claim {claim} does not allow this operation"
+                                ),
+                            },
+                        ));
+                    }
+                }
+                // Fault-flow only (validation keeps it there).
+                Compiled::Fault { .. } => {}
             }
         }
         Ok(changes)
     }
 
     /// Runs the response flow on the backend's (or the mock's) response headers.
-    pub fn response(&self, headers: &mut HeaderMap) {
-        // Validation admits only header policies in the response flow.
+    pub fn response(&self, api: &dyn Fn() -> String, status: StatusCode, headers: &mut HeaderMap) {
         for step in &self.response {
-            header_step(step, headers);
+            if let Compiled::Log {
+                message,
+                headers: with_headers,
+                ..
+            } = step
+            {
+                tracing::info!(
+                    target: "gatehouse::policy",
+                    api = api(),
+                    flow = "response",
+                    status = status.as_u16(),
+                    headers = with_headers.then(|| headers_for_log(headers)),
+                    "{message}"
+                );
+            } else {
+                header_step(step, headers);
+            }
         }
     }
+
+    /// Runs the fault flow on a fault's answer: a `jsonFault` policy replaces its status, type
+    /// and body; header policies change its headers. `None` when the flow is empty.
+    pub fn fault(
+        &self,
+        api: &str,
+        f: &FaultInfo,
+        headers: &mut HeaderMap,
+    ) -> Option<(StatusCode, Option<(HeaderValue, Bytes)>)> {
+        if self.fault.is_empty() {
+            return None;
+        }
+        let mut status = f.status;
+        let mut body = None;
+        for step in &self.fault {
+            match step {
+                Compiled::Fault {
+                    status: s,
+                    content_type,
+                    body: template,
+                } => {
+                    let esc = |v: &str| {
+                        let q = serde_json::Value::String(v.to_string()).to_string();
+                        q[1..q.len() - 1].to_string()
+                    };
+                    let text = template
+                        .replace("{status}", &f.status.as_u16().to_string())
+                        .replace("{code}", &esc(f.code))
+                        .replace("{message}", &esc(f.message))
+                        .replace("{description}", &esc(f.description));
+                    status = s.unwrap_or(f.status);
+                    body = Some((content_type.clone(), Bytes::from(text)));
+                }
+                Compiled::Log {
+                    message,
+                    headers: with_headers,
+                    ..
+                } => {
+                    tracing::info!(
+                        target: "gatehouse::policy",
+                        api,
+                        flow = "fault",
+                        status = f.status.as_u16(),
+                        code = f.code,
+                        description = f.description,
+                        headers = with_headers.then(|| headers_for_log(headers)),
+                        "{message}"
+                    );
+                }
+                other => header_step(other, headers),
+            }
+        }
+        Some((status, body))
+    }
+}
+
+fn size_limit(x: &Exchange, max: u64) -> Result<(), Stop> {
+    let length = x
+        .body
+        .map(|b| b.len() as u64)
+        .or_else(|| {
+            x.headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        });
+    match length {
+        Some(n) if n > max => Err(Stop::Refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request body has {n} bytes; at most {max} are accepted"),
+        )),
+        Some(_) => Ok(()),
+        // A streamed body of unknown length cannot be checked up front.
+        None if x.headers.contains_key(header::TRANSFER_ENCODING) => Err(Stop::Refused(
+            StatusCode::LENGTH_REQUIRED,
+            format!("A request body needs a Content-Length here (at most {max} bytes)"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn validate_body(x: &Exchange, schema: &Schema) -> Result<(), Stop> {
+    let bad = |why: String| Err(Stop::Refused(StatusCode::BAD_REQUEST, why));
+    let body = x.body.filter(|b| !b.is_empty());
+    let Some(body) = body else {
+        return bad("The request has no body; a JSON body matching the API's schema is required".into());
+    };
+    if !is_json(x.headers) {
+        return bad("The request body must be JSON (Content-Type application/json)".into());
+    }
+    let value: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return bad(format!("The request body is not valid JSON: {e}")),
+    };
+    schema
+        .check(&value)
+        .or_else(|v| bad(format!("The request body does not match the schema: {v}")))
 }
 
 /// Applies a header policy; other steps are not header policies and change nothing here.
@@ -297,21 +758,24 @@ mod tests {
             ],
             ..Default::default()
         };
-        let built = Mediation::build(&api);
+        let built = Mediation::build(&api, &Policies::default());
         let peer: IpAddr = "127.0.0.1".parse().unwrap();
         let mut method = Method::GET;
         let mut h = HeaderMap::new();
         let changes = built[0]
             .as_ref()
             .unwrap()
-            .request(
-                &mut method,
-                &mut h,
+            .request(&mut Exchange {
+                method: &mut method,
+                headers: &mut h,
                 peer,
-                "/items/{id}",
-                "/items/42",
-                Some("secret=x&q=1"),
-            )
+                template: "/items/{id}",
+                resource: "/items/42",
+                query: Some("secret=x&q=1"),
+                body: None,
+                claims: None,
+                api: &|| "t:1".to_string(),
+            })
             .unwrap();
         assert_eq!(h.get_all("x-a").iter().collect::<Vec<_>>(), ["3"]);
         assert_eq!(changes.path.as_deref(), Some("/v2/things/42"));
@@ -321,11 +785,21 @@ mod tests {
         built[1]
             .as_ref()
             .unwrap()
-            .request(&mut method, &mut h, peer, "/items", "/items", None)
+            .request(&mut Exchange {
+                method: &mut method,
+                headers: &mut h,
+                peer,
+                template: "/items",
+                resource: "/items",
+                query: None,
+                body: None,
+                claims: None,
+                api: &|| "t:1".to_string(),
+            })
             .unwrap();
         assert_eq!(h.get_all("x-a").iter().collect::<Vec<_>>(), ["1", "2"]);
         // Nothing attached anywhere: nothing built.
-        assert!(Mediation::build(&Api::default()).is_empty());
+        assert!(Mediation::build(&Api::default(), &Policies::default()).is_empty());
     }
 
     #[test]
@@ -343,14 +817,24 @@ mod tests {
             }],
             ..Default::default()
         };
-        let m = Mediation::build(&api).remove(0).unwrap();
+        let m = Mediation::build(&api, &Policies::default()).remove(0).unwrap();
         let run = |peer: &str, length: Option<&str>| {
             let mut method = Method::POST;
             let mut h = HeaderMap::new();
             if let Some(l) = length {
                 h.insert("content-length", HeaderValue::from_str(l).unwrap());
             }
-            m.request(&mut method, &mut h, peer.parse().unwrap(), "/*", "/x", None)
+            m.request(&mut Exchange {
+                method: &mut method,
+                headers: &mut h,
+                peer: peer.parse().unwrap(),
+                template: "/*",
+                resource: "/x",
+                query: None,
+                body: None,
+                claims: None,
+                api: &|| "t:1".to_string(),
+            })
         };
         assert!(matches!(
             run("192.168.1.1", None),

@@ -64,6 +64,14 @@ pub enum ParamType {
     Method,
     /// Comma-separated IP addresses or CIDR ranges.
     IpList,
+    /// `true` or `false`.
+    Bool,
+    /// A regular expression (Rust `regex` syntax, as in most engines without look-around).
+    Regex,
+    /// A JSON Schema (an object), e.g. an OpenAPI request body's schema.
+    JsonSchema,
+    /// Comma-separated values (origins, methods, header names).
+    List,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -101,10 +109,19 @@ const fn p(
     }
 }
 
-/// Header policies run on the request and on the backend's response (the fault flow is not
-/// executed yet, so nothing may be attached to it).
-const REQUEST_RESPONSE: &[Flow] = &[Flow::Request, Flow::Response];
+/// Header policies run on the request, on the backend's response and on the gateway's own
+/// error answers (the fault flow).
+const ALL_FLOWS: &[Flow] = &[Flow::Request, Flow::Response, Flow::Fault];
 const REQUEST: &[Flow] = &[Flow::Request];
+const FAULT: &[Flow] = &[Flow::Fault];
+
+/// What `regexThreatProtection` looks for when no pattern is given: SQL injection, script
+/// injection and path traversal in their common forms.
+pub const DEFAULT_THREAT_PATTERN: &str = r"(?i)(<\s*script\b|javascript:|\bunion\b(\s+all)?\s+\bselect\b|\bselect\b.+\bfrom\b|\binsert\s+into\b|\bdrop\s+(table|database)\b|\bdelete\s+from\b|'\s*or\s+'?\w+'?\s*=\s*'?\w+|\.\./)";
+
+/// The most of a request body the gateway reads to inspect it (schema validation, threat
+/// protection, logging); a larger body is refused with 413 where a policy must read it.
+pub const MAX_INSPECTED_BODY: usize = 4 << 20;
 
 /// Every built-in policy.
 pub const CATALOGUE: &[PolicySpec] = &[
@@ -112,7 +129,7 @@ pub const CATALOGUE: &[PolicySpec] = &[
         name: "addHeader",
         display_name: "Add header",
         description: "Adds a header (another value if it is already there).",
-        flows: REQUEST_RESPONSE,
+        flows: ALL_FLOWS,
         parameters: &[
             p("headerName", ParamType::Name, true, "Header to add"),
             p("headerValue", ParamType::Text, true, "Its value"),
@@ -122,7 +139,7 @@ pub const CATALOGUE: &[PolicySpec] = &[
         name: "setHeader",
         display_name: "Set header",
         description: "Sets a header, replacing any value it had.",
-        flows: REQUEST_RESPONSE,
+        flows: ALL_FLOWS,
         parameters: &[
             p("headerName", ParamType::Name, true, "Header to set"),
             p("headerValue", ParamType::Text, true, "Its value"),
@@ -132,7 +149,7 @@ pub const CATALOGUE: &[PolicySpec] = &[
         name: "removeHeader",
         display_name: "Remove header",
         description: "Removes a header.",
-        flows: REQUEST_RESPONSE,
+        flows: ALL_FLOWS,
         parameters: &[p("headerName", ParamType::Name, true, "Header to remove")],
     },
     PolicySpec {
@@ -230,7 +247,94 @@ pub const CATALOGUE: &[PolicySpec] = &[
                 false,
                 "Content-Type (application/json when absent)",
             ),
-            p("body", ParamType::Body, false, "The body"),
+            p(
+                "body",
+                ParamType::Body,
+                false,
+                "The body (when absent: the example of this operation's response in the API definition)",
+            ),
+        ],
+    },
+    PolicySpec {
+        name: "cors",
+        display_name: "CORS",
+        description: "Lets browsers on the given origins call the API: answers preflight requests at the gateway and adds the Access-Control headers to responses.",
+        flows: REQUEST,
+        parameters: &[
+            p("allowOrigins", ParamType::List, false, "Origins, e.g. https://app.example.com (* when absent)"),
+            p("allowMethods", ParamType::List, false, "Methods (the API's when absent)"),
+            p("allowHeaders", ParamType::List, false, "Request headers (authorization, content-type, apikey when absent)"),
+            p("exposeHeaders", ParamType::List, false, "Response headers scripts may read"),
+            p("allowCredentials", ParamType::Bool, false, "Allow cookies and credentials (not with origin *)"),
+            p("maxAge", ParamType::Count, false, "Seconds a browser may cache the preflight answer"),
+        ],
+    },
+    PolicySpec {
+        name: "jsonSchemaValidation",
+        display_name: "Validate JSON body",
+        description: "Refuses (400) a request body that is not JSON or does not match the schema, naming the field.",
+        flows: REQUEST,
+        parameters: &[p(
+            "schema",
+            ParamType::JsonSchema,
+            false,
+            "JSON Schema (when absent: the operation's request body schema in the API definition)",
+        )],
+    },
+    PolicySpec {
+        name: "regexThreatProtection",
+        display_name: "Regex threat protection",
+        description: "Refuses (400) requests whose headers, query or body match a pattern (SQL and script injection, path traversal by default).",
+        flows: REQUEST,
+        parameters: &[
+            p("pattern", ParamType::Regex, false, "Pattern to refuse (a built-in one when absent)"),
+            p("checkHeaders", ParamType::Bool, false, "Check header values (true when absent)"),
+            p("checkQuery", ParamType::Bool, false, "Check the query string (true when absent)"),
+            p("checkBody", ParamType::Bool, false, "Check the body (true when absent)"),
+        ],
+    },
+    PolicySpec {
+        name: "jwtClaimRule",
+        display_name: "JWT claim rule",
+        description: "Lets through only callers whose token has the claim with one of the given values (403 otherwise; a list claim passes when any of its values does).",
+        flows: REQUEST,
+        parameters: &[
+            p("claim", ParamType::Text, true, "Claim name, e.g. groups or http://wso2.org/claims/role"),
+            p("values", ParamType::List, true, "Allowed values, separated by commas"),
+        ],
+    },
+    PolicySpec {
+        name: "logMessage",
+        display_name: "Log message",
+        description: "Writes a line to the gateway log with the API, operation and status; credentials and cookies are never logged.",
+        flows: ALL_FLOWS,
+        parameters: &[
+            p("message", ParamType::Text, true, "What to log"),
+            p("logHeaders", ParamType::Bool, false, "Include the headers (credentials masked)"),
+            p("logBody", ParamType::Bool, false, "Include the request body (request flow, first 4 KB)"),
+        ],
+    },
+    PolicySpec {
+        name: "backendJwt",
+        display_name: "Backend JWT",
+        description: "Turns the signed JWT the backend gets about the caller on or off for these operations.",
+        flows: REQUEST,
+        parameters: &[p("enabled", ParamType::Bool, true, "Send the backend JWT")],
+    },
+    PolicySpec {
+        name: "jsonFault",
+        display_name: "JSON fault",
+        description: "Answers the gateway's errors (auth, throttling, policies, backend failures) with your own JSON body.",
+        flows: FAULT,
+        parameters: &[
+            p(
+                "body",
+                ParamType::Body,
+                true,
+                "Body; {status}, {code}, {message} and {description} are filled in (JSON-escaped)",
+            ),
+            p("status", ParamType::Status, false, "Status (the fault's when absent)"),
+            p("contentType", ParamType::Text, false, "Content-Type (application/json when absent)"),
         ],
     },
 ];
@@ -292,8 +396,46 @@ pub enum Step {
     MockResponse {
         status: u16,
         content_type: String,
+        /// `None`: the operation's example, filled in by the server.
+        body: Option<String>,
+    },
+    Cors(Cors),
+    /// `None`: the operation's request body schema, filled in by the server.
+    JsonSchema(Option<Value>),
+    RegexThreat {
+        pattern: String,
+        headers: bool,
+        query: bool,
+        body: bool,
+    },
+    LogMessage {
+        message: String,
+        headers: bool,
+        body: bool,
+    },
+    BackendJwt(bool),
+    ClaimRule {
+        claim: String,
+        values: Vec<String>,
+    },
+    JsonFault {
+        status: Option<u16>,
+        content_type: String,
         body: String,
     },
+}
+
+/// A `cors` policy's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cors {
+    /// Empty: any origin (`*`).
+    pub origins: Vec<String>,
+    /// Empty: the API's methods.
+    pub methods: Vec<String>,
+    pub headers: Vec<String>,
+    pub expose: Vec<String>,
+    pub credentials: bool,
+    pub max_age: Option<u64>,
 }
 
 fn is_token(s: &str) -> bool {
@@ -333,6 +475,7 @@ pub fn validate(r: &PolicyRef, flow: Flow) -> Result<Step, (String, String)> {
         }
     }
     let mut values = std::collections::HashMap::new();
+    let mut json_schema = None;
     for param in spec.parameters {
         let at = format!("parameters.{}", param.name);
         let Some(v) = r.parameters.get(param.name) else {
@@ -341,6 +484,19 @@ pub fn validate(r: &PolicyRef, flow: Flow) -> Result<Step, (String, String)> {
             }
             continue;
         };
+        if param.kind == ParamType::JsonSchema {
+            let schema = match v {
+                Value::String(s) => serde_json::from_str::<Value>(s)
+                    .map_err(|e| (at.clone(), format!("is not JSON: {e}")))?,
+                other => other.clone(),
+            };
+            if !schema.is_object() {
+                return Err((at, "must be a JSON Schema object".into()));
+            }
+            crate::schema::Schema::compile(&schema).map_err(|e| (at.clone(), e))?;
+            json_schema = Some(schema);
+            continue;
+        }
         let text = match v {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
@@ -363,6 +519,17 @@ pub fn validate(r: &PolicyRef, flow: Flow) -> Result<Step, (String, String)> {
                     .collect();
                 !items.is_empty() && items.iter().all(|s| IpNet::parse(s).is_some())
             }
+            ParamType::Bool => text == "true" || text == "false",
+            ParamType::Regex => {
+                if let Err(e) = regex::RegexBuilder::new(&text).size_limit(1 << 20).build() {
+                    return Err((at, format!("is not a regular expression: {e}")));
+                }
+                true
+            }
+            ParamType::JsonSchema => unreachable!("handled above"),
+            ParamType::List => {
+                !text.contains(['\r', '\n']) && text.split(',').any(|s| !s.trim().is_empty())
+            }
         };
         if !ok {
             let expected = match param.kind {
@@ -373,12 +540,22 @@ pub fn validate(r: &PolicyRef, flow: Flow) -> Result<Step, (String, String)> {
                 ParamType::Count => "a whole number of at least 1",
                 ParamType::Method => "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS",
                 ParamType::IpList => "IP addresses or CIDR ranges, separated by commas",
+                ParamType::Bool => "true or false",
+                ParamType::Regex | ParamType::JsonSchema => "valid",
+                ParamType::List => "a comma-separated list",
             };
             return Err((at, format!("`{text}` is not {expected}")));
         }
         values.insert(param.name, text);
     }
     let mut take = |k: &str| values.remove(k).unwrap_or_default();
+    let flag = |v: String, default: bool| if v.is_empty() { default } else { v == "true" };
+    let list = |s: String| -> Vec<String> {
+        s.split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    };
     let ips = |s: String| -> Vec<IpNet> {
         s.split(',')
             .map(str::trim)
@@ -399,8 +576,68 @@ pub fn validate(r: &PolicyRef, flow: Flow) -> Result<Step, (String, String)> {
         "mockResponse" => {
             let status = take("status");
             let content_type = take("contentType");
+            let body = take("body");
+            let body = r.parameters.contains_key("body").then_some(body);
             Step::MockResponse {
                 status: status.parse().unwrap_or(200),
+                content_type: if content_type.is_empty() {
+                    "application/json".into()
+                } else {
+                    content_type
+                },
+                body,
+            }
+        }
+        "cors" => {
+            let origins = list(take("allowOrigins"));
+            let credentials = flag(take("allowCredentials"), false);
+            if credentials && (origins.is_empty() || origins.iter().any(|o| o == "*")) {
+                return Err((
+                    "parameters.allowCredentials".into(),
+                    "cannot be true with any origin (*); list the origins".into(),
+                ));
+            }
+            Step::Cors(Cors {
+                origins: origins.into_iter().filter(|o| o != "*").collect(),
+                methods: list(take("allowMethods"))
+                    .into_iter()
+                    .map(|m| m.to_ascii_uppercase())
+                    .collect(),
+                headers: list(take("allowHeaders")),
+                expose: list(take("exposeHeaders")),
+                credentials,
+                max_age: take("maxAge").parse().ok(),
+            })
+        }
+        "jsonSchemaValidation" => Step::JsonSchema(json_schema),
+        "regexThreatProtection" => {
+            let pattern = take("pattern");
+            Step::RegexThreat {
+                pattern: if pattern.is_empty() {
+                    DEFAULT_THREAT_PATTERN.to_string()
+                } else {
+                    pattern
+                },
+                headers: flag(take("checkHeaders"), true),
+                query: flag(take("checkQuery"), true),
+                body: flag(take("checkBody"), true),
+            }
+        }
+        "logMessage" => Step::LogMessage {
+            message: take("message"),
+            headers: flag(take("logHeaders"), false),
+            body: flag(take("logBody"), false),
+        },
+        "backendJwt" => Step::BackendJwt(flag(take("enabled"), true)),
+        "jwtClaimRule" => Step::ClaimRule {
+            claim: take("claim"),
+            values: list(take("values")),
+        },
+        "jsonFault" => {
+            let status = take("status");
+            let content_type = take("contentType");
+            Step::JsonFault {
+                status: status.parse().ok(),
                 content_type: if content_type.is_empty() {
                     "application/json".into()
                 } else {

@@ -41,6 +41,8 @@ pub struct Table {
     key_managers: Vec<crate::snapshot::KeyManager>,
     /// Rate limiters by policy; unchanged policies share them with the previous table.
     pub limits: crate::throttle::Limits,
+    /// Advanced policies' counters per API and operation (kept likewise).
+    pub advanced: crate::throttle::advanced::Advanced,
     /// Deny policies.
     pub deny: crate::deny::Deny,
     /// Per API, per operation: compiled mediation policies (empty when the API has none).
@@ -122,18 +124,38 @@ impl Table {
             operation_groups.push(own);
         }
         let security = Security::build(&snapshot, leeway_seconds);
+        // The environment's gateway policies per organization, in deployment order; they run
+        // before each API's own.
+        let mut global: std::collections::HashMap<&str, crate::policy::Policies> =
+            std::collections::HashMap::new();
+        for set in &snapshot.gateway_policies {
+            let g = global.entry(set.organization.as_str()).or_default();
+            g.request.extend(set.policies.request.iter().cloned());
+            g.response.extend(set.policies.response.iter().cloned());
+            g.fault.extend(set.policies.fault.iter().cloned());
+        }
+        let none = crate::policy::Policies::default();
+        let mediation = snapshot
+            .apis
+            .iter()
+            .map(|api| {
+                let g = global.get(api.organization.as_str()).unwrap_or(&none);
+                crate::mediation::Mediation::build(api, g)
+            })
+            .collect();
         Table {
-            mediation: snapshot
-                .apis
-                .iter()
-                .map(crate::mediation::Mediation::build)
-                .collect(),
+            mediation,
             groups,
             operation_groups,
             security,
             limits: crate::throttle::Limits::build(
                 &snapshot.throttling_policies,
                 previous.map(|t| &t.limits),
+                &governor::clock::DefaultClock::default(),
+            ),
+            advanced: crate::throttle::advanced::Advanced::build(
+                &snapshot,
+                previous.map(|t| &t.advanced),
                 &governor::clock::DefaultClock::default(),
             ),
             deny: crate::deny::Deny::build(&snapshot.deny_policies),
@@ -435,6 +457,28 @@ impl Gateway {
             let jwks = table.security.backend_jwks().to_string();
             return Err((Fault::Own(StatusCode::OK, jwks), None));
         }
+        // A CORS preflight for an operation with a `cors` policy is answered here: before
+        // authentication (browsers send no credentials with it) and instead of a 405.
+        if parts.method == hyper::Method::OPTIONS
+            && let Some(origin) = parts.headers.get(header::ORIGIN)
+            && let Some(wanted) = parts
+                .headers
+                .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+                .and_then(|m| m.to_str().ok())
+            && let Match::Found {
+                index, operation, ..
+            } = table.router.route(wanted, uri.path())
+            && let Some(cors) = table.mediation[index]
+                .get(operation)
+                .and_then(Option::as_ref)
+                .and_then(|m| m.cors.as_ref())
+        {
+            let (status, headers) = cors.preflight(origin);
+            let mut resp = Response::new(Empty::new().map_err(|never| match never {}).boxed());
+            *resp.status_mut() = status;
+            *resp.headers_mut() = headers;
+            return Ok((resp, table.groups[index].production.metrics.clone()));
+        }
         let (index, operation, resource) =
             match table.router.route(parts.method.as_str(), uri.path()) {
                 Match::Found {
@@ -456,6 +500,15 @@ impl Gateway {
         let api = table.router.api(index);
         let op = &api.operations[operation];
         let api_metrics = || Some(table.groups[index].production.metrics.clone());
+        // Mediation policies (the environment's, the API's, then the operation's).
+        let mediation = table.mediation[index]
+            .get(operation)
+            .and_then(Option::as_ref);
+        let origin = mediation
+            .filter(|m| m.cors.is_some())
+            .and_then(|_| parts.headers.get(header::ORIGIN).cloned());
+        // Everything after routing; a fault it ends with goes through the fault flow below.
+        let outcome = async {
         if !table.deny.is_empty() {
             table
                 .deny
@@ -468,7 +521,10 @@ impl Gateway {
                 .map_err(|b| (Fault::Blocked(b), api_metrics()))?;
         }
         let mut key_type = KeyType::Production;
+        // The caller's kept token claims, for `jwtClaimRule` policies.
+        let mut claims: Option<crate::auth::Claims> = None;
         let mut allowance: Option<crate::throttle::Allowance> = None;
+        let mut caller_seen: Option<crate::auth::Caller> = None;
         let mut query_key: Option<String> = None;
         let mut stripped_query: Option<String> = None;
         if let Some(security) = api.security.as_ref().filter(|_| !op.open) {
@@ -520,6 +576,9 @@ impl Gateway {
                 .await
                 .map_err(|d| (Fault::Denied(d), api_metrics()))?;
             key_type = caller.key_type;
+            if mediation.is_some() {
+                claims = caller.claims.clone();
+            }
             if !table.deny.is_empty() {
                 table
                     .deny
@@ -561,7 +620,18 @@ impl Gateway {
                     .map_err(|t| (Fault::Throttled(t), api_metrics()))?;
                 allowance = crate::throttle::tighter(allowance, a);
             }
-            if let Some(bj) = &security.backend_jwt {
+            // A `backendJwt` policy turns the API's setting on or off for this operation.
+            let bj = match mediation.and_then(|m| m.backend_jwt) {
+                Some(false) => None,
+                Some(true) => Some(
+                    security
+                        .backend_jwt
+                        .as_ref()
+                        .unwrap_or(&*DEFAULT_BACKEND_JWT),
+                ),
+                None => security.backend_jwt.as_ref(),
+            };
+            if let Some(bj) = bj {
                 let credential = bearer.or(api_key).unwrap_or_default();
                 if let (Some(value), Ok(name)) = (
                     self.verifier.backend_jwt(
@@ -579,25 +649,81 @@ impl Gateway {
             // The backend gets the gateway's word (backend JWT), not the caller's credential.
             parts.headers.remove(security.authorization_header.as_str());
             parts.headers.remove(security.api_key_header.as_str());
+            caller_seen = Some(caller);
         }
-        // Mediation policies of the request flow (the API's, then the operation's).
-        let mediation = table.mediation[index]
-            .get(operation)
-            .and_then(Option::as_ref);
+        // Advanced policies: the API's, then the operation's; every caller counts (open
+        // operations too).
+        let mut advanced = crate::throttle::advanced::Passed::default();
+        if !table.advanced.is_empty() {
+            let facts = crate::throttle::advanced::RequestFacts {
+                headers: &parts.headers,
+                query: uri.query(),
+                peer: peer.addr.ip(),
+                caller: caller_seen.as_ref(),
+            };
+            let length = crate::throttle::advanced::content_length(&parts.headers);
+            advanced = table
+                .advanced
+                .check(index, operation, &facts, length)
+                .map_err(|t| (Fault::Throttled(t), api_metrics()))?;
+            if let Some(a) = advanced.allowance {
+                allowance = crate::throttle::tighter(allowance, a);
+            }
+        }
+        // The request flow; the body is read first when a policy inspects it.
+        let mut body: Body = body.boxed();
         let mut changes = crate::mediation::RequestChanges::default();
         if let Some(med) = mediation {
+            let mut read = None;
+            if med.reads_body && !body_is_empty(&parts.headers) {
+                let limited = http_body_util::Limited::new(
+                    std::mem::replace(&mut body, Empty::new().map_err(|never| match never {}).boxed()),
+                    crate::policy::MAX_INSPECTED_BODY,
+                );
+                let bytes = match limited.collect().await {
+                    Ok(b) => b.to_bytes(),
+                    Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                        return Err((
+                            Fault::Policy(
+                                StatusCode::PAYLOAD_TOO_LARGE,
+                                format!(
+                                    "A policy inspects this request's body, which may have at most {} bytes",
+                                    crate::policy::MAX_INSPECTED_BODY
+                                ),
+                            ),
+                            api_metrics(),
+                        ));
+                    }
+                    Err(_) => {
+                        return Err((
+                            Fault::Policy(
+                                StatusCode::BAD_REQUEST,
+                                "The request body could not be read".into(),
+                            ),
+                            api_metrics(),
+                        ));
+                    }
+                };
+                body = Full::new(bytes.clone())
+                    .map_err(|never| match never {})
+                    .boxed();
+                read = Some(bytes);
+            }
             let query = match &stripped_query {
                 Some(q) => Some(q.as_str()),
                 None => uri.query(),
             };
-            match med.request(
-                &mut parts.method,
-                &mut parts.headers,
-                peer.addr.ip(),
-                &op.target,
+            match med.request(&mut crate::mediation::Exchange {
+                method: &mut parts.method,
+                headers: &mut parts.headers,
+                peer: peer.addr.ip(),
+                template: &op.target,
                 resource,
                 query,
-            ) {
+                body: read.as_ref(),
+                claims: claims.as_ref(),
+                api: &label,
+            }) {
                 Ok(c) => changes = c,
                 Err(crate::mediation::Stop::Refused(status, why)) => {
                     return Err((Fault::Policy(status, why), api_metrics()));
@@ -608,7 +734,7 @@ impl Gateway {
                     *resp.status_mut() = status;
                     resp.headers_mut()
                         .insert(header::CONTENT_TYPE, content_type);
-                    med.response(resp.headers_mut());
+                    med.response(&label, status, resp.headers_mut());
                     return Ok((resp, table.groups[index].production.metrics.clone()));
                 }
             }
@@ -702,7 +828,7 @@ impl Gateway {
         let spare = (!has_body && candidates.peek().is_some()).then(|| parts.clone());
         parts.uri = first_uri;
 
-        let mut attempt = Some((first, Request::from_parts(parts, body.boxed())));
+        let mut attempt = Some((first, Request::from_parts(parts, body)));
         while let Some((backend, request)) = attempt.take() {
             match tokio::time::timeout(
                 group.timeout,
@@ -722,8 +848,9 @@ impl Gateway {
                     let (mut rp, rb) = resp.into_parts();
                     strip_hop_by_hop(&mut rp.headers);
                     if let Some(med) = mediation {
-                        med.response(&mut rp.headers);
+                        med.response(&label, rp.status, &mut rp.headers);
                     }
+                    advanced.count_response(&rp.headers);
                     if let Some(a) = allowance {
                         rp.headers
                             .insert("x-ratelimit-limit", HeaderValue::from(a.limit));
@@ -759,8 +886,32 @@ impl Gateway {
         }
         // Connect failures were counted as they happened.
         Err((Fault::Unreachable(label()), m()))
+        }
+        .await;
+        match (outcome, mediation) {
+            (Ok((mut resp, m)), Some(med)) => {
+                if let (Some(cors), Some(origin)) = (&med.cors, &origin) {
+                    cors.decorate(origin, resp.headers_mut());
+                }
+                Ok((resp, m))
+            }
+            // The fault flow (and CORS headers, so a browser can read the error).
+            (Err((fault, m)), Some(med)) => {
+                let kind = fault.upstream_kind();
+                let resp = fault.render(Some(med), origin.as_ref(), &label());
+                Err((Fault::Rendered(Box::new(resp), kind), m))
+            }
+            (outcome, None) => outcome,
+        }
     }
 }
+
+/// The backend JWT a `backendJwt` policy turns on where the API has none configured.
+static DEFAULT_BACKEND_JWT: std::sync::LazyLock<crate::snapshot::BackendJwt> =
+    std::sync::LazyLock::new(|| crate::snapshot::BackendJwt {
+        header: "X-JWT-Assertion".into(),
+        ttl_seconds: 900,
+    });
 
 /// A JSON answer the gateway makes itself (faults, admin port).
 pub fn json_response(status: StatusCode, body: String) -> Response<Body> {
@@ -800,6 +951,9 @@ pub enum Fault {
     Policy(StatusCode, String),
     /// An answer the gateway makes itself (its JWKS), not a fault.
     Own(StatusCode, String),
+    /// A fault already turned into its answer by the operation's fault flow, with the upstream
+    /// failure it counts as.
+    Rendered(Box<Response<Body>>, Option<UpstreamError>),
 }
 
 impl Fault {
@@ -810,16 +964,63 @@ impl Fault {
             Fault::BadGateway(_) => Some(UpstreamError::Other),
             Fault::Timeout(..) => Some(UpstreamError::Timeout),
             Fault::Suspended(_) => Some(UpstreamError::Suspended),
+            Fault::Rendered(_, kind) => *kind,
             _ => None,
         }
     }
 
     pub fn into_response(self) -> Response<Body> {
-        if let Fault::Own(status, body) = self {
-            return json_response(status, body);
+        self.render(None, None, "")
+    }
+
+    /// The answer to this fault: WSO2's JSON error, then the operation's fault flow
+    /// (`jsonFault`, header and log policies) and its CORS headers when there are any.
+    pub fn render(
+        self,
+        mediation: Option<&crate::mediation::Mediation>,
+        origin: Option<&HeaderValue>,
+        api: &str,
+    ) -> Response<Body> {
+        let (status, code, message, description) = match self {
+            Fault::Own(status, body) => return json_response(status, body),
+            Fault::Rendered(resp, _) => return *resp,
+            ref other => other.describe(),
+        };
+        let body = serde_json::json!({
+            "code": code,
+            "type": status.canonical_reason().unwrap_or("Error"),
+            "message": message,
+            "description": description,
+        })
+        .to_string();
+        let mut resp = json_response(status, body);
+        self.add_headers(resp.headers_mut());
+        if let Some(med) = mediation {
+            let info = crate::mediation::FaultInfo {
+                status,
+                code,
+                message,
+                description: &description,
+            };
+            if let Some((new_status, new_body)) = med.fault(api, &info, resp.headers_mut()) {
+                *resp.status_mut() = new_status;
+                if let Some((content_type, bytes)) = new_body {
+                    resp.headers_mut()
+                        .insert(header::CONTENT_TYPE, content_type);
+                    *resp.body_mut() = Full::new(bytes).map_err(|never| match never {}).boxed();
+                }
+            }
+            if let (Some(cors), Some(origin)) = (&med.cors, origin) {
+                cors.decorate(origin, resp.headers_mut());
+            }
         }
-        let (status, code, message, description) = match &self {
-            Fault::Own(..) => unreachable!("answered above"),
+        resp
+    }
+
+    /// Status, WSO2 error code, message and description.
+    fn describe(&self) -> (StatusCode, &'static str, &'static str, String) {
+        match self {
+            Fault::Own(..) | Fault::Rendered(..) => unreachable!("answered by `render`"),
             Fault::Denied(Denied::Unauthenticated(why)) => (
                 StatusCode::UNAUTHORIZED,
                 "900901",
@@ -855,14 +1056,14 @@ impl Fault {
             ),
             Fault::Throttled(t) => (
                 StatusCode::TOO_MANY_REQUESTS,
-                if t.level == "application" {
-                    "900806"
-                } else {
-                    "900802"
+                match t.level.as_str() {
+                    "application" => "900806",
+                    "api" => "900800",
+                    _ => "900802",
                 },
                 "Message throttled out",
                 format!(
-                    "{} of the {} policy {} ({} requests); retry after {} s",
+                    "{} of the {} policy {} ({} {}); retry after {} s",
                     if t.burst {
                         "The burst control"
                     } else {
@@ -871,6 +1072,7 @@ impl Fault {
                     t.level,
                     t.policy,
                     t.limit,
+                    if t.bytes { "bytes" } else { "requests" },
                     crate::throttle::retry_after_seconds(t.retry_after)
                 ),
             ),
@@ -913,30 +1115,25 @@ impl Fault {
                     t.as_millis()
                 ),
             ),
-        };
-        let body = serde_json::json!({
-            "code": code,
-            "type": status.canonical_reason().unwrap_or("Error"),
-            "message": message,
-            "description": description,
-        })
-        .to_string();
-        let mut resp = json_response(status, body);
+        }
+    }
+
+    /// The headers a fault's answer carries besides its body (Retry-After and the like).
+    fn add_headers(&self, h: &mut HeaderMap) {
         if let Fault::BackendThrottled(_, _, wait) = &self {
             let wait = crate::throttle::retry_after_seconds(*wait);
-            resp.headers_mut()
+            h
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         }
         if let Fault::Throttled(t) = &self {
             let wait = crate::throttle::retry_after_seconds(t.retry_after);
-            let h = resp.headers_mut();
             h.insert(header::RETRY_AFTER, HeaderValue::from(wait));
             h.insert("x-ratelimit-limit", HeaderValue::from(t.limit));
             h.insert("x-ratelimit-remaining", HeaderValue::from(0u64));
             h.insert("x-ratelimit-reset", HeaderValue::from(wait));
         }
         if let Fault::Denied(Denied::Unauthenticated(_)) = &self {
-            resp.headers_mut().insert(
+            h.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"gatehouse\""),
             );
@@ -944,9 +1141,8 @@ impl Fault {
         if let Fault::MethodNotAllowed(allowed) = &self
             && let Ok(v) = HeaderValue::from_str(&allowed.join(", "))
         {
-            resp.headers_mut().insert(header::ALLOW, v);
+            h.insert(header::ALLOW, v);
         }
-        resp
     }
 }
 

@@ -35,6 +35,9 @@
 //!     security: { oauth2: true, apiKey: true, apiKeyHeader: X-Pizza-Key }
 //!     # Backend protection: at most this many requests reach the production endpoints.
 //!     maxTps: { production: { requests: 100, periodSeconds: 1 } }
+//!     # An advanced policy (`advancedPolicies`) counting every request to the API, whoever
+//!     # sends it; an operation may name its own (`throttlingPolicy`), checked after it.
+//!     throttlingPolicy: Partners
 //!     # Mediation policies (catalogue in `crate::policy`): the API's run before each
 //!     # operation's own (`operations[].policies`), in this order.
 //!     policies:
@@ -70,6 +73,17 @@
 //! denyPolicies:
 //!   - { organization: acme, type: IPRANGE, value: 10.0.0.1-10.0.0.255 }
 //!   - { organization: acme, type: API, value: /pizzashack/1.0.0 }
+//! advancedPolicies:
+//!   # 10,000 requests a minute; requests with `X-Partner: gold` count against their own
+//!   # 50,000, requests from outside 10.0.0.0/24 against 10 MB a minute of bodies.
+//!   - organization: acme
+//!     name: Partners
+//!     defaultLimit: { requests: 10000, periodSeconds: 60 }
+//!     conditionalGroups:
+//!       - conditions: [{ type: header, name: X-Partner, pattern: "^gold$" }]
+//!         limit: { requests: 50000, periodSeconds: 60 }
+//!       - conditions: [{ type: ipRange, from: 10.0.0.0, to: 10.0.0.255, invert: true }]
+//!         limit: { bytes: 10485760, periodSeconds: 60 }
 //! # backendJwtKey: { kid: k1, pkcs8: <base64 RSA PKCS#8> }  — needed when an API sets backendJwt
 //! ```
 
@@ -105,10 +119,29 @@ pub struct Snapshot {
     /// Enabled deny policies of the organizations served here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deny_policies: Vec<DenyPolicy>,
+    /// Advanced (API and resource level) policies of the organizations served here, by name;
+    /// unlimited ones are absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub advanced_policies: Vec<AdvancedPolicy>,
     /// The key the gateway signs backend JWTs with (shared by the environment's gateways, so a
     /// backend trusts them all); a gateway without one generates its own at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_jwt_key: Option<SigningKey>,
+    /// Gateway policy sets deployed to this environment, in order: each runs before the own
+    /// policies of every API of its organization (WSO2's gateway policy mappings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateway_policies: Vec<GatewayPolicySet>,
+}
+
+/// A gateway policy set as deployed to an environment: it runs for the organization's APIs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayPolicySet {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub organization: String,
+    pub policies: crate::policy::Policies,
 }
 
 /// A request refused at once (WSO2's blocking condition): `type` API (`value` the context,
@@ -153,6 +186,88 @@ pub struct ThrottlingPolicy {
 pub struct Rate {
     pub requests: u64,
     pub period_seconds: u64,
+}
+
+/// An advanced policy (WSO2's API / resource level policy): an API or an operation names it,
+/// and every request to that API or operation, whoever sends it, counts. A request matching
+/// every condition of a group counts against that group's limit (the first such group), any
+/// other against `defaultLimit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdvancedPolicy {
+    #[serde(default)]
+    pub organization: String,
+    pub name: String,
+    pub default_limit: Limit,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditional_groups: Vec<ConditionalGroup>,
+}
+
+/// `requests` or `bytes` (request and response bodies, by their Content-Length) per
+/// `periodSeconds`; exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Limit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    pub period_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConditionalGroup {
+    /// All of them must hold (none: the group never matches).
+    pub conditions: Vec<Condition>,
+    pub limit: Limit,
+}
+
+/// One condition of a group. `pattern`s are regular expressions found anywhere in the value
+/// (WSO2's matching); `invert` matches the requests the condition does not describe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum Condition {
+    /// A request header (name case-insensitive).
+    #[serde(rename_all = "camelCase")]
+    Header {
+        name: String,
+        pattern: String,
+        #[serde(default)]
+        invert: bool,
+    },
+    /// A query parameter, its value percent-decoded.
+    #[serde(rename_all = "camelCase")]
+    Query {
+        name: String,
+        pattern: String,
+        #[serde(default)]
+        invert: bool,
+    },
+    /// The client's address.
+    #[serde(rename_all = "camelCase")]
+    Ip {
+        address: String,
+        #[serde(default)]
+        invert: bool,
+    },
+    /// The client's address between `from` and `to` (inclusive, one family).
+    #[serde(rename_all = "camelCase")]
+    IpRange {
+        from: String,
+        to: String,
+        #[serde(default)]
+        invert: bool,
+    },
+    /// A claim of the caller's token, or one the gateway knows of the caller
+    /// (`http://wso2.org/claims/applicationname`, `…/subscriber`, `…/enduser`, …).
+    #[serde(rename_all = "camelCase")]
+    Claim {
+        name: String,
+        pattern: String,
+        #[serde(default)]
+        invert: bool,
+    },
 }
 
 fn default_true() -> bool {
@@ -345,6 +460,10 @@ pub struct Api {
     /// Mediation policies for every operation, run before the operation's own.
     #[serde(default, skip_serializing_if = "crate::policy::Policies::is_empty")]
     pub policies: crate::policy::Policies,
+    /// Advanced policy (in `advancedPolicies`) counting every request to the API; none or a
+    /// name not there (Unlimited) limits nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttling_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -466,6 +585,26 @@ pub struct Operation {
     /// Mediation policies of this operation, after the API's.
     #[serde(default, skip_serializing_if = "crate::policy::Policies::is_empty")]
     pub policies: crate::policy::Policies,
+    /// Advanced policy counting every request to this operation, after the API's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttling_policy: Option<String>,
+    /// The request body's JSON Schema from the API definition (`components` beside it for its
+    /// `$ref`s), when a `jsonSchemaValidation` policy without its own schema applies here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_schema: Option<serde_json::Value>,
+    /// The response example from the API definition, when a `mockResponse` policy without a
+    /// body applies here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<Example>,
+}
+
+/// A response example taken from an OpenAPI document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Example {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
 }
 
 /// A problem found in a snapshot, with where it is.
@@ -624,6 +763,14 @@ impl Snapshot {
                 }
             }
         }
+        for (i, set) in self.gateway_policies.iter().enumerate() {
+            for (field, message) in crate::policy::problems(&set.policies) {
+                out.push(Problem {
+                    at: format!("gatewayPolicies[{i}].{field}"),
+                    message,
+                });
+            }
+        }
         for (i, d) in self.deny_policies.iter().enumerate() {
             let ok = match d.kind.as_str() {
                 "API" => d.value.starts_with('/'),
@@ -640,6 +787,21 @@ impl Snapshot {
                 out.push(Problem {
                     at: format!("denyPolicies[{i}]"),
                     message: format!("`{}` is not a valid {} condition", d.value, d.kind),
+                });
+            }
+        }
+        let mut advanced = HashSet::new();
+        for (i, p) in self.advanced_policies.iter().enumerate() {
+            if !advanced.insert((&p.organization, &p.name)) {
+                out.push(Problem {
+                    at: format!("advancedPolicies[{i}].name"),
+                    message: format!("`{}` appears twice", p.name),
+                });
+            }
+            for (field, message) in advanced_problems(p) {
+                out.push(Problem {
+                    at: format!("advancedPolicies[{i}].{field}"),
+                    message,
                 });
             }
         }
@@ -674,6 +836,75 @@ impl Snapshot {
         }
         out
     }
+}
+
+/// What is wrong with an advanced policy: (field, message).
+pub fn advanced_problems(p: &AdvancedPolicy) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let limit = |out: &mut Vec<(String, String)>, at: &str, l: &Limit| {
+        if l.requests.is_some() == l.bytes.is_some() {
+            out.push((at.to_string(), "give either requests or bytes".into()));
+        }
+        if l.requests == Some(0) || l.bytes == Some(0) || l.period_seconds == 0 {
+            out.push((
+                at.to_string(),
+                "the amount and periodSeconds must be at least 1".into(),
+            ));
+        }
+    };
+    limit(&mut out, "defaultLimit", &p.default_limit);
+    for (g, group) in p.conditional_groups.iter().enumerate() {
+        limit(
+            &mut out,
+            &format!("conditionalGroups[{g}].limit"),
+            &group.limit,
+        );
+        for (c, condition) in group.conditions.iter().enumerate() {
+            let at = format!("conditionalGroups[{g}].conditions[{c}]");
+            if let Err(message) = condition_problem(condition) {
+                out.push((at, message));
+            }
+        }
+    }
+    out
+}
+
+/// A condition's pattern or addresses, checked as the gateway compiles them.
+pub fn condition_problem(c: &Condition) -> Result<(), String> {
+    let ip = |s: &str| {
+        s.trim()
+            .parse::<std::net::IpAddr>()
+            .map_err(|_| format!("`{s}` is not an IP address"))
+    };
+    match c {
+        Condition::Header { name, pattern, .. }
+        | Condition::Query { name, pattern, .. }
+        | Condition::Claim { name, pattern, .. } => {
+            if name.trim().is_empty() {
+                return Err("a name is required".into());
+            }
+            pattern_regex(pattern).map(|_| ())
+        }
+        Condition::Ip { address, .. } => ip(address).map(|_| ()),
+        Condition::IpRange { from, to, .. } => {
+            let (a, b) = (ip(from)?, ip(to)?);
+            if a.is_ipv4() != b.is_ipv4() || a > b {
+                return Err(format!(
+                    "{from} – {to}: one family, the first address not above the last"
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A condition's pattern as the gateway runs it (bounded in size, so a pattern cannot make
+/// a gateway build a huge automaton).
+pub fn pattern_regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("`{pattern}` is not a regular expression: {e}"))
 }
 
 fn check_endpoints(bad: &mut impl FnMut(&str, String), at: &str, endpoints: &Endpoints) {
@@ -884,6 +1115,55 @@ mod tests {
         assert_eq!(Snapshot::parse(&json).unwrap(), s);
         let err = Snapshot::parse(b"{\"version\": \"x\"}").unwrap_err();
         assert!(err.contains("invalid JSON"), "{err}");
+    }
+
+    #[test]
+    fn advanced_policies_read_and_problems_name_the_condition() {
+        let s: Snapshot = serde_json::from_value(serde_json::json!({
+            "version": 1,
+            "advancedPolicies": [{
+                "organization": "acme", "name": "Partners",
+                "defaultLimit": {"requests": 10, "periodSeconds": 60},
+                "conditionalGroups": [{
+                    "conditions": [
+                        {"type": "header", "name": "X-Partner", "pattern": "^gold$"},
+                        {"type": "ipRange", "from": "10.0.0.9", "to": "10.0.0.1", "invert": true},
+                        {"type": "claim", "name": "sub", "pattern": "(unclosed"}
+                    ],
+                    "limit": {"requests": 5, "bytes": 7, "periodSeconds": 60}
+                }]
+            }]
+        }))
+        .unwrap();
+        let p = &s.advanced_policies[0];
+        assert_eq!(
+            p.conditional_groups[0].conditions[0],
+            Condition::Header {
+                name: "X-Partner".into(),
+                pattern: "^gold$".into(),
+                invert: false
+            }
+        );
+        let problems: Vec<String> = s.problems().iter().map(|p| p.at.clone()).collect();
+        assert_eq!(
+            problems,
+            [
+                "advancedPolicies[0].conditionalGroups[0].limit",
+                "advancedPolicies[0].conditionalGroups[0].conditions[1]",
+                "advancedPolicies[0].conditionalGroups[0].conditions[2]",
+            ]
+        );
+        // Unknown condition types and fields are refused when read.
+        assert!(
+            serde_json::from_value::<Condition>(serde_json::json!({"type": "cookie", "name": "a"}))
+                .is_err()
+        );
+        assert!(
+            serde_json::from_value::<Condition>(
+                serde_json::json!({"type": "ip", "address": "::1", "extra": 1})
+            )
+            .is_err()
+        );
     }
 
     #[cfg(feature = "yaml")]

@@ -6,6 +6,10 @@
 //! policy reuses it, so counters survive swaps. Keys of callers that have gone quiet (whose
 //! state is back to a fresh bucket) are dropped by `evict_idle`, so memory follows the active
 //! callers, not every caller ever seen.
+//!
+//! Advanced policies (API and resource level, with conditional groups) are in `advanced`.
+
+pub mod advanced;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -51,13 +55,15 @@ pub struct Allowance {
 /// A request refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Throttled {
-    /// `application` or `subscription`.
+    /// `application`, `subscription`, or for advanced policies `api` or `resource`.
     pub level: String,
     pub policy: String,
     /// The quota or the burst control.
     pub burst: bool,
+    /// Requests, or (`bytes`, an advanced policy's bandwidth limit) bytes.
     pub limit: u64,
     pub retry_after: Duration,
+    pub bytes: bool,
 }
 
 impl<C: Clock + Clone> PolicyLimiter<C> {
@@ -85,6 +91,7 @@ impl<C: Clock + Clone> PolicyLimiter<C> {
             burst,
             limit,
             retry_after: wait,
+            bytes: false,
         }
     }
 

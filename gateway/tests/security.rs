@@ -277,3 +277,121 @@ fn api_keys_honour_header_expiry_ip_and_referrer_limits() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+/// A backend answering 200 with the names of the request headers it got, one per line.
+fn header_names_backend() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 8192];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&seen).to_ascii_lowercase();
+            let names: Vec<&str> = head
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_once(':').map(|(n, _)| n))
+                .collect();
+            let body = names.join("\n");
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    addr
+}
+
+/// The `backendJwt` policy turns the backend JWT off for one operation of an API that sends
+/// it, and on for an API that does not; the `jwtClaimRule` policy lets through only tokens
+/// whose claim (a list here) holds an allowed value.
+#[test]
+fn backend_jwt_and_claim_rule_policies_follow_the_token() {
+    let signer = Signer::from_pkcs8("k1", Algorithm::RS256, KEY).unwrap();
+    let backend = header_names_backend();
+    let endpoints = json!({"production": {"urls": [format!("http://{backend}")]}});
+    let off = json!({"request": [{"policyName": "backendJwt", "parameters": {"enabled": false}}]});
+    let on = json!({"request": [{"policyName": "backendJwt", "parameters": {"enabled": "true"}}]});
+    let snapshot = json!({
+        "version": 1,
+        "apis": [{
+            "id": "pets", "name": "Pets", "context": "/pets", "version": "1.0.0",
+            "organization": "acme", "endpoints": endpoints,
+            "security": {"oauth2": true, "backendJwt": {}},
+            "operations": [{"method": "GET", "target": "/pets"},
+                           {"method": "GET", "target": "/quiet", "policies": off},
+                           {"method": "GET", "target": "/club", "policies": {"request": [
+                               {"policyName": "jwtClaimRule",
+                                "parameters": {"claim": "groups", "values": "gold, silver"}}]}}]
+        }, {
+            "id": "toys", "name": "Toys", "context": "/toys", "version": "1.0.0",
+            "organization": "acme", "endpoints": endpoints,
+            "security": {"oauth2": true},
+            "policies": on,
+            "operations": [{"method": "GET", "target": "/toys"}]
+        }],
+        "keyManagers": [{
+            "name": "idp", "organization": "acme", "issuer": ISSUER,
+            "jwks": {"keys": [signer.public_jwk()]}, "audiences": ["gatehouse"]
+        }],
+        "applications": [{
+            "id": "app-1", "name": "App", "organization": "acme", "owner": "alice",
+            "keys": [{"keyManager": "idp", "consumerKey": "client-1", "keyType": "PRODUCTION"}]
+        }],
+        "subscriptions": [{"applicationId": "app-1", "apiId": "pets", "tier": "Gold"},
+                          {"applicationId": "app-1", "apiId": "toys", "tier": "Gold"}],
+        "backendJwtKey": {"kid": "env",
+            "pkcs8": base64::engine::general_purpose::STANDARD.encode(KEY)}
+    });
+    let file = std::env::temp_dir().join(format!("gh-backend-jwt-{}.json", std::process::id()));
+    std::fs::write(&file, snapshot.to_string()).unwrap();
+    let mut child = gateway()
+        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
+        .args(["--config", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let (traffic, _) = started(&mut child);
+    let gw = Gw(child, traffic);
+    let auth = format!("Bearer {}", signer.sign(&claims("client-1")).unwrap());
+    let names = |path: &str| {
+        let (s, _, body) = call(&gw.1, "GET", path, &[("Authorization", &auth)], "");
+        assert_eq!(s, 200, "{path}: {body}");
+        body
+    };
+    assert!(names("/pets/1.0.0/pets").contains("x-jwt-assertion"));
+    let quiet = names("/pets/1.0.0/quiet");
+    assert!(!quiet.contains("x-jwt-assertion"), "{quiet}");
+    assert!(!quiet.contains("authorization"), "the token reached the backend: {quiet}");
+    assert!(names("/toys/1.0.0/toys").contains("x-jwt-assertion"));
+
+    let club = |groups: Option<Value>| {
+        let mut c = claims("client-1");
+        if let Some(g) = groups {
+            c["groups"] = g;
+        }
+        let auth = format!("Bearer {}", signer.sign(&c).unwrap());
+        let (s, _, body) = call(&gw.1, "GET", "/pets/1.0.0/club", &[("Authorization", &auth)], "");
+        (s, body)
+    };
+    assert_eq!(club(Some(json!(["bronze", "silver"]))).0, 200);
+    assert_eq!(club(Some(json!("gold"))).0, 200);
+    let (s, body) = club(Some(json!(["bronze"])));
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("claim groups does not allow"), "{body}");
+    let (s, body) = club(None);
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("needs a token with the claim groups"), "{body}");
+    let _ = std::fs::remove_file(&file);
+}

@@ -589,3 +589,253 @@ async fn mediation_policies_transform_requests_in_order() {
     let (_, _, ready) = call(&gw.admin, "GET", "/ready", &[], "");
     assert!(ready.contains(r#""snapshotVersion":2"#), "{ready}");
 }
+
+/// Every built-in policy beyond the header and path ones, through the real gateway and a real
+/// backend: the environment's gateway policies before the API's, logging with credentials
+/// masked, JSON schema validation (given, and taken from the definition), regex threat
+/// protection, a mock built from the definition's example, CORS (preflight, allowed and refused
+/// origins), and the fault flow (a custom JSON fault and a header).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_builtin_policy_runs_through_the_gateway() {
+    let a = backend("a").await;
+    let snap = format!(
+        r##"version: 1
+gatewayPolicies:
+  - id: g1
+    name: Everywhere
+    policies:
+      request:
+        - {{policyName: addHeader, parameters: {{headerName: X-Order, headerValue: global}}}}
+apis:
+  - id: lab
+    name: Lab
+    context: /lab
+    version: 1.0.0
+    endpoints:
+      production: {{urls: ["http://{a}"]}}
+    policies:
+      request:
+        - {{policyName: addHeader, parameters: {{headerName: X-Order, headerValue: api}}}}
+        - {{policyName: logMessage, parameters: {{message: lab call, logHeaders: true}}}}
+    operations:
+      - method: POST
+        target: /pets
+        policies:
+          request:
+            - {{policyName: regexThreatProtection}}
+            - policyName: jsonSchemaValidation
+              parameters:
+                schema: {{type: object, required: [name], additionalProperties: false, properties: {{name: {{type: string, minLength: 1}}, age: {{type: integer, minimum: 0}}}}}}
+      - method: PUT
+        target: /pets/{{id}}
+        requestSchema: {{$ref: "#/components/schemas/Pet", components: {{schemas: {{Pet: {{type: object, required: [name], properties: {{name: {{type: string}}}}}}}}}}}}
+        policies:
+          request:
+            - {{policyName: jsonSchemaValidation}}
+      - method: GET
+        target: /search
+        policies:
+          request:
+            - {{policyName: regexThreatProtection}}
+      - method: GET
+        target: /mocked
+        example: {{status: 200, contentType: application/json, body: '{{"name":"Rex"}}'}}
+        policies:
+          request:
+            - {{policyName: mockResponse}}
+      - method: GET
+        target: /cors
+        policies:
+          request:
+            - {{policyName: cors, parameters: {{allowOrigins: "https://app.example.com", allowCredentials: true, exposeHeaders: X-Trace, maxAge: 600}}}}
+      - method: GET
+        target: /denied
+        policies:
+          request:
+            - {{policyName: ipDeny, parameters: {{ips: 127.0.0.0/8}}}}
+          fault:
+            - {{policyName: setHeader, parameters: {{headerName: X-Fault, headerValue: "yes"}}}}
+            - {{policyName: jsonFault, parameters: {{status: 503, body: '{{"error":"{{code}}","why":"{{description}}","was":{{status}}}}'}}}}
+"##
+    );
+    let file = std::env::temp_dir().join(format!("gh-snap-{}-every.yaml", std::process::id()));
+    std::fs::write(&file, &snap).unwrap();
+    let mut child = gateway()
+        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
+        .args(["--config", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let (traffic, admin, log) = common::started_with_log(&mut child);
+    let gw = Gw {
+        child,
+        traffic,
+        admin,
+        file,
+    };
+    let json = [("Content-Type", "application/json")];
+    let post = |path: &str, body: &str| call(&gw.traffic, "POST", path, &json, body);
+
+    // Gateway policies first, then the API's; the log line masks the credential.
+    let (status, _, body) = call(
+        &gw.traffic,
+        "GET",
+        "/lab/1.0.0/search?q=shoes",
+        &[
+            ("Authorization", "Bearer secret-token-123"),
+            ("X-Visible", "v"),
+        ],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let seen: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(seen["headers"]["x-order"], "global, api", "{seen}");
+    let line = (0..50)
+        .filter_map(|_| log.recv_timeout(Duration::from_secs(2)).ok())
+        .find(|l| l.contains("lab call"))
+        .expect("the policy's log line");
+    assert!(!line.contains("secret-token-123"), "{line}");
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let headers = entry["fields"]["headers"].as_str().unwrap_or_default();
+    assert!(
+        headers.contains("authorization: ***") && headers.contains("x-visible: v"),
+        "{line}"
+    );
+    assert_eq!(entry["fields"]["api"], "Lab:1.0.0", "{line}");
+
+    // JSON schema given with the policy: the backend gets a good body untouched.
+    let (status, _, body) = post("/lab/1.0.0/pets", r#"{"name":"Rex","age":3}"#);
+    assert_eq!(status, 200, "{body}");
+    let seen: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(seen["body"], r#"{"name":"Rex","age":3}"#);
+    for (bad, why) in [
+        (r#"{"age":-1}"#, "$: `name` is required"),
+        (r#"{"name":"Rex","age":-1}"#, "$.age: must be at least 0"),
+        (
+            r#"{"name":"Rex","colour":"red"}"#,
+            "$: `colour` is not an allowed property",
+        ),
+        (r#"{"name":"#, "not valid JSON"),
+    ] {
+        let (status, _, body) = post("/lab/1.0.0/pets", bad);
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains(why), "{bad}: {body}");
+    }
+    let (status, _, body) = call(&gw.traffic, "POST", "/lab/1.0.0/pets", &[], "name=Rex");
+    assert_eq!(status, 400);
+    assert!(body.contains("must be JSON"), "{body}");
+    // The schema taken from the API definition (the snapshot carries it).
+    let (status, _, body) = call(
+        &gw.traffic,
+        "PUT",
+        "/lab/1.0.0/pets/7",
+        &json,
+        r#"{"nickname":1}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("`name` is required"), "{body}");
+    let (status, _, _) = call(
+        &gw.traffic,
+        "PUT",
+        "/lab/1.0.0/pets/7",
+        &json,
+        r#"{"name":"Rex"}"#,
+    );
+    assert_eq!(status, 200);
+
+    // Threat protection: query, header and body; the matched text is not echoed.
+    let (status, _, body) = call(
+        &gw.traffic,
+        "GET",
+        "/lab/1.0.0/search?q=1%27%20OR%20%271%27%3D%271",
+        &[],
+        "",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("query"), "{body}");
+    let (status, _, body) = call(
+        &gw.traffic,
+        "GET",
+        "/lab/1.0.0/search",
+        &[("X-Comment", "<script>alert(1)</script>")],
+        "",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("header x-comment") && !body.contains("alert"), "{body}");
+    let (status, _, body) = post("/lab/1.0.0/pets", r#"{"name":"x'; DROP TABLE pets; --"}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("body"), "{body}");
+
+    // A mock built from the definition's example.
+    let (status, head, body) = call(&gw.traffic, "GET", "/lab/1.0.0/mocked", &[], "");
+    assert_eq!((status, body.as_str()), (200, r#"{"name":"Rex"}"#));
+    assert!(head.to_ascii_lowercase().contains("content-type: application/json"));
+
+    // CORS: the preflight is answered by the gateway, for allowed origins only.
+    let preflight = |origin: &str| {
+        call(
+            &gw.traffic,
+            "OPTIONS",
+            "/lab/1.0.0/cors",
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "GET"),
+            ],
+            "",
+        )
+    };
+    let (status, head, _) = preflight("https://app.example.com");
+    let head = head.to_ascii_lowercase();
+    assert_eq!(status, 204, "{head}");
+    for h in [
+        "access-control-allow-origin: https://app.example.com",
+        "access-control-allow-credentials: true",
+        "access-control-max-age: 600",
+        "access-control-allow-headers: authorization, content-type, apikey",
+        "vary: origin",
+    ] {
+        assert!(head.contains(h), "{h} in {head}");
+    }
+    assert!(head.contains("access-control-allow-methods:") && head.contains("get"), "{head}");
+    let (status, head, _) = preflight("https://evil.example");
+    assert_eq!(status, 403);
+    assert!(!head.to_ascii_lowercase().contains("access-control-allow-origin"), "{head}");
+    let (status, head, _) = call(
+        &gw.traffic,
+        "GET",
+        "/lab/1.0.0/cors",
+        &[("Origin", "https://app.example.com")],
+        "",
+    );
+    let head = head.to_ascii_lowercase();
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example.com")
+            && head.contains("access-control-expose-headers: x-trace"),
+        "{head}"
+    );
+    // An operation without CORS keeps its 405 for a preflight.
+    let (status, _, _) = call(
+        &gw.traffic,
+        "OPTIONS",
+        "/lab/1.0.0/search",
+        &[
+            ("Origin", "https://app.example.com"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+        "",
+    );
+    assert_eq!(status, 405);
+
+    // The fault flow: the policy's refusal comes back as the operation's own JSON fault.
+    let (status, head, body) = call(&gw.traffic, "GET", "/lab/1.0.0/denied", &[], "");
+    assert_eq!(status, 503, "{body}");
+    assert!(head.to_ascii_lowercase().contains("x-fault: yes"), "{head}");
+    let fault: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        fault,
+        serde_json::json!({"error": "900930", "why": "Requests from 127.0.0.1 are denied", "was": 403})
+    );
+}

@@ -344,11 +344,46 @@ async fn publisher_call(
             actor.require(crate::publisher::VIEW_SCOPES)?;
             R::Categories(crate::admin_settings::category_list(&p.db, &actor.organization).await?)
         }
+        C::AdvancedPolicies => {
+            actor.require(crate::publisher::VIEW_SCOPES)?;
+            R::AdvancedPolicies(
+                crate::throttling::advanced::names(&p.db, &actor.organization).await?,
+            )
+        }
         C::ChangeProvider { id, provider } => {
             p.change_provider(actor, &id, &provider).await?;
             R::Done
         }
+        C::OperationPolicies => {
+            actor.require(crate::publisher::VIEW_SCOPES)?;
+            R::OperationPolicies(policy_catalogue())
+        }
     })
+}
+
+/// The gateway's mediation-policy catalogue for the portal's editor. Types and flows keep the
+/// gateway's own names (its serde form), so a type added there needs no change here.
+fn policy_catalogue() -> Vec<app::publisher::PolicySpec> {
+    let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    gateway::policy::CATALOGUE
+        .iter()
+        .map(|p| app::publisher::PolicySpec {
+            name: p.name.into(),
+            display_name: p.display_name.into(),
+            description: p.description.into(),
+            flows: p.flows.iter().map(|f| name(serde_json::json!(f))).collect(),
+            parameters: p
+                .parameters
+                .iter()
+                .map(|a| app::publisher::PolicyParam {
+                    name: a.name.into(),
+                    kind: name(serde_json::json!(a.kind)),
+                    required: a.required,
+                    description: a.description.into(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn require(caller: &CurrentUser, any_of: &[&str]) -> Result<(), ServiceError> {
@@ -529,6 +564,25 @@ impl PortalServices for DbServices {
                     .delete_environment(&actor, &id, &self.km.default_organization)
                     .await
                     .map(|_| R::Done),
+                C::GatewayPolicies => match p.gateway_policies(&actor, None).await {
+                    Ok(mappings) => p.environments().await.map(|envs| R::GatewayPolicies {
+                        mappings,
+                        environments: envs.into_iter().map(|e| e.name).collect(),
+                    }),
+                    Err(e) => Err(e),
+                },
+                C::SaveGatewayPolicy(m) => match m.id.clone() {
+                    id if id.is_empty() => p.create_gateway_policy(&actor, m).await,
+                    id => p.update_gateway_policy(&actor, &id, m).await,
+                }
+                .map(|_| R::Done),
+                C::DeleteGatewayPolicy { id } => {
+                    p.delete_gateway_policy(&actor, &id).await.map(|_| R::Done)
+                }
+                C::DeployGatewayPolicy { id, changes } => p
+                    .deploy_gateway_policy(&actor, &id, changes)
+                    .await
+                    .map(|_| R::Done),
             };
             result.map_err(ServiceError::from)
         })
@@ -593,6 +647,17 @@ impl PortalServices for DbServices {
                     .await
                     .map(|_| R::Done),
                 C::DenyDelete { id } => t.deny_delete(&actor, &id).await.map(|_| R::Done),
+                C::AdvancedList => t.advanced_list(&actor).await.map(R::Advanced),
+                C::AdvancedSave(policy) => {
+                    let id = policy.policy_id.clone();
+                    if id.trim().is_empty() {
+                        t.advanced_create(&actor, *policy).await
+                    } else {
+                        t.advanced_update(&actor, &id, *policy).await
+                    }
+                    .map(|_| R::Done)
+                }
+                C::AdvancedDelete { id } => t.advanced_delete(&actor, &id).await.map(|_| R::Done),
             };
             result.map_err(ServiceError::from)
         })

@@ -3,7 +3,9 @@
 //! seeded per organization and keep their names; custom ones are added, changed and removed
 //! (not while an application or subscription uses them). A change reaches every gateway: the
 //! policies are part of the snapshot, and the environments' versions move in the same
-//! transaction.
+//! transaction. Advanced (API and resource level) policies are in `advanced`.
+
+pub mod advanced;
 
 use app::auth::scopes as s;
 use app::throttling::{
@@ -40,7 +42,7 @@ pub async fn seed(conn: &mut PgConnection, organization: Uuid) -> sqlx::Result<(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(())
+    advanced::seed(conn, organization).await
 }
 
 /// An organization's policies of `level`, tightest first (requests per second; Unlimited last).
@@ -273,7 +275,7 @@ fn check(level: &str, p: &mut ThrottlePolicy) -> Result<Checked, ApiError> {
         ),
         ("BANDWIDTHLIMIT", _) => problems.add(
             "defaultLimit.type",
-            "BANDWIDTHLIMIT is not enforced by Gatehouse gateways yet; use REQUESTCOUNTLIMIT",
+            "BANDWIDTHLIMIT is for advanced (API and resource level) policies; use REQUESTCOUNTLIMIT",
         ),
         (other, _) => problems.add(
             "defaultLimit.type",

@@ -64,6 +64,13 @@ const DENY_BODY: &str = r#"{"conditionType": "USER", "conditionValue": "blocked-
 const POLICY_BODY: &str = r#"{"policyName": "p-{n}", "defaultLimit": {"type": "REQUESTCOUNTLIMIT",
     "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 100}}}"#;
 
+const ADVANCED_BODY: &str = r#"{"policyName": "a-{n}", "defaultLimit": {"type": "REQUESTCOUNTLIMIT",
+    "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 100}},
+    "conditionalGroups": [{"conditions": [{"type": "HEADERCONDITION",
+        "headerCondition": {"headerName": "X-Tier", "headerValue": "gold"}}],
+        "limit": {"type": "BANDWIDTHLIMIT",
+                  "bandwidth": {"timeUnit": "min", "unitTime": 1, "dataAmount": 5, "dataUnit": "MB"}}}]}"#;
+
 const KM_BODY: &str = r#"{"name": "km-{n}", "type": "OIDC", "issuer": "https://km-{n}.example",
     "certificates": {"type": "JWKS", "value": "https://km-{n}.example/jwks"}, "enabled": true}"#;
 const KM_EDIT: &str = r#"{"name": "world-km", "type": "OIDC", "issuer": "https://world-km.example",
@@ -122,6 +129,12 @@ const OPS: &[Op] = &[
     ("GET", "/throttling/policies/subscription/{subscriptionPolicyId}", TIER_VIEW, Some(W_TIER_VIEW), None),
     ("PUT", "/throttling/policies/subscription/{subscriptionPolicyId}", TIER_MANAGE, Some(W_TIER_MANAGE), Some(r#"{"policyName": "world-sub", "description": "edited {n}", "defaultLimit": {"type": "REQUESTCOUNTLIMIT", "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 100}}, "rateLimitCount": 10, "rateLimitTimeUnit": "sec"}"#)),
     ("DELETE", "/throttling/policies/subscription/{subscriptionPolicyId}", TIER_MANAGE, Some(W_TIER_MANAGE), None),
+    // Advanced policies (server/src/throttling/advanced.rs).
+    ("GET", "/throttling/policies/advanced", TIER_VIEW, Some(W_TIER_VIEW), None),
+    ("POST", "/throttling/policies/advanced", TIER_MANAGE, Some(W_TIER_MANAGE), Some(ADVANCED_BODY)),
+    ("GET", "/throttling/policies/advanced/{policyId}", TIER_VIEW, Some(W_TIER_VIEW), None),
+    ("PUT", "/throttling/policies/advanced/{policyId}", TIER_MANAGE, Some(W_TIER_MANAGE), Some(r#"{"policyName": "world-advanced", "description": "edited {n}", "defaultLimit": {"type": "REQUESTCOUNTLIMIT", "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 100}}}"#)),
+    ("DELETE", "/throttling/policies/advanced/{policyId}", TIER_MANAGE, Some(W_TIER_MANAGE), None),
     // Deny policies (server/src/throttling.rs).
     ("GET", "/throttling/deny-policies", BL_VIEW, Some(W_BL_VIEW), None),
     ("POST", "/throttling/deny-policies", BL_MANAGE, Some(W_BL_MANAGE), Some(DENY_BODY)),
@@ -427,6 +440,21 @@ impl World {
                 ids.0
                     .insert(key, p["policyId"].as_str().unwrap().to_string());
             }
+            ("DELETE", "/throttling/policies/advanced/{policyId}") => {
+                let body: Value = serde_json::from_str(&ids.fill(ADVANCED_BODY)).unwrap();
+                let p = created(
+                    app.call(
+                        Method::POST,
+                        &format!("{A}/throttling/policies/advanced"),
+                        &self.admin,
+                        Some(body),
+                    )
+                    .await,
+                )
+                .await;
+                ids.0
+                    .insert("policyId", p["policyId"].as_str().unwrap().to_string());
+            }
             ("DELETE", "/throttling/deny-policy/{conditionId}") => {
                 let body: Value = serde_json::from_str(&ids.fill(DENY_BODY)).unwrap();
                 let d = created(
@@ -591,6 +619,16 @@ async fn world(app: &TestApp) -> World {
         .await;
         policy_ids.push(p["policyId"].as_str().unwrap().to_string());
     }
+    let advanced = created(
+        app.call(
+            Method::POST,
+            &format!("{A}/throttling/policies/advanced"),
+            &admin,
+            Some(serde_json::from_str(&ADVANCED_BODY.replace("a-{n}", "world-advanced")).unwrap()),
+        )
+        .await,
+    )
+    .await;
     let deny = created(
         app.call(
             Method::POST,
@@ -613,6 +651,7 @@ async fn world(app: &TestApp) -> World {
             ("applicationPolicyId", policy_ids[0].clone()),
             ("subscriptionPolicyId", policy_ids[1].clone()),
             ("conditionId", s(&deny["conditionId"])),
+            ("policyId", s(&advanced["policyId"])),
             ("organizationName", "world-org".to_string()),
             ("scopeName", "apim:admin".to_string()),
             ("provider", "publisher".to_string()),
@@ -873,7 +912,7 @@ async fn unimplemented_operations_answer_a_wso2_error(db: PgPool) {
     let app = spawn(db).await;
     let admin = app.access_token("admin", ADMIN_PASSWORD, ADMIN_ALL).await;
     for (m, p) in [
-        ("GET", "/throttling/policies/advanced"),
+        ("GET", "/throttling/policies/custom"),
         ("POST", "/throttling/policies/custom"),
         ("GET", "/applications"),
         ("POST", "/applications/x/change-owner"),
@@ -1270,6 +1309,10 @@ fn sf_name(call: &Sf) -> &'static str {
             E::Create(_) => "environments Create",
             E::Update { .. } => "environments Update",
             E::Delete { .. } => "environments Delete",
+            E::GatewayPolicies => "environments GatewayPolicies",
+            E::SaveGatewayPolicy(_) => "environments SaveGatewayPolicy",
+            E::DeleteGatewayPolicy { .. } => "environments DeleteGatewayPolicy",
+            E::DeployGatewayPolicy { .. } => "environments DeployGatewayPolicy",
         },
         Sf::Users(u) => match u {
             U::Scopes => "users Scopes",
@@ -1299,12 +1342,15 @@ fn sf_name(call: &Sf) -> &'static str {
             app::throttling::ThrottlingCall::DenyCreate(_) => "throttling DenyCreate",
             app::throttling::ThrottlingCall::DenySetStatus { .. } => "throttling DenySetStatus",
             app::throttling::ThrottlingCall::DenyDelete { .. } => "throttling DenyDelete",
+            app::throttling::ThrottlingCall::AdvancedList => "throttling AdvancedList",
+            app::throttling::ThrottlingCall::AdvancedSave(_) => "throttling AdvancedSave",
+            app::throttling::ThrottlingCall::AdvancedDelete { .. } => "throttling AdvancedDelete",
         },
     }
 }
 
 /// Every call `sf_name` names: the table must have exactly these rows.
-const SF_CALLS: usize = 2 + 4 + 4 + 4 + 6 + 10 + 7;
+const SF_CALLS: usize = 2 + 4 + 4 + 8 + 6 + 10 + 10;
 
 async fn run_sf(
     svc: &server::services::DbServices,
@@ -1363,6 +1409,20 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
     let (mut workflows, mut kms, mut envs, mut roles, mut categories, mut tiers) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     let t = server::throttling::Throttling { db: &db };
+    let mut advanced = Vec::new();
+    for n in 0..3 {
+        let p = t
+            .advanced_create(
+                &server::publisher::Actor::from(&root),
+                app::throttling::AdvancedThrottlePolicy::new(
+                    &format!("doomed-advanced-{n}"),
+                    app::throttling::ThrottleLimit::requests(10, 1, "min"),
+                ),
+            )
+            .await
+            .unwrap();
+        advanced.push(p.policy_id);
+    }
     let mut conditions = Vec::new();
     for n in 0..4 {
         let c = t
@@ -1449,6 +1509,31 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
         doomed.into_iter().map(|(_, id)| id).collect()
     };
     envs.extend(env_ids);
+    let mapping = |name: String| -> app::gateway_policies::GatewayPolicyMapping {
+        serde_json::from_value(json!({"displayName": name, "policyMapping": {"request": [
+            {"policyName": "addHeader", "parameters": {"headerName": "X-Sf", "headerValue": "1"}}
+        ]}}))
+        .unwrap()
+    };
+    for n in 0..3 {
+        svc.environments_admin(&root, E::SaveGatewayPolicy(mapping(format!("sf-gp-doomed-{n}"))))
+            .await
+            .expect("gateway policy");
+    }
+    let gateway_policies: Vec<String> = {
+        let Ok(app::api::EnvAdminReply::GatewayPolicies { mappings, .. }) =
+            svc.environments_admin(&root, E::GatewayPolicies).await
+        else {
+            panic!("gateway policies")
+        };
+        let mut doomed: Vec<(String, String)> = mappings
+            .into_iter()
+            .filter(|m| m.display_name.starts_with("sf-gp-doomed-"))
+            .map(|m| (m.display_name, m.id))
+            .collect();
+        doomed.sort();
+        doomed.into_iter().map(|(_, id)| id).collect()
+    };
     let pick = |v: &Vec<String>, n: usize| v.get(n).cloned().unwrap_or_default();
     let world_km = w.ids.0["keyManagerId"].clone();
     let world_env = w.ids.0["environmentId"].clone();
@@ -1479,6 +1564,12 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
         "apim:admin",
     ];
     const ENV_CHANGE: &[&str] = &["apim:environment_manage", "apim:admin"];
+    const GW_SEE: &[&str] = &[
+        "apim:gateway_policy_view",
+        "apim:gateway_policy_manage",
+        "apim:admin",
+    ];
+    const GW: &[&str] = &["apim:gateway_policy_manage", "apim:admin"];
     const CAT: &[&str] = &["apim:api_category", "apim:admin", "apim:admin_operations"];
     const SUPER: &[&str] = &["apim:admin"];
     const SCOPE: &[&str] = &["apim:scope_manage", "apim:admin"];
@@ -1570,6 +1661,32 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
         (
             ENV_CHANGE,
             Box::new(|n| Sf::Environments(E::Delete { id: pick(&envs, n) })),
+        ),
+        (GW_SEE, Box::new(|_| Sf::Environments(E::GatewayPolicies))),
+        (
+            GW,
+            Box::new(|n| Sf::Environments(E::SaveGatewayPolicy(mapping(format!("sf-gp-{n}"))))),
+        ),
+        (
+            GW,
+            Box::new(|n| {
+                Sf::Environments(E::DeleteGatewayPolicy {
+                    id: pick(&gateway_policies, n),
+                })
+            }),
+        ),
+        (
+            GW,
+            Box::new(|_| {
+                Sf::Environments(E::DeployGatewayPolicy {
+                    id: pick(&gateway_policies, 2),
+                    changes: vec![app::gateway_policies::GatewayPolicyDeployment {
+                        gateway_label: "Default".into(),
+                        gateway_deployment: true,
+                        mapping_uuid: None,
+                    }],
+                })
+            }),
         ),
         (ROLES, Box::new(|_| Sf::Users(U::Scopes))),
         (
@@ -1694,6 +1811,26 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
                 Sf::Throttling(T::Delete {
                     level: "subscription".into(),
                     id: pick(&tiers, n),
+                })
+            }),
+        ),
+        (TIERS_SEE, Box::new(|_| Sf::Throttling(T::AdvancedList))),
+        (
+            TIERS,
+            Box::new(|n| {
+                Sf::Throttling(T::AdvancedSave(Box::new(
+                    app::throttling::AdvancedThrottlePolicy::new(
+                        &format!("sf-advanced-{n}"),
+                        app::throttling::ThrottleLimit::requests(100, 1, "min"),
+                    ),
+                )))
+            }),
+        ),
+        (
+            TIERS,
+            Box::new(|n| {
+                Sf::Throttling(T::AdvancedDelete {
+                    id: pick(&advanced, n),
                 })
             }),
         ),

@@ -12,4 +12,5 @@ pub mod publisher;
 pub mod settings;
 pub mod sign_in;
 pub mod throttling;
+pub(crate) mod throttling_advanced;
 pub mod workflows;

@@ -1,5 +1,6 @@
-//! Admin portal: rate limiting. Application policies (per application and end user) and
-//! subscription tiers (per application and API), each with its quota and burst control; add,
+//! Admin portal: rate limiting. Application policies (per application and end user),
+//! subscription tiers (per application and API), each with its quota and burst control, and
+//! advanced policies (`throttling_advanced`, per API or operation); add,
 //! change the limits of, and remove custom ones (a policy in use stays). The gateways apply a
 //! change within a second. The server checks everything again (Admin v4
 //! `/throttling/policies/*`).
@@ -17,7 +18,7 @@ use crate::throttling::{
     ThrottlingReply,
 };
 
-async fn run(call: ThrottlingCall) -> Result<ThrottlingReply, ServiceError> {
+pub(super) async fn run(call: ThrottlingCall) -> Result<ThrottlingReply, ServiceError> {
     crate::api::reached(throttling_admin_call(call).await)
 }
 
@@ -37,6 +38,7 @@ pub fn RateLimiting(user: CurrentUser) -> impl IntoView {
                     about="Per application and end user: every subscription of the application counts." can_manage/>
                 <Level level=SUBSCRIPTION title="Subscription tiers"
                     about="Per application and API: the tier a developer picks when subscribing." can_manage/>
+                <super::throttling_advanced::AdvancedPolicies can_manage/>
             })}
             {sees_deny.then(|| view! { <DenyPolicies can_manage=manages_deny/> })}
         </div>

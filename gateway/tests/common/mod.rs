@@ -47,6 +47,40 @@ pub fn started(child: &mut Child) -> (String, String) {
     panic!("gateway did not log its start");
 }
 
+/// `started`, and the log lines that follow it (JSON), for tests that look at the log.
+pub fn started_with_log(child: &mut Child) -> (String, String, std::sync::mpsc::Receiver<String>) {
+    let out = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if !sent
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && v["fields"]["message"] == "gateway started"
+            {
+                let f = &v["fields"];
+                let _ = addr_tx.send((
+                    f["listen"].as_str().unwrap_or_default().to_string(),
+                    f["admin"].as_str().unwrap_or_default().to_string(),
+                ));
+                sent = true;
+                continue;
+            }
+            let _ = tx.send(line);
+        }
+    });
+    match addr_rx.recv_timeout(Duration::from_secs(20)) {
+        Ok((traffic, admin)) => (traffic, admin, rx),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("gateway did not log its start");
+        }
+    }
+}
+
 /// One request over a fresh connection; returns (status, headers, body).
 pub fn call(
     addr: &str,

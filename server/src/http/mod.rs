@@ -7,6 +7,7 @@ pub mod caller;
 pub mod devportal;
 pub mod documents;
 pub mod feedback;
+pub mod gateway_policies;
 pub mod health;
 pub mod key_managers;
 pub mod oauth;
@@ -55,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .merge(workflows::router())
         .merge(admin_settings::router())
         .merge(throttling::router())
+        .merge(gateway_policies::router())
         .merge(feedback::router())
         .merge(rest::router())
         .leptos_routes_with_context(

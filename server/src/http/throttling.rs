@@ -1,9 +1,10 @@
-//! Admin v4 `/throttling/policies/application` and `/throttling/policies/subscription` (list,
-//! add, get, update, delete; WSO2's `ApplicationThrottlePolicy` / `SubscriptionThrottlePolicy`),
-//! deny policies, and the Publisher's catalogue of mediation policies
+//! Admin v4 `/throttling/policies/application`, `/subscription` and `/advanced` (list, add,
+//! get, update, delete; WSO2's `ApplicationThrottlePolicy` / `SubscriptionThrottlePolicy` /
+//! `AdvancedThrottlePolicy`), Publisher v4 `GET /throttling-policies/{api|subscription}`, deny
+//! policies, and the Publisher's catalogue of mediation policies
 //! (`GET /operation-policies`, WSO2's `OperationPolicyDataList`).
 
-use app::throttling::{APPLICATION, SUBSCRIPTION, ThrottlePolicy};
+use app::throttling::{APPLICATION, AdvancedThrottlePolicy, SUBSCRIPTION, ThrottlePolicy};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -40,6 +41,20 @@ pub fn router() -> Router<AppState> {
         .route(
             &format!("{ADMIN}/throttling/policies/subscription/{{policy_id}}"),
             get(one::<true>).put(update::<true>).delete(remove::<true>),
+        )
+        .route(
+            &format!("{ADMIN}/throttling/policies/advanced"),
+            get(advanced_list).post(advanced_create),
+        )
+        .route(
+            &format!("{ADMIN}/throttling/policies/advanced/{{policy_id}}"),
+            get(advanced_one)
+                .put(advanced_update)
+                .delete(advanced_remove),
+        )
+        .route(
+            &format!("{PUBLISHER}/throttling-policies/{{policy_level}}"),
+            get(publisher_list),
         )
         .route(
             &format!("{DEVPORTAL}/throttling-policies/{{policy_level}}"),
@@ -117,6 +132,93 @@ async fn devportal_list(
         .map(|c| c.organization)
         .unwrap_or_else(|| s.settings.auth.default_organization.clone());
     let items = crate::throttling::devportal_list(&s.db, &org, &level).await?;
+    Ok(Json(json!({ "count": items.len(), "list": items })))
+}
+
+async fn advanced_list(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let items = service(&s).advanced_list(&caller).await?;
+    // WSO2's list holds `AdvancedThrottlePolicyInfo`: no conditional groups.
+    let list: Vec<Value> = items
+        .iter()
+        .map(|p| {
+            json!({
+                "policyId": p.policy_id, "policyName": p.policy_name,
+                "displayName": p.display_name, "description": p.description,
+                "isDeployed": p.is_deployed, "type": p.kind,
+                "defaultLimit": p.default_limit, "builtIn": p.built_in,
+                "conditionalGroupCount": p.conditional_groups.len(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "count": list.len(), "list": list })))
+}
+
+async fn advanced_create(
+    State(s): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<AdvancedThrottlePolicy>,
+) -> Result<Response, ApiError> {
+    let p = service(&s).advanced_create(&caller, body).await?;
+    let location = format!("{ADMIN}/throttling/policies/advanced/{}", p.policy_id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(p)).into_response())
+}
+
+async fn advanced_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AdvancedThrottlePolicy>, ApiError> {
+    Ok(Json(service(&s).advanced_get(&caller, &id).await?))
+}
+
+async fn advanced_update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<AdvancedThrottlePolicy>,
+) -> Result<Json<AdvancedThrottlePolicy>, ApiError> {
+    Ok(Json(service(&s).advanced_update(&caller, &id, body).await?))
+}
+
+async fn advanced_remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service(&s).advanced_delete(&caller, &id).await?;
+    Ok(StatusCode::OK)
+}
+
+/// Publisher v4 `GET /throttling-policies/{policyLevel}` (WSO2: `apim:api_view` or the tier
+/// scopes): `subscription` tiers an API may offer, `api` the advanced policies its operations
+/// and the API itself may name.
+async fn publisher_list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(level): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(crate::publisher::VIEW_SCOPES)?;
+    let items: Vec<Value> = match level.as_str() {
+        "api" => crate::throttling::advanced::names(&s.db, &caller.organization)
+            .await?
+            .into_iter()
+            .map(|name| {
+                json!({"name": name, "displayName": name, "policyLevel": "api",
+                       "attributes": {}, "quotaPolicyType": "REQUESTCOUNT"})
+            })
+            .collect(),
+        "subscription" => {
+            crate::throttling::devportal_list(&s.db, &caller.organization, SUBSCRIPTION).await?
+        }
+        other => {
+            return Err(ApiError::NotFound(format!(
+                "No {other} policies; use api or subscription"
+            )));
+        }
+    };
     Ok(Json(json!({ "count": items.len(), "list": items })))
 }
 
@@ -204,6 +306,8 @@ async fn operation_policies(caller: Caller) -> Result<Json<Value>, ApiError> {
                     let kind = match a.kind {
                         ParamType::Status | ParamType::Count => "Integer",
                         ParamType::Method => "Enum",
+                        ParamType::Bool => "Boolean",
+                        ParamType::JsonSchema => "JSON",
                         _ => "String",
                     };
                     let mut v = json!({
@@ -213,6 +317,8 @@ async fn operation_policies(caller: Caller) -> Result<Json<Value>, ApiError> {
                         "type": kind,
                         "required": a.required,
                     });
+                    // Ours: what the text must be, for forms that check before saving.
+                    v["format"] = json!(a.kind);
                     if a.kind == ParamType::Method {
                         v["allowedValues"] =
                             json!(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);

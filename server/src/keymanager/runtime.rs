@@ -236,6 +236,8 @@ impl KeyManager {
 
         snap.throttling_policies = crate::throttling::snapshot_policies(&self.db, &orgs).await?;
         snap.deny_policies = crate::throttling::snapshot_deny_policies(&self.db, &orgs).await?;
+        snap.advanced_policies =
+            crate::throttling::advanced::snapshot_policies(&self.db, &orgs).await?;
         snap.key_managers = managers;
         let wants_backend_jwt = snap
             .apis

@@ -388,6 +388,7 @@ impl Publisher {
         self.check_categories(actor, &api.settings.categories)
             .await?;
         self.check_tiers(actor, &api.settings.policies).await?;
+        self.check_advanced(actor, &api).await?;
         if product {
             self.resolve_product_apis(actor, &mut api).await?;
         }
@@ -560,6 +561,7 @@ impl Publisher {
         self.check_categories(actor, &api.settings.categories)
             .await?;
         self.check_tiers(actor, &api.settings.policies).await?;
+        self.check_advanced(actor, &api).await?;
         if product {
             self.resolve_product_apis(actor, &mut api).await?;
         }
@@ -1010,6 +1012,36 @@ impl Publisher {
                 known.join(", ")
             )
         })
+    }
+
+    /// The API's `apiThrottlingPolicy` and each operation's `throttlingPolicy` must name an
+    /// advanced policy of the organization (`Unlimited`, or nothing, limits nothing).
+    async fn check_advanced(&self, actor: &Actor, api: &Api) -> Result<(), ApiError> {
+        let named = |n: &str| !n.trim().is_empty() && n.trim() != app::throttling::UNLIMITED;
+        let api_level = api.settings.api_throttling_policy.as_deref().filter(|n| named(n));
+        if api_level.is_none() && !api.operations.iter().any(|o| named(&o.throttling_policy)) {
+            return Ok(());
+        }
+        let known = crate::throttling::advanced::names(&self.db, &actor.organization).await?;
+        let message = |n: &str| {
+            format!(
+                "no advanced throttling policy `{n}`; use one of {}",
+                known.join(", ")
+            )
+        };
+        let mut p = Problems::default();
+        if let Some(n) = api_level
+            && !known.iter().any(|k| k == n.trim())
+        {
+            p.add("apiThrottlingPolicy", message(n));
+        }
+        for (i, o) in api.operations.iter().enumerate() {
+            let n = o.throttling_policy.trim();
+            if named(n) && !known.iter().any(|k| k == n) {
+                p.add(&format!("operations[{i}].throttlingPolicy"), message(n));
+            }
+        }
+        p.into_result()
     }
 
     /// Each category must be one the organization's admins defined (Admin portal).

@@ -10,6 +10,8 @@
 pub mod apis;
 pub mod documents;
 pub mod fetch;
+pub mod from_definition;
+pub mod gateway_policies;
 pub mod openapi;
 pub mod revisions;
 pub mod validate;

@@ -215,14 +215,23 @@ fn artifact(
     id: Uuid,
     organization: &str,
     sources: &[(String, Api)],
+    definition: Option<&Value>,
 ) -> Result<snapshot::Api, ApiError> {
-    let to_op = |o: &app::publisher::Operation| snapshot::Operation {
-        method: o.verb.clone(),
-        target: o.target.clone(),
-        endpoints: None,
-        open: !o.secured(),
-        scopes: o.scopes.clone(),
-        policies: validate::gateway_policies(&o.operation_policies),
+    let to_op = |o: &app::publisher::Operation| {
+        let mut op = snapshot::Operation {
+            method: o.verb.clone(),
+            target: o.target.clone(),
+            endpoints: None,
+            open: !o.secured(),
+            scopes: o.scopes.clone(),
+            policies: validate::gateway_policies(&o.operation_policies),
+            throttling_policy: advanced_policy(Some(&o.throttling_policy)),
+            ..Default::default()
+        };
+        if let Some(doc) = definition {
+            super::from_definition::fill(doc, &api.settings.api_policies, &mut op);
+        }
+        op
     };
     let endpoints_of = |a: &Api, field: &str| -> Result<snapshot::Endpoints, ApiError> {
         let mut p = Problems::default();
@@ -255,6 +264,7 @@ fn artifact(
             security: security(api),
             max_tps: max_tps(api),
             policies: validate::gateway_policies(&api.settings.api_policies),
+            throttling_policy: advanced_policy(api.settings.api_throttling_policy.as_ref()),
         });
     }
     // A product routes each operation to its own API's endpoints: the first API's serve as the
@@ -294,7 +304,15 @@ fn artifact(
         security: security(api),
         max_tps: max_tps(api),
         policies: validate::gateway_policies(&api.settings.api_policies),
+        throttling_policy: advanced_policy(api.settings.api_throttling_policy.as_ref()),
     })
+}
+
+/// An advanced policy name as the gateway reads it: none for Unlimited (or nothing).
+fn advanced_policy(name: Option<&String>) -> Option<String> {
+    name.map(|n| n.trim())
+        .filter(|n| !n.is_empty() && *n != app::throttling::UNLIMITED)
+        .map(str::to_string)
 }
 
 /// WSO2's `maxTps` as the gateway enforces it.
@@ -623,7 +641,8 @@ impl Publisher {
         } else {
             vec![]
         };
-        let runtime = artifact(&api, row.id, &actor.organization, &sources)?;
+        let definition = snapshot.get("definition").filter(|d| d.is_object());
+        let runtime = artifact(&api, row.id, &actor.organization, &sources, definition)?;
         // The gateway refuses a snapshot with problems; refuse them here, where they can be fixed.
         let problems = Snapshot {
             apis: vec![runtime.clone()],
@@ -1131,6 +1150,7 @@ impl Publisher {
             version: u64::try_from(version).unwrap_or(0),
             environment: environment.to_string(),
             apis: artifacts.into_iter().map(|a| a.0).collect(),
+            gateway_policies: super::gateway_policies::snapshot_sets(&self.db, environment).await?,
             ..Snapshot::default()
         })
     }

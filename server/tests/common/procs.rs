@@ -108,13 +108,18 @@ impl Drop for Gw {
 }
 
 pub fn start_gateway(cp: &str, cache: &std::path::Path) -> Gw {
+    start_gateway_in(cp, cache, "Default")
+}
+
+/// A gateway of `environment`, following the control plane at `cp`.
+pub fn start_gateway_in(cp: &str, cache: &std::path::Path, environment: &str) -> Gw {
     let mut cmd = clean(Command::new(gateway_binary()));
     cmd.env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
         .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
         .env("GATEHOUSE_GATEWAY__WORKERS", "2")
         .env("GATEHOUSE_GATEWAY__TOKEN", GATEWAY_TOKEN)
         .env("GATEHOUSE_GATEWAY__SNAPSHOT_CACHE", cache)
-        .args(["--control-plane", cp, "--environment", "Default"]);
+        .args(["--control-plane", cp, "--environment", environment]);
     let (child, fields, log) = start(cmd, "gateway started");
     Gw {
         child,

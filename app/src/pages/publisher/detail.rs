@@ -1,5 +1,5 @@
 //! One API's (or API product's) pages: overview, business information, settings, operations,
-//! endpoints, lifecycle, revisions and deployments, definition.
+//! endpoints, mediation policies, lifecycle, revisions and deployments, definition.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -53,6 +53,7 @@ const API_TABS: &[(&str, &str)] = &[
     ("settings", "Settings"),
     ("operations", "Operations"),
     ("endpoints", "Endpoints"),
+    ("policies", "Policies"),
     ("lifecycle", "Lifecycle"),
     ("revisions", "Revisions & deployments"),
     ("definition", "Definition"),
@@ -82,6 +83,7 @@ fn detail_page(product: bool) -> impl IntoView {
                 "revisions" => run(PublisherCall::Revisions { id, product }).await,
                 "settings" => run(PublisherCall::Categories).await,
                 "definition" if !product => run(PublisherCall::Definition { id }).await,
+                "policies" if !product => run(PublisherCall::OperationPolicies).await,
                 _ => Ok(PublisherReply::Done),
             }
         },
@@ -172,6 +174,11 @@ fn body(api: Api, tab: String, ctx: Ctx) -> impl IntoView {
             super::products::edit_operations(api.clone(), error, save).into_any()
         }
         "endpoints" if !ctx.product => endpoints(api.clone(), ctx).into_any(),
+        "policies" if !ctx.product => {
+            let error = RwSignal::new(None);
+            let save = saver(ctx, error, "Policies saved.");
+            super::policies::policies_tab(api.clone(), ctx.tab_data, save, error).into_any()
+        }
         "lifecycle" => lifecycle_tab(api.clone(), ctx).into_any(),
         "revisions" => revisions(api.clone(), ctx).into_any(),
         "definition" if !ctx.product => definition(id.clone(), ctx).into_any(),
@@ -509,6 +516,8 @@ fn settings(api: Api, ctx: Ctx) -> impl IntoView {
     let monetized = RwSignal::new(s.monetization.enabled);
     let default_version = RwSignal::new(api.is_default_version);
     let tiers = RwSignal::new(list_text(&s.policies));
+    let api_policy = RwSignal::new(s.api_throttling_policy.clone().unwrap_or_default());
+    let advanced = crate::pages::throttling_advanced::advanced_policy_names();
     let error = RwSignal::new(None);
     let save = saver(ctx, error, "Settings saved.");
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -547,6 +556,7 @@ fn settings(api: Api, ctx: Ctx) -> impl IntoView {
         st.cors_configuration.access_control_allow_origins = split_list(&origins.get_untracked());
         st.monetization.enabled = monetized.get_untracked();
         st.policies = split_list(&tiers.get_untracked());
+        st.api_throttling_policy = Some(api_policy.get_untracked()).filter(|p| !p.is_empty());
         save.dispatch(a);
     };
     let check = |id: &'static str, label: &'static str, sig: RwSignal<bool>| {
@@ -594,6 +604,15 @@ fn settings(api: Api, ctx: Ctx) -> impl IntoView {
                     <input id="tiers" class=INPUT bind:value=tiers/>
                 </div>
                 <div>
+                    <label class=LABEL for="api-throttling-policy">"Rate limit of the whole API (advanced policy)"</label>
+                    <select id="api-throttling-policy" class=INPUT
+                        on:change=move |ev| api_policy.set(event_target_value(&ev))>
+                        {move || crate::pages::throttling_advanced::policy_options(
+                            advanced.get(), api_policy.get_untracked(), Some("none (operations' own only)"))}
+                    </select>
+                    {field_error(error, "apiThrottlingPolicy")}
+                </div>
+                <div>
                     <label class=LABEL for="api-key-header">"API key header"</label>
                     <input id="api-key-header" class=INPUT bind:value=key_header/>
                     {field_error(error, "apiKeyHeader")}
@@ -639,6 +658,7 @@ fn operations(api: Api, ctx: Ctx) -> impl IntoView {
     );
     let error = RwSignal::new(None);
     let save = saver(ctx, error, "Operations saved.");
+    let advanced = crate::pages::throttling_advanced::advanced_policy_names();
     // Large APIs have thousands of operations: filter, and render a page at a time.
     const PAGE: usize = 50;
     let filter = RwSignal::new(String::new());
@@ -730,9 +750,11 @@ fn operations(api: Api, ctx: Ctx) -> impl IntoView {
                                                 on:change=move |ev| op.update(|o| o.auth_type = if event_target_checked(&ev) { "Any".into() } else { "None".into() })/>
                                         </td>
                                         <td class=TD>
-                                            <input class="w-28 rounded border border-slate-300 px-2 py-1 text-sm" aria-label="Rate limit"
-                                                prop:value=move || op.with(|o| o.throttling_policy.clone())
-                                                on:change=move |ev| op.update(|o| o.throttling_policy = event_target_value(&ev))/>
+                                            <select class="w-32 rounded border border-slate-300 px-2 py-1 text-sm" aria-label="Rate limit"
+                                                on:change=move |ev| op.update(|o| o.throttling_policy = event_target_value(&ev))>
+                                                {move || crate::pages::throttling_advanced::policy_options(
+                                                    advanced.get(), op.with_untracked(|o| o.throttling_policy.clone()), None)}
+                                            </select>
                                         </td>
                                         <td class=TD>
                                             <input class="w-40 rounded border border-slate-300 px-2 py-1 text-sm" aria-label="Scopes"

@@ -1,10 +1,11 @@
 //! Publisher portal: API list, create and import, the API's pages (overview, business
-//! information, settings, operations, endpoints, lifecycle, revisions and deployments,
-//! definition) and API products. Every call goes through `api::publisher_call`, i.e. the same
-//! service and checks as the REST API.
+//! information, settings, operations, endpoints, mediation policies, lifecycle, revisions and
+//! deployments, definition) and API products. Every call goes through `api::publisher_call`,
+//! i.e. the same service and checks as the REST API.
 
 mod detail;
 mod import;
+mod policies;
 mod products;
 
 pub use detail::{ApiPage, ProductPage};
