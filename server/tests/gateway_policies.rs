@@ -214,7 +214,7 @@ async fn a_gateway_policy_runs_only_on_the_environments_it_is_deployed_to(db: Pg
         )
         .await;
     let body = assert_wso2_error(&taken, StatusCode::CONFLICT);
-    assert!(body["message"].as_str().unwrap().contains("Stamp"), "{body}");
+    assert!(body["description"].as_str().unwrap().contains("Stamp"), "{body}");
     let r = app
         .call(Method::DELETE, &format!("{policies}/{id}"), &admin, None)
         .await;
