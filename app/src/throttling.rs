@@ -74,11 +74,9 @@ impl ThrottleLimit {
                 b.data_unit,
                 per(b.unit_time, &b.time_unit)
             ),
-            (_, Some(rc), _) => format!(
-                "{} {}",
-                rc.request_count,
-                per(rc.unit_time, &rc.time_unit)
-            ),
+            (_, Some(rc), _) => {
+                format!("{} {}", rc.request_count, per(rc.unit_time, &rc.time_unit))
+            }
             _ => "—".into(),
         }
     }
@@ -339,9 +337,17 @@ pub struct HeaderCondition {
 pub struct IpCondition {
     #[serde(rename = "ipConditionType")]
     pub ip_condition_type: String,
-    #[serde(rename = "specificIP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "specificIP",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub specific_ip: Option<String>,
-    #[serde(rename = "startingIP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "startingIP",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub starting_ip: Option<String>,
     #[serde(rename = "endingIP", default, skip_serializing_if = "Option::is_none")]
     pub ending_ip: Option<String>,

@@ -150,9 +150,13 @@ async fn conditional_groups_and_default_limits_are_enforced_separately() {
     );
 
     // Everyone else (no header, or another partner) shares the default 3.
-    for (i, h) in [[("X-Partner", "silver")], [("X-Other", "gold")], [("X-Partner", "golden")]]
-        .iter()
-        .enumerate()
+    for (i, h) in [
+        [("X-Partner", "silver")],
+        [("X-Other", "gold")],
+        [("X-Partner", "golden")],
+    ]
+    .iter()
+    .enumerate()
     {
         let (status, head, body) = get("/shop/1.0.0/items", h);
         assert_eq!(status, 200, "{body}");
@@ -170,7 +174,10 @@ async fn conditional_groups_and_default_limits_are_enforced_separately() {
     assert_eq!(get("/files/1.0.0/one", &[]).0, 200);
     let (status, _, body) = get("/files/1.0.0/one", &[]);
     assert_eq!(status, 429);
-    assert!(body.contains("900802") && body.contains("resource policy One"), "{body}");
+    assert!(
+        body.contains("900802") && body.contains("resource policy One"),
+        "{body}"
+    );
     for _ in 0..5 {
         assert_eq!(get("/files/1.0.0/free", &[]).0, 200);
     }

@@ -918,7 +918,13 @@ async fn advanced_policies_limit_apis_by_condition(db: PgPool) {
         .collect();
     assert_eq!(
         names,
-        ["10KPerMin", "20KPerMin", "50KPerMin", "Unlimited", "Partners"]
+        [
+            "10KPerMin",
+            "20KPerMin",
+            "50KPerMin",
+            "Unlimited",
+            "Partners"
+        ]
     );
     assert_eq!(list["list"][4]["conditionalGroupCount"], 1);
     // The limits change; the name does not.
@@ -971,7 +977,12 @@ async fn advanced_policies_limit_apis_by_condition(db: PgPool) {
         ]
     });
     let r = app
-        .call(Method::POST, &format!("{P}/apis"), &admin, Some(body.clone()))
+        .call(
+            Method::POST,
+            &format!("{P}/apis"),
+            &admin,
+            Some(body.clone()),
+        )
         .await;
     assert_eq!(
         fields(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),

@@ -11,9 +11,8 @@ use crate::pages::publisher::{
     BUTTON, BUTTON_LIGHT, CARD, INPUT, LABEL, error_banner, field_error,
 };
 use crate::throttling::{
-    AdvancedThrottlePolicy, ConditionalGroup, HEADER_CONDITION, IP_CONDITION,
-    JWT_CLAIMS_CONDITION, QUERY_PARAMETER_CONDITION, ThrottleCondition, ThrottleLimit,
-    ThrottlingCall, ThrottlingReply,
+    AdvancedThrottlePolicy, ConditionalGroup, HEADER_CONDITION, IP_CONDITION, JWT_CLAIMS_CONDITION,
+    QUERY_PARAMETER_CONDITION, ThrottleCondition, ThrottleLimit, ThrottlingCall, ThrottlingReply,
 };
 
 const TH: &str = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
@@ -245,7 +244,10 @@ fn condition_editor(
             .into_any()
         }
         QUERY_PARAMETER_CONDITION => {
-            let q = current.query_parameter_condition.clone().unwrap_or_default();
+            let q = current
+                .query_parameter_condition
+                .clone()
+                .unwrap_or_default();
             view! {
                 {text("Parameter name", q.parameter_name, |c, v| c.query_parameter_condition.get_or_insert_default().parameter_name = v)}
                 {text("Parameter value (regex)", q.parameter_value, |c, v| c.query_parameter_condition.get_or_insert_default().parameter_value = v)}

@@ -94,9 +94,7 @@ impl Compiled {
                 invert,
             } => (Test::Claim(name.clone(), pattern(p)?), *invert),
             Condition::Ip { address, invert } => (Test::Ip(ip(address)?), *invert),
-            Condition::IpRange { from, to, invert } => {
-                (Test::IpRange(ip(from)?, ip(to)?), *invert)
-            }
+            Condition::IpRange { from, to, invert } => (Test::IpRange(ip(from)?, ip(to)?), *invert),
         };
         Some(Compiled { test, invert })
     }
@@ -397,11 +395,7 @@ impl<C: Clock + Clone> Counters<C> {
     }
 
     /// Counts one request (and its body) against the bucket its group picks.
-    fn check(
-        &self,
-        r: &RequestFacts<'_>,
-        request_bytes: u64,
-    ) -> Result<Counted<'_, C>, Throttled> {
+    fn check(&self, r: &RequestFacts<'_>, request_bytes: u64) -> Result<Counted<'_, C>, Throttled> {
         let bucket = match self.policy.group(r) {
             Some(g) => &self.groups[g],
             None => &self.default,
@@ -423,11 +417,9 @@ impl<C: Clock + Clone> Counters<C> {
                         reset_seconds: reset,
                     }))
                 }
-                Err(not_until) => Err(self.refused(
-                    rate.requests,
-                    not_until.wait_time_from(clock.now()),
-                    false,
-                )),
+                Err(not_until) => {
+                    Err(self.refused(rate.requests, not_until.wait_time_from(clock.now()), false))
+                }
             },
             Bucket::Bytes(b) => match b.take(request_bytes) {
                 Ok(_) => Ok(Counted::Bytes(b)),
@@ -484,10 +476,12 @@ pub fn content_length(headers: &HeaderMap) -> u64 {
 /// Where counters live: (API id, operation method and target for resource level).
 type Site = (String, Option<(String, String)>);
 
+/// An API's counters and, when any of its operations has a policy, each operation's.
+type ApiCounters<C> = (Option<Arc<Counters<C>>>, Vec<Option<Arc<Counters<C>>>>);
+
 /// The advanced-policy counters of one snapshot, by API and operation (snapshot order).
 pub struct Advanced<C: Clock = DefaultClock> {
-    /// Per API: the API's counters and, when any operation has a policy, each operation's.
-    apis: Vec<(Option<Arc<Counters<C>>>, Vec<Option<Arc<Counters<C>>>>)>,
+    apis: Vec<ApiCounters<C>>,
     by_site: HashMap<Site, Arc<Counters<C>>>,
 }
 
@@ -630,14 +624,20 @@ mod tests {
         assert!(!compiled(header("X-Tier", "^gold$", false)).holds(&r));
         assert!(compiled(header("X-Tier", "^gold$", true)).holds(&r));
         assert!(!compiled(header("X-Other", ".*", false)).holds(&r));
-        assert!(compiled(header("X-Other", ".*", true)).holds(&r), "absent: inverted holds");
+        assert!(
+            compiled(header("X-Other", ".*", true)).holds(&r),
+            "absent: inverted holds"
+        );
         let query = |name: &str, pattern: &str| Condition::Query {
             name: name.into(),
             pattern: pattern.into(),
             invert: false,
         };
         assert!(compiled(query("city", "^New York$")).holds(&r), "decoded");
-        assert!(compiled(query("b", "^$")).holds(&r), "a parameter without a value");
+        assert!(
+            compiled(query("b", "^$")).holds(&r),
+            "a parameter without a value"
+        );
         assert!(!compiled(query("c", ".*")).holds(&r));
         let ip = |a: &str| Condition::Ip {
             address: a.into(),
@@ -697,7 +697,12 @@ mod tests {
         assert!(compiled(claim("department", "^sales", false)).holds(&r));
         assert!(!compiled(claim("department", "^hr", false)).holds(&r));
         assert!(
-            compiled(claim("http://wso2.org/claims/applicationname", "^Mobile$", false)).holds(&r)
+            compiled(claim(
+                "http://wso2.org/claims/applicationname",
+                "^Mobile$",
+                false
+            ))
+            .holds(&r)
         );
         assert!(compiled(claim("http://wso2.org/claims/tier", "Gold", false)).holds(&r));
         assert!(!compiled(claim("missing", ".*", false)).holds(&r));
@@ -707,7 +712,11 @@ mod tests {
         assert!(compiled(claim("department", ".*", true)).holds(&r));
     }
 
-    fn snapshot(policy: AdvancedPolicy, api_policy: Option<&str>, op_policy: Option<&str>) -> Snapshot {
+    fn snapshot(
+        policy: AdvancedPolicy,
+        api_policy: Option<&str>,
+        op_policy: Option<&str>,
+    ) -> Snapshot {
         Snapshot {
             version: 1,
             apis: vec![Api {
@@ -756,7 +765,11 @@ mod tests {
     #[test]
     fn the_first_matching_group_counts_on_its_own_and_others_on_the_default() {
         let clock = FakeRelativeClock::default();
-        let adv = Advanced::build(&snapshot(partners(3, 5), Some("Partners"), None), None, &clock);
+        let adv = Advanced::build(
+            &snapshot(partners(3, 5), Some("Partners"), None),
+            None,
+            &clock,
+        );
         let plain = HeaderMap::new();
         let mut gold = HeaderMap::new();
         gold.insert("x-partner", HeaderValue::from_static("gold"));
@@ -769,7 +782,10 @@ mod tests {
             assert_eq!((a.limit, a.remaining), (3, 2 - i as u64));
         }
         let t = call(&plain, 0).err().expect("default limit reached");
-        assert_eq!((t.level.as_str(), t.policy.as_str(), t.limit), ("api", "Partners", 3));
+        assert_eq!(
+            (t.level.as_str(), t.policy.as_str(), t.limit),
+            ("api", "Partners", 3)
+        );
         assert_eq!(t.retry_after, Duration::from_secs(20));
         // Gold partners have their own 5, untouched by the default's use.
         for _ in 0..5 {
@@ -797,7 +813,11 @@ mod tests {
         let h = HeaderMap::new();
         let call = |op| adv.check(0, op, &facts(&h, None, "127.0.0.1"), 0);
         let a = call(0).unwrap().allowance.unwrap();
-        assert_eq!((a.limit, a.remaining), (2, 1), "the tighter allowance is reported");
+        assert_eq!(
+            (a.limit, a.remaining),
+            (2, 1),
+            "the tighter allowance is reported"
+        );
         call(0).unwrap();
         let t = call(0).err().unwrap();
         assert_eq!((t.level.as_str(), t.policy.as_str()), ("resource", "Two"));
@@ -809,7 +829,12 @@ mod tests {
         other.advanced_policies[0].organization = "other".into();
         let none = Advanced::build(&other, None, &clock);
         assert!(none.is_empty());
-        assert!(none.check(0, 0, &facts(&h, None, "127.0.0.1"), 0).unwrap().allowance.is_none());
+        assert!(
+            none.check(0, 0, &facts(&h, None, "127.0.0.1"), 0)
+                .unwrap()
+                .allowance
+                .is_none()
+        );
     }
 
     #[test]
@@ -828,7 +853,15 @@ mod tests {
             Some(&second),
             &clock,
         );
-        assert_eq!(third.check(0, 0, &r, 0).unwrap().allowance.unwrap().remaining, 2);
+        assert_eq!(
+            third
+                .check(0, 0, &r, 0)
+                .unwrap()
+                .allowance
+                .unwrap()
+                .remaining,
+            2
+        );
     }
 
     #[test]
@@ -848,9 +881,15 @@ mod tests {
         let h = HeaderMap::new();
         let r = facts(&h, None, "127.0.0.1");
         let passed = adv.check(0, 0, &r, 400).unwrap();
-        assert!(passed.allowance.is_none(), "no request-count headers for bytes");
+        assert!(
+            passed.allowance.is_none(),
+            "no request-count headers for bytes"
+        );
         let mut resp = HeaderMap::new();
-        resp.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from_static("500"));
+        resp.insert(
+            hyper::header::CONTENT_LENGTH,
+            HeaderValue::from_static("500"),
+        );
         passed.count_response(&resp);
         // 900 of 1024 used: 100 more fit, 200 do not.
         assert!(adv.check(0, 0, &r, 100).is_ok());
@@ -860,13 +899,23 @@ mod tests {
         // A response bigger than what is left still counts: the next requests wait.
         adv.check(0, 0, &r, 0).unwrap().count_response(&{
             let mut big = HeaderMap::new();
-            big.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from_static("2048"));
+            big.insert(
+                hyper::header::CONTENT_LENGTH,
+                HeaderValue::from_static("2048"),
+            );
             big
         });
         let t = adv.check(0, 0, &r, 0).err().unwrap();
-        assert!(t.retry_after > Duration::from_secs(100), "{:?}", t.retry_after);
+        assert!(
+            t.retry_after > Duration::from_secs(100),
+            "{:?}",
+            t.retry_after
+        );
         clock.advance(Duration::from_secs(180));
-        assert!(adv.check(0, 0, &r, 1024).is_ok(), "paid off after three minutes");
+        assert!(
+            adv.check(0, 0, &r, 1024).is_ok(),
+            "paid off after three minutes"
+        );
         // Operations without a policy are not counted.
         assert!(adv.check(0, 1, &r, 1 << 30).is_ok());
     }

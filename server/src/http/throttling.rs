@@ -135,10 +135,7 @@ async fn devportal_list(
     Ok(Json(json!({ "count": items.len(), "list": items })))
 }
 
-async fn advanced_list(
-    State(s): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+async fn advanced_list(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let items = service(&s).advanced_list(&caller).await?;
     // WSO2's list holds `AdvancedThrottlePolicyInfo`: no conditional groups.
     let list: Vec<Value> = items

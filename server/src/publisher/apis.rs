@@ -1018,7 +1018,11 @@ impl Publisher {
     /// advanced policy of the organization (`Unlimited`, or nothing, limits nothing).
     async fn check_advanced(&self, actor: &Actor, api: &Api) -> Result<(), ApiError> {
         let named = |n: &str| !n.trim().is_empty() && n.trim() != app::throttling::UNLIMITED;
-        let api_level = api.settings.api_throttling_policy.as_deref().filter(|n| named(n));
+        let api_level = api
+            .settings
+            .api_throttling_policy
+            .as_deref()
+            .filter(|n| named(n));
         if api_level.is_none() && !api.operations.iter().any(|o| named(&o.throttling_policy)) {
             return Ok(());
         }

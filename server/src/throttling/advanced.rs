@@ -196,7 +196,11 @@ fn condition(p: &mut Problems, at: &str, c: &ThrottleCondition) -> Option<Condit
                     "is required",
                 );
             }
-            let value_ok = pattern(p, "queryParameterCondition.parameterValue", &q.parameter_value);
+            let value_ok = pattern(
+                p,
+                "queryParameterCondition.parameterValue",
+                &q.parameter_value,
+            );
             (!name.is_empty() && value_ok).then(|| Condition::Query {
                 name: name.to_string(),
                 pattern: q.parameter_value.clone(),
@@ -312,10 +316,7 @@ fn check(
     }
     let default = limit(&mut problems, "defaultLimit", &p.default_limit);
     if p.conditional_groups.len() > MAX_GROUPS {
-        problems.add(
-            "conditionalGroups",
-            format!("at most {MAX_GROUPS} groups"),
-        );
+        problems.add("conditionalGroups", format!("at most {MAX_GROUPS} groups"));
     }
     let mut groups = Vec::new();
     for (g, group) in p.conditional_groups.iter_mut().enumerate() {
@@ -355,7 +356,9 @@ fn check(
         }) {
             problems.add(
                 &format!("{at}.conditions"),
-                format!("the same conditions as conditionalGroups[{k}]; that group always matches first"),
+                format!(
+                    "the same conditions as conditionalGroups[{k}]; that group always matches first"
+                ),
             );
         }
         groups.push((conditions, limit));
@@ -391,20 +394,27 @@ pub async fn names(db: &PgPool, organization: &str) -> Result<Vec<String>, ApiEr
     .await?)
 }
 
+/// (organization, name, default limit, conditional groups) as stored.
+type StoredPolicy = (
+    String,
+    String,
+    Json<ThrottleLimit>,
+    Json<Vec<ConditionalGroup>>,
+);
+
 /// The limited advanced policies of `organizations`, as gateways enforce them.
 pub async fn snapshot_policies(
     db: &PgPool,
     organizations: &[String],
 ) -> Result<Vec<snapshot::AdvancedPolicy>, ApiError> {
-    let rows: Vec<(String, String, Json<ThrottleLimit>, Json<Vec<ConditionalGroup>>)> =
-        sqlx::query_as(
-            "SELECT o.name, p.name, p.default_limit, p.conditional_groups
+    let rows: Vec<StoredPolicy> = sqlx::query_as(
+        "SELECT o.name, p.name, p.default_limit, p.conditional_groups
                FROM advanced_throttling_policy p JOIN organization o ON o.id = p.organization_id
               WHERE o.name = ANY($1) AND NOT p.unlimited ORDER BY o.name, p.name",
-        )
-        .bind(organizations)
-        .fetch_all(db)
-        .await?;
+    )
+    .bind(organizations)
+    .fetch_all(db)
+    .await?;
     Ok(rows
         .into_iter()
         .filter_map(|(organization, name, default_limit, groups)| {
@@ -648,7 +658,9 @@ mod tests {
         }
     }
 
-    fn fields(r: Result<(snapshot::Limit, Vec<snapshot::ConditionalGroup>), ApiError>) -> Vec<String> {
+    fn fields(
+        r: Result<(snapshot::Limit, Vec<snapshot::ConditionalGroup>), ApiError>,
+    ) -> Vec<String> {
         match r {
             Err(ApiError::BadRequest { errors, .. }) => {
                 errors.into_iter().map(|e| e.code).collect()
@@ -697,10 +709,18 @@ mod tests {
         zero.kind = REQUEST_COUNT_LIMIT.into();
         let mut p = policy(vec![
             group(
-                vec![C::header("X-Partner", "(gold"), bad_ip, C::ip("::1"), C::ip("::1")],
+                vec![
+                    C::header("X-Partner", "(gold"),
+                    bad_ip,
+                    C::ip("::1"),
+                    C::ip("::1"),
+                ],
                 zero,
             ),
-            group(vec![unknown, no_object], ThrottleLimit::bandwidth(1, "TB", 1, "min")),
+            group(
+                vec![unknown, no_object],
+                ThrottleLimit::bandwidth(1, "TB", 1, "min"),
+            ),
             group(vec![], ThrottleLimit::requests(1, 0, "min")),
             group(
                 vec![C::claim("", "x"), C::query("q", "")],
@@ -739,7 +759,10 @@ mod tests {
         assert_eq!(fields(check(&mut p)), ["conditionalGroups[1].conditions"]);
         // Mixed families, reversed ranges.
         let mut p = policy(vec![group(
-            vec![C::ip_range("10.0.0.9", "10.0.0.1"), C::ip_range("10.0.0.1", "::1")],
+            vec![
+                C::ip_range("10.0.0.9", "10.0.0.1"),
+                C::ip_range("10.0.0.1", "::1"),
+            ],
             ThrottleLimit::requests(1, 1, "min"),
         )]);
         assert_eq!(
