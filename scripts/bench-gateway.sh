@@ -76,7 +76,9 @@ pids+=($!)
 # every rate-limiting layer (an application policy per application and end user, a subscription
 # tier per application and API, each with burst control, and backend max TPS) set far above the
 # load, so every request pays for the checks and none is refused; its own application, so
-# /secure stays auth-only.
+# /secure stays auth-only. /full: all of that plus an advanced (API-level) policy with a
+# header-conditioned group and mediation policies (a header added, threat protection over the
+# headers and query, a response header removed).
 cat >"$work/snapshot.yaml" <<SNAP
 version: 1
 apis:
@@ -109,6 +111,24 @@ apis:
       production: {urls: ["http://127.0.0.1:$backend_port"], timeoutMs: 5000}
     operations:
       - {method: GET, target: "/*"}
+  - id: full
+    name: Full
+    context: /full
+    version: 1.0.0
+    organization: bench
+    security: {oauth2: true}
+    maxTps: {production: {requests: 100000000, periodSeconds: 1}}
+    throttlingPolicy: BigAdvanced
+    policies:
+      request:
+        - {policyName: addHeader, parameters: {headerName: X-Channel, headerValue: bench}}
+        - {policyName: regexThreatProtection, parameters: {checkBody: false}}
+      response:
+        - {policyName: removeHeader, parameters: {headerName: Server}}
+    endpoints:
+      production: {urls: ["http://127.0.0.1:$backend_port"], timeoutMs: 5000}
+    operations:
+      - {method: GET, target: "/*"}
 keyManagers:
   - {name: idp, organization: bench, issuer: "$ISSUER", jwks: {keys: [$("$MINT" jwk "$BENCH_KEY")]}}
 applications:
@@ -117,9 +137,17 @@ applications:
 subscriptions:
   - {applicationId: app-1, apiId: secure, tier: Unlimited}
   - {applicationId: app-2, apiId: limited, tier: Big}
+  - {applicationId: app-2, apiId: full, tier: Big}
 throttlingPolicies:
   - {organization: bench, level: application, name: BigApp, requests: 1000000000, periodSeconds: 60, burst: {requests: 100000000, periodSeconds: 1}}
   - {organization: bench, level: subscription, name: Big, requests: 1000000000, periodSeconds: 60, burst: {requests: 100000000, periodSeconds: 1}}
+advancedPolicies:
+  - organization: bench
+    name: BigAdvanced
+    defaultLimit: {requests: 1000000000, periodSeconds: 60}
+    conditionalGroups:
+      - conditions: [{type: header, name: X-Partner, pattern: "^gold\$"}]
+        limit: {requests: 1000000000, periodSeconds: 60}
 SNAP
 # start_gateway PORT ADMIN [ENV...]: one traffic worker on CPU 0; the main thread (admin port,
 # snapshot builds) with wrk and the backend on CPU 1, as it would run beside the workers.
@@ -194,6 +222,7 @@ if [ -z "${SWAP_ONLY:-}" ]; then
   run "gateway JWT (cached)" "http://127.0.0.1:$gw_port/secure/1.0.0/x" "$gw_pid" -H "Authorization: Bearer $token"
   run "gateway JWT + limits" "http://127.0.0.1:$gw_port/limited/1.0.0/x" "$gw_pid" -H "Authorization: Bearer $limited_token"
   run "gateway JWT + limits, shared" "http://127.0.0.1:$gw_shared_port/limited/1.0.0/x" "$gw_shared_pid" -H "Authorization: Bearer $limited_token"
+  run "gateway full path" "http://127.0.0.1:$gw_port/full/1.0.0/x?q=shoes" "$gw_pid" -H "Authorization: Bearer $limited_token"
   run "gateway JWT (uncached)" "http://127.0.0.1:$gw_nocache_port/secure/1.0.0/x" "$gw_nocache_pid" -H "Authorization: Bearer $token"
 fi
 kill "$gw_nocache_pid" "$gw_shared_pid" 2>/dev/null || true

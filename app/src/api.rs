@@ -117,6 +117,8 @@ pub enum EnvAdminReply {
         mappings: Vec<crate::gateway_policies::GatewayPolicyMapping>,
         /// Names of the environments a mapping can be deployed to.
         environments: Vec<String>,
+        /// The gateway's policy catalogue, for the editor.
+        catalogue: Vec<crate::publisher::PolicySpec>,
     },
     Done,
 }

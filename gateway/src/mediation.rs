@@ -310,9 +310,17 @@ fn encode(s: &str) -> String {
 /// Headers a log line never shows the value of.
 fn is_secret(name: &HeaderName) -> bool {
     let n = name.as_str();
-    ["authorization", "cookie", "apikey", "api-key", "token", "secret", "jwt-assertion"]
-        .iter()
-        .any(|s| n.contains(s))
+    [
+        "authorization",
+        "cookie",
+        "apikey",
+        "api-key",
+        "token",
+        "secret",
+        "jwt-assertion",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
 }
 
 fn headers_for_log(h: &HeaderMap) -> String {
@@ -346,7 +354,13 @@ fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .is_some_and(|t| t == "application/json" || t.ends_with("+json"))
 }
 
@@ -547,7 +561,9 @@ impl Mediation {
                         return Err(Stop::Refused(
                             StatusCode::FORBIDDEN,
                             match held {
-                                None => format!("This operation needs a token with the claim {claim}"),
+                                None => {
+                                    format!("This operation needs a token with the claim {claim}")
+                                }
                                 Some(_) => format!(
                                     "The token's claim {claim} does not allow this operation"
                                 ),
@@ -641,15 +657,12 @@ impl Mediation {
 }
 
 fn size_limit(x: &Exchange, max: u64) -> Result<(), Stop> {
-    let length = x
-        .body
-        .map(|b| b.len() as u64)
-        .or_else(|| {
-            x.headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-        });
+    let length = x.body.map(|b| b.len() as u64).or_else(|| {
+        x.headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    });
     match length {
         Some(n) if n > max => Err(Stop::Refused(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -669,7 +682,9 @@ fn validate_body(x: &Exchange, schema: &Schema) -> Result<(), Stop> {
     let bad = |why: String| Err(Stop::Refused(StatusCode::BAD_REQUEST, why));
     let body = x.body.filter(|b| !b.is_empty());
     let Some(body) = body else {
-        return bad("The request has no body; a JSON body matching the API's schema is required".into());
+        return bad(
+            "The request has no body; a JSON body matching the API's schema is required".into(),
+        );
     };
     if !is_json(x.headers) {
         return bad("The request body must be JSON (Content-Type application/json)".into());
@@ -817,7 +832,9 @@ mod tests {
             }],
             ..Default::default()
         };
-        let m = Mediation::build(&api, &Policies::default()).remove(0).unwrap();
+        let m = Mediation::build(&api, &Policies::default())
+            .remove(0)
+            .unwrap();
         let run = |peer: &str, length: Option<&str>| {
             let mut method = Method::POST;
             let mut h = HeaderMap::new();

@@ -261,12 +261,42 @@ pub const CATALOGUE: &[PolicySpec] = &[
         description: "Lets browsers on the given origins call the API: answers preflight requests at the gateway and adds the Access-Control headers to responses.",
         flows: REQUEST,
         parameters: &[
-            p("allowOrigins", ParamType::List, false, "Origins, e.g. https://app.example.com (* when absent)"),
-            p("allowMethods", ParamType::List, false, "Methods (the API's when absent)"),
-            p("allowHeaders", ParamType::List, false, "Request headers (authorization, content-type, apikey when absent)"),
-            p("exposeHeaders", ParamType::List, false, "Response headers scripts may read"),
-            p("allowCredentials", ParamType::Bool, false, "Allow cookies and credentials (not with origin *)"),
-            p("maxAge", ParamType::Count, false, "Seconds a browser may cache the preflight answer"),
+            p(
+                "allowOrigins",
+                ParamType::List,
+                false,
+                "Origins, e.g. https://app.example.com (* when absent)",
+            ),
+            p(
+                "allowMethods",
+                ParamType::List,
+                false,
+                "Methods (the API's when absent)",
+            ),
+            p(
+                "allowHeaders",
+                ParamType::List,
+                false,
+                "Request headers (authorization, content-type, apikey when absent)",
+            ),
+            p(
+                "exposeHeaders",
+                ParamType::List,
+                false,
+                "Response headers scripts may read",
+            ),
+            p(
+                "allowCredentials",
+                ParamType::Bool,
+                false,
+                "Allow cookies and credentials (not with origin *)",
+            ),
+            p(
+                "maxAge",
+                ParamType::Count,
+                false,
+                "Seconds a browser may cache the preflight answer",
+            ),
         ],
     },
     PolicySpec {
@@ -287,10 +317,30 @@ pub const CATALOGUE: &[PolicySpec] = &[
         description: "Refuses (400) requests whose headers, query or body match a pattern (SQL and script injection, path traversal by default).",
         flows: REQUEST,
         parameters: &[
-            p("pattern", ParamType::Regex, false, "Pattern to refuse (a built-in one when absent)"),
-            p("checkHeaders", ParamType::Bool, false, "Check header values (true when absent)"),
-            p("checkQuery", ParamType::Bool, false, "Check the query string (true when absent)"),
-            p("checkBody", ParamType::Bool, false, "Check the body (true when absent)"),
+            p(
+                "pattern",
+                ParamType::Regex,
+                false,
+                "Pattern to refuse (a built-in one when absent)",
+            ),
+            p(
+                "checkHeaders",
+                ParamType::Bool,
+                false,
+                "Check header values (true when absent)",
+            ),
+            p(
+                "checkQuery",
+                ParamType::Bool,
+                false,
+                "Check the query string (true when absent)",
+            ),
+            p(
+                "checkBody",
+                ParamType::Bool,
+                false,
+                "Check the body (true when absent)",
+            ),
         ],
     },
     PolicySpec {
@@ -299,8 +349,18 @@ pub const CATALOGUE: &[PolicySpec] = &[
         description: "Lets through only callers whose token has the claim with one of the given values (403 otherwise; a list claim passes when any of its values does).",
         flows: REQUEST,
         parameters: &[
-            p("claim", ParamType::Text, true, "Claim name, e.g. groups or http://wso2.org/claims/role"),
-            p("values", ParamType::List, true, "Allowed values, separated by commas"),
+            p(
+                "claim",
+                ParamType::Text,
+                true,
+                "Claim name, e.g. groups or http://wso2.org/claims/role",
+            ),
+            p(
+                "values",
+                ParamType::List,
+                true,
+                "Allowed values, separated by commas",
+            ),
         ],
     },
     PolicySpec {
@@ -310,8 +370,18 @@ pub const CATALOGUE: &[PolicySpec] = &[
         flows: ALL_FLOWS,
         parameters: &[
             p("message", ParamType::Text, true, "What to log"),
-            p("logHeaders", ParamType::Bool, false, "Include the headers (credentials masked)"),
-            p("logBody", ParamType::Bool, false, "Include the request body (request flow, first 4 KB)"),
+            p(
+                "logHeaders",
+                ParamType::Bool,
+                false,
+                "Include the headers (credentials masked)",
+            ),
+            p(
+                "logBody",
+                ParamType::Bool,
+                false,
+                "Include the request body (request flow, first 4 KB)",
+            ),
         ],
     },
     PolicySpec {
@@ -333,8 +403,18 @@ pub const CATALOGUE: &[PolicySpec] = &[
                 true,
                 "Body; {status}, {code}, {message} and {description} are filled in (JSON-escaped)",
             ),
-            p("status", ParamType::Status, false, "Status (the fault's when absent)"),
-            p("contentType", ParamType::Text, false, "Content-Type (application/json when absent)"),
+            p(
+                "status",
+                ParamType::Status,
+                false,
+                "Status (the fault's when absent)",
+            ),
+            p(
+                "contentType",
+                ParamType::Text,
+                false,
+                "Content-Type (application/json when absent)",
+            ),
         ],
     },
 ];

@@ -1122,8 +1122,7 @@ impl Fault {
     fn add_headers(&self, h: &mut HeaderMap) {
         if let Fault::BackendThrottled(_, _, wait) = &self {
             let wait = crate::throttle::retry_after_seconds(*wait);
-            h
-                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            h.insert(header::RETRY_AFTER, HeaderValue::from(wait));
         }
         if let Fault::Throttled(t) = &self {
             let wait = crate::throttle::retry_after_seconds(t.retry_after);

@@ -84,6 +84,16 @@
 //!         limit: { requests: 50000, periodSeconds: 60 }
 //!       - conditions: [{ type: ipRange, from: 10.0.0.0, to: 10.0.0.255, invert: true }]
 //!         limit: { bytes: 10485760, periodSeconds: 60 }
+//! gatewayPolicies:
+//!   # Deployed to this environment: run before the own policies of every API of acme.
+//!   - id: 5f0c7d1e-stamp
+//!     name: Stamp
+//!     organization: acme
+//!     policies:
+//!       request:
+//!         - { policyName: addHeader, parameters: { headerName: X-Gateway, headerValue: eu-1 } }
+//!       fault:
+//!         - { policyName: jsonFault, parameters: { body: '{"error": "{code}", "detail": "{description}"}' } }
 //! # backendJwtKey: { kid: k1, pkcs8: <base64 RSA PKCS#8> }  — needed when an API sets backendJwt
 //! ```
 

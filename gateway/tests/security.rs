@@ -373,7 +373,10 @@ fn backend_jwt_and_claim_rule_policies_follow_the_token() {
     assert!(names("/pets/1.0.0/pets").contains("x-jwt-assertion"));
     let quiet = names("/pets/1.0.0/quiet");
     assert!(!quiet.contains("x-jwt-assertion"), "{quiet}");
-    assert!(!quiet.contains("authorization"), "the token reached the backend: {quiet}");
+    assert!(
+        !quiet.contains("authorization"),
+        "the token reached the backend: {quiet}"
+    );
     assert!(names("/toys/1.0.0/toys").contains("x-jwt-assertion"));
 
     let club = |groups: Option<Value>| {
@@ -382,7 +385,13 @@ fn backend_jwt_and_claim_rule_policies_follow_the_token() {
             c["groups"] = g;
         }
         let auth = format!("Bearer {}", signer.sign(&c).unwrap());
-        let (s, _, body) = call(&gw.1, "GET", "/pets/1.0.0/club", &[("Authorization", &auth)], "");
+        let (s, _, body) = call(
+            &gw.1,
+            "GET",
+            "/pets/1.0.0/club",
+            &[("Authorization", &auth)],
+            "",
+        );
         (s, body)
     };
     assert_eq!(club(Some(json!(["bronze", "silver"]))).0, 200);
@@ -392,6 +401,9 @@ fn backend_jwt_and_claim_rule_policies_follow_the_token() {
     assert!(body.contains("claim groups does not allow"), "{body}");
     let (s, body) = club(None);
     assert_eq!(s, 403, "{body}");
-    assert!(body.contains("needs a token with the claim groups"), "{body}");
+    assert!(
+        body.contains("needs a token with the claim groups"),
+        "{body}"
+    );
     let _ = std::fs::remove_file(&file);
 }

@@ -568,6 +568,7 @@ impl PortalServices for DbServices {
                     Ok(mappings) => p.environments().await.map(|envs| R::GatewayPolicies {
                         mappings,
                         environments: envs.into_iter().map(|e| e.name).collect(),
+                        catalogue: policy_catalogue(),
                     }),
                     Err(e) => Err(e),
                 },

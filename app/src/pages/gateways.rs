@@ -228,5 +228,6 @@ pub fn Gateways() -> impl IntoView {
                 {move || editing.get().is_some().then(|| view! { <button type="button" class=BUTTON_LIGHT on:click=move |_| reset()>"Cancel"</button> })}
             </div>
         </form>
+        <crate::pages::gateway_policies::GatewayPolicies/>
     }
 }

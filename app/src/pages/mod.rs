@@ -6,6 +6,7 @@ pub mod devportal;
 pub mod documents;
 pub mod errors;
 pub mod feedback;
+pub mod gateway_policies;
 pub mod gateways;
 pub mod key_managers;
 pub mod publisher;

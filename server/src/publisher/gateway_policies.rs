@@ -34,7 +34,7 @@ struct Row {
 }
 
 impl Row {
-    fn to_dto(self) -> GatewayPolicyMapping {
+    fn into_dto(self) -> GatewayPolicyMapping {
         GatewayPolicyMapping {
             id: self.id.to_string(),
             display_name: self.display_name,
@@ -113,7 +113,7 @@ impl Publisher {
         .await?;
         Ok(rows
             .into_iter()
-            .map(Row::to_dto)
+            .map(Row::into_dto)
             .filter(|m| label.is_none_or(|l| m.applied_gateway_labels.iter().any(|x| x == l)))
             .collect())
     }
@@ -132,7 +132,7 @@ impl Publisher {
         .bind(uuid)
         .fetch_optional(&self.db)
         .await?;
-        row.map(Row::to_dto).ok_or_else(|| not_found(id))
+        row.map(Row::into_dto).ok_or_else(|| not_found(id))
     }
 
     pub async fn create_gateway_policy(
@@ -205,8 +205,14 @@ impl Publisher {
         .fetch_all(&mut *tx)
         .await?;
         super::revisions::bump_environments(&mut tx, &envs).await?;
-        crate::keymanager::audit(&mut tx, actor, "gateway_policy.update", "gateway_policy", id)
-            .await?;
+        crate::keymanager::audit(
+            &mut tx,
+            actor,
+            "gateway_policy.update",
+            "gateway_policy",
+            id,
+        )
+        .await?;
         tx.commit().await?;
         self.gateway_policy(actor, id).await
     }
@@ -230,8 +236,14 @@ impl Publisher {
             .bind(mapping_id(id)?)
             .execute(&mut *tx)
             .await?;
-        crate::keymanager::audit(&mut tx, actor, "gateway_policy.delete", "gateway_policy", id)
-            .await?;
+        crate::keymanager::audit(
+            &mut tx,
+            actor,
+            "gateway_policy.delete",
+            "gateway_policy",
+            id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -261,7 +273,10 @@ impl Publisher {
         let mut p = Problems::default();
         let mut targets = Vec::new();
         for (i, c) in changes.iter().enumerate() {
-            match environments.iter().find(|(_, n)| *n == c.gateway_label.trim()) {
+            match environments
+                .iter()
+                .find(|(_, n)| *n == c.gateway_label.trim())
+            {
                 Some((env, _)) => targets.push((*env, c.gateway_deployment)),
                 None => p.add(
                     &format!("[{i}].gatewayLabel"),
@@ -383,11 +398,13 @@ pub async fn snapshot_sets(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name, organization, policies)| snapshot::GatewayPolicySet {
-            id: id.to_string(),
-            name,
-            organization,
-            policies: validate::gateway_policies(&policies.0),
-        })
+        .map(
+            |(id, name, organization, policies)| snapshot::GatewayPolicySet {
+                id: id.to_string(),
+                name,
+                organization,
+                policies: validate::gateway_policies(&policies.0),
+            },
+        )
         .collect())
 }
