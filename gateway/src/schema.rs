@@ -353,157 +353,168 @@ fn short(v: &Value) -> String {
 }
 
 impl Schema {
-fn check_node(&self, node: &Node, v: &Value, path: &mut String, refs: &mut usize) -> Result<(), Violation> {
-    let r = match node {
-        Node::Any => return Ok(()),
-        Node::Never => return fail(path, "is not allowed here".into()),
-        Node::Ref(i) => {
-            *refs += 1;
-            if *refs > MAX_REFS {
-                return fail(path, "is nested too deeply to check".into());
-            }
-            return self.check_node(&self.targets[*i], v, path, refs);
-        }
-        Node::Rules(r) => r,
-    };
-    if !r.types.is_empty() && !r.types.iter().any(|t| t.matches(v)) {
-        let names: Vec<&str> = r.types.iter().map(|t| t.name()).collect();
-        return fail(
-            path,
-            format!("must be {}, not {}", names.join(" or "), kind(v)),
-        );
-    }
-    if let Some(values) = &r.enumeration
-        && !values.iter().any(|e| equal(e, v))
-    {
-        let allowed: Vec<String> = values.iter().take(10).map(short).collect();
-        return fail(path, format!("must be one of {}", allowed.join(", ")));
-    }
-    match v {
-        Value::Object(o) => {
-            for name in &r.required {
-                if !o.contains_key(name) {
-                    return fail(path, format!("`{name}` is required"));
+    fn check_node(
+        &self,
+        node: &Node,
+        v: &Value,
+        path: &mut String,
+        refs: &mut usize,
+    ) -> Result<(), Violation> {
+        let r = match node {
+            Node::Any => return Ok(()),
+            Node::Never => return fail(path, "is not allowed here".into()),
+            Node::Ref(i) => {
+                *refs += 1;
+                if *refs > MAX_REFS {
+                    return fail(path, "is nested too deeply to check".into());
                 }
+                return self.check_node(&self.targets[*i], v, path, refs);
             }
-            if r.min_properties.is_some_and(|m| o.len() < m) {
-                return fail(path, "has too few properties".into());
-            }
-            if r.max_properties.is_some_and(|m| o.len() > m) {
-                return fail(path, "has too many properties".into());
-            }
-            for (key, value) in o {
-                let len = path.len();
-                path.push('.');
-                path.push_str(key);
-                let result = match r.properties.iter().find(|(n, _)| n == key) {
-                    Some((_, s)) => self.check_node(s, value, path, refs),
-                    None => match &r.additional {
-                        Some(Node::Never) => {
-                            path.truncate(len);
-                            return fail(path, format!("`{key}` is not an allowed property"));
-                        }
-                        Some(s) => self.check_node(s, value, path, refs),
-                        None => Ok(()),
-                    },
-                };
-                result?;
-                path.truncate(len);
-            }
+            Node::Rules(r) => r,
+        };
+        if !r.types.is_empty() && !r.types.iter().any(|t| t.matches(v)) {
+            let names: Vec<&str> = r.types.iter().map(|t| t.name()).collect();
+            return fail(
+                path,
+                format!("must be {}, not {}", names.join(" or "), kind(v)),
+            );
         }
-        Value::Array(items) => {
-            if r.min_items.is_some_and(|m| items.len() < m) {
-                return fail(
-                    path,
-                    format!("needs at least {} items", r.min_items.unwrap_or(0)),
-                );
-            }
-            if r.max_items.is_some_and(|m| items.len() > m) {
-                return fail(
-                    path,
-                    format!("takes at most {} items", r.max_items.unwrap_or(0)),
-                );
-            }
-            if r.unique_items {
-                for (i, a) in items.iter().enumerate() {
-                    if items[..i].iter().any(|b| equal(a, b)) {
-                        return fail(path, format!("item {i} repeats an earlier item"));
+        if let Some(values) = &r.enumeration
+            && !values.iter().any(|e| equal(e, v))
+        {
+            let allowed: Vec<String> = values.iter().take(10).map(short).collect();
+            return fail(path, format!("must be one of {}", allowed.join(", ")));
+        }
+        match v {
+            Value::Object(o) => {
+                for name in &r.required {
+                    if !o.contains_key(name) {
+                        return fail(path, format!("`{name}` is required"));
                     }
                 }
-            }
-            for (i, item) in items.iter().enumerate() {
-                let schema = r.prefix_items.get(i).or(r.items.as_ref());
-                if let Some(s) = schema {
+                if r.min_properties.is_some_and(|m| o.len() < m) {
+                    return fail(path, "has too few properties".into());
+                }
+                if r.max_properties.is_some_and(|m| o.len() > m) {
+                    return fail(path, "has too many properties".into());
+                }
+                for (key, value) in o {
                     let len = path.len();
-                    path.push_str(&format!("[{i}]"));
-                    self.check_node(s, item, path, refs)?;
+                    path.push('.');
+                    path.push_str(key);
+                    let result = match r.properties.iter().find(|(n, _)| n == key) {
+                        Some((_, s)) => self.check_node(s, value, path, refs),
+                        None => match &r.additional {
+                            Some(Node::Never) => {
+                                path.truncate(len);
+                                return fail(path, format!("`{key}` is not an allowed property"));
+                            }
+                            Some(s) => self.check_node(s, value, path, refs),
+                            None => Ok(()),
+                        },
+                    };
+                    result?;
                     path.truncate(len);
                 }
             }
-        }
-        Value::String(s) => {
-            let chars = s.chars().count();
-            if let Some(m) = r.min_length.filter(|m| chars < *m) {
-                return fail(path, format!("needs at least {m} characters"));
-            }
-            if let Some(m) = r.max_length.filter(|m| chars > *m) {
-                return fail(path, format!("takes at most {m} characters"));
-            }
-            if let Some(p) = &r.pattern
-                && !p.is_match(s)
-            {
-                return fail(path, format!("does not match the pattern {}", p.as_str()));
-            }
-        }
-        Value::Number(n) => {
-            let x = n.as_f64().unwrap_or(0.0);
-            if let Some(m) = r.minimum.filter(|m| x < *m) {
-                return fail(path, format!("must be at least {m}"));
-            }
-            if let Some(m) = r.maximum.filter(|m| x > *m) {
-                return fail(path, format!("must be at most {m}"));
-            }
-            if let Some(m) = r.exclusive_minimum.filter(|m| x <= *m) {
-                return fail(path, format!("must be more than {m}"));
-            }
-            if let Some(m) = r.exclusive_maximum.filter(|m| x >= *m) {
-                return fail(path, format!("must be less than {m}"));
-            }
-            if let Some(m) = r.multiple_of {
-                let q = x / m;
-                if (q - q.round()).abs() > 1e-9 {
-                    return fail(path, format!("must be a multiple of {m}"));
+            Value::Array(items) => {
+                if r.min_items.is_some_and(|m| items.len() < m) {
+                    return fail(
+                        path,
+                        format!("needs at least {} items", r.min_items.unwrap_or(0)),
+                    );
+                }
+                if r.max_items.is_some_and(|m| items.len() > m) {
+                    return fail(
+                        path,
+                        format!("takes at most {} items", r.max_items.unwrap_or(0)),
+                    );
+                }
+                if r.unique_items {
+                    for (i, a) in items.iter().enumerate() {
+                        if items[..i].iter().any(|b| equal(a, b)) {
+                            return fail(path, format!("item {i} repeats an earlier item"));
+                        }
+                    }
+                }
+                for (i, item) in items.iter().enumerate() {
+                    let schema = r.prefix_items.get(i).or(r.items.as_ref());
+                    if let Some(s) = schema {
+                        let len = path.len();
+                        path.push_str(&format!("[{i}]"));
+                        self.check_node(s, item, path, refs)?;
+                        path.truncate(len);
+                    }
                 }
             }
+            Value::String(s) => {
+                let chars = s.chars().count();
+                if let Some(m) = r.min_length.filter(|m| chars < *m) {
+                    return fail(path, format!("needs at least {m} characters"));
+                }
+                if let Some(m) = r.max_length.filter(|m| chars > *m) {
+                    return fail(path, format!("takes at most {m} characters"));
+                }
+                if let Some(p) = &r.pattern
+                    && !p.is_match(s)
+                {
+                    return fail(path, format!("does not match the pattern {}", p.as_str()));
+                }
+            }
+            Value::Number(n) => {
+                let x = n.as_f64().unwrap_or(0.0);
+                if let Some(m) = r.minimum.filter(|m| x < *m) {
+                    return fail(path, format!("must be at least {m}"));
+                }
+                if let Some(m) = r.maximum.filter(|m| x > *m) {
+                    return fail(path, format!("must be at most {m}"));
+                }
+                if let Some(m) = r.exclusive_minimum.filter(|m| x <= *m) {
+                    return fail(path, format!("must be more than {m}"));
+                }
+                if let Some(m) = r.exclusive_maximum.filter(|m| x >= *m) {
+                    return fail(path, format!("must be less than {m}"));
+                }
+                if let Some(m) = r.multiple_of {
+                    let q = x / m;
+                    if (q - q.round()).abs() > 1e-9 {
+                        return fail(path, format!("must be a multiple of {m}"));
+                    }
+                }
+            }
+            _ => {}
         }
-        _ => {}
-    }
-    for s in &r.all_of {
-        self.check_node(s, v, path, refs)?;
-    }
-    if !r.any_of.is_empty() && !r.any_of.iter().any(|s| self.check_node(s, v, &mut path.clone(), refs).is_ok()) {
-        return fail(path, "matches none of the allowed forms (anyOf)".into());
-    }
-    if !r.one_of.is_empty() {
-        let matching = r
-            .one_of
-            .iter()
-            .filter(|s| self.check_node(s, v, &mut path.clone(), refs).is_ok())
-            .count();
-        if matching != 1 {
-            return fail(
-                path,
-                format!("must match exactly one form (oneOf); it matches {matching}"),
-            );
+        for s in &r.all_of {
+            self.check_node(s, v, path, refs)?;
         }
+        if !r.any_of.is_empty()
+            && !r
+                .any_of
+                .iter()
+                .any(|s| self.check_node(s, v, &mut path.clone(), refs).is_ok())
+        {
+            return fail(path, "matches none of the allowed forms (anyOf)".into());
+        }
+        if !r.one_of.is_empty() {
+            let matching = r
+                .one_of
+                .iter()
+                .filter(|s| self.check_node(s, v, &mut path.clone(), refs).is_ok())
+                .count();
+            if matching != 1 {
+                return fail(
+                    path,
+                    format!("must match exactly one form (oneOf); it matches {matching}"),
+                );
+            }
+        }
+        if let Some(s) = &r.not
+            && self.check_node(s, v, &mut path.clone(), refs).is_ok()
+        {
+            return fail(path, "matches a form that is not allowed (not)".into());
+        }
+        Ok(())
     }
-    if let Some(s) = &r.not
-        && self.check_node(s, v, &mut path.clone(), refs).is_ok()
-    {
-        return fail(path, "matches a form that is not allowed (not)".into());
-    }
-    Ok(())
-}
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -564,7 +575,13 @@ mod tests {
                 "Photo": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string", "pattern": "^https?://"}}}
             }}
         });
-        assert_eq!(errors(schema.clone(), json!({"name": "Rex", "tag": null, "age": 3})), None);
+        assert_eq!(
+            errors(
+                schema.clone(),
+                json!({"name": "Rex", "tag": null, "age": 3})
+            ),
+            None
+        );
         assert_eq!(
             errors(schema.clone(), json!({"tag": "x"})).as_deref(),
             Some("$: `name` is required")
@@ -590,7 +607,11 @@ mod tests {
             Some("$: `colour` is not an allowed property")
         );
         assert_eq!(
-            errors(schema.clone(), json!({"name": "a", "photos": [{"url": "ftp://x"}]})).as_deref(),
+            errors(
+                schema.clone(),
+                json!({"name": "a", "photos": [{"url": "ftp://x"}]})
+            )
+            .as_deref(),
             Some("$.photos[0].url: does not match the pattern ^https?://")
         );
         assert_eq!(
@@ -615,7 +636,13 @@ mod tests {
                 "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}
             }}}
         });
-        assert_eq!(errors(tree.clone(), json!({"v": 1, "children": [{"v": 2, "children": []}]})), None);
+        assert_eq!(
+            errors(
+                tree.clone(),
+                json!({"v": 1, "children": [{"v": 2, "children": []}]})
+            ),
+            None
+        );
         assert_eq!(
             errors(tree, json!({"v": 1, "children": [{"children": []}]})).as_deref(),
             Some("$.children[0]: `v` is required")

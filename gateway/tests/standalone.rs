@@ -763,7 +763,10 @@ apis:
         "",
     );
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains("header x-comment") && !body.contains("alert"), "{body}");
+    assert!(
+        body.contains("header x-comment") && !body.contains("alert"),
+        "{body}"
+    );
     let (status, _, body) = post("/lab/1.0.0/pets", r#"{"name":"x'; DROP TABLE pets; --"}"#);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("body"), "{body}");
@@ -771,7 +774,10 @@ apis:
     // A mock built from the definition's example.
     let (status, head, body) = call(&gw.traffic, "GET", "/lab/1.0.0/mocked", &[], "");
     assert_eq!((status, body.as_str()), (200, r#"{"name":"Rex"}"#));
-    assert!(head.to_ascii_lowercase().contains("content-type: application/json"));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json")
+    );
 
     // CORS: the preflight is answered by the gateway, for allowed origins only.
     let preflight = |origin: &str| {
@@ -779,10 +785,7 @@ apis:
             &gw.traffic,
             "OPTIONS",
             "/lab/1.0.0/cors",
-            &[
-                ("Origin", origin),
-                ("Access-Control-Request-Method", "GET"),
-            ],
+            &[("Origin", origin), ("Access-Control-Request-Method", "GET")],
             "",
         )
     };
@@ -798,10 +801,18 @@ apis:
     ] {
         assert!(head.contains(h), "{h} in {head}");
     }
-    assert!(head.contains("access-control-allow-methods:") && head.contains("get"), "{head}");
+    assert!(
+        head.contains("access-control-allow-methods:") && head.contains("get"),
+        "{head}"
+    );
     let (status, head, _) = preflight("https://evil.example");
     assert_eq!(status, 403);
-    assert!(!head.to_ascii_lowercase().contains("access-control-allow-origin"), "{head}");
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
+        "{head}"
+    );
     let (status, head, _) = call(
         &gw.traffic,
         "GET",

@@ -1516,9 +1516,12 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
         .unwrap()
     };
     for n in 0..3 {
-        svc.environments_admin(&root, E::SaveGatewayPolicy(mapping(format!("sf-gp-doomed-{n}"))))
-            .await
-            .expect("gateway policy");
+        svc.environments_admin(
+            &root,
+            E::SaveGatewayPolicy(mapping(format!("sf-gp-doomed-{n}"))),
+        )
+        .await
+        .expect("gateway policy");
     }
     let gateway_policies: Vec<String> = {
         let Ok(app::api::EnvAdminReply::GatewayPolicies { mappings, .. }) =

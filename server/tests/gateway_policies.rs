@@ -130,7 +130,9 @@ async fn a_gateway_policy_runs_only_on_the_environments_it_is_deployed_to(db: Pg
             Method::POST,
             &policies,
             &subscriber,
-            Some(json!({"displayName": "x", "policyMapping": {"request": [add_header("X-A", "1")]}})),
+            Some(
+                json!({"displayName": "x", "policyMapping": {"request": [add_header("X-A", "1")]}}),
+            ),
         )
         .await;
     assert_wso2_error(&r, StatusCode::FORBIDDEN);
@@ -214,7 +216,10 @@ async fn a_gateway_policy_runs_only_on_the_environments_it_is_deployed_to(db: Pg
         )
         .await;
     let body = assert_wso2_error(&taken, StatusCode::CONFLICT);
-    assert!(body["description"].as_str().unwrap().contains("Stamp"), "{body}");
+    assert!(
+        body["description"].as_str().unwrap().contains("Stamp"),
+        "{body}"
+    );
     let r = app
         .call(Method::DELETE, &format!("{policies}/{id}"), &admin, None)
         .await;
@@ -274,7 +279,14 @@ async fn a_gateway_policy_runs_only_on_the_environments_it_is_deployed_to(db: Pg
     })
     .await
     .unwrap();
-    ok(&app, Method::DELETE, &format!("{policies}/{id}"), &admin, None).await;
+    ok(
+        &app,
+        Method::DELETE,
+        &format!("{policies}/{id}"),
+        &admin,
+        None,
+    )
+    .await;
     let gone = app
         .call(Method::GET, &format!("{policies}/{id}"), &admin, None)
         .await;

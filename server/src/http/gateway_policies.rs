@@ -18,7 +18,10 @@ use crate::publisher::Publisher;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(&format!("{PUBLISHER}/gateway-policies"), get(list).post(create))
+        .route(
+            &format!("{PUBLISHER}/gateway-policies"),
+            get(list).post(create),
+        )
         .route(
             &format!("{PUBLISHER}/gateway-policies/{{mapping_id}}"),
             get(one).put(update).delete(remove),
@@ -76,7 +79,12 @@ async fn create(
     let m = service(&s).create_gateway_policy(&caller, body).await?;
     let location = format!("{PUBLISHER}/gateway-policies/{}", m.id);
     let info = json!({ "id": m.id, "displayName": m.display_name, "description": m.description });
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(info)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(info),
+    )
+        .into_response())
 }
 
 async fn one(
@@ -94,7 +102,9 @@ async fn update(
     AppJson(body): AppJson<GatewayPolicyMapping>,
 ) -> Result<Json<GatewayPolicyMapping>, ApiError> {
     Ok(Json(
-        service(&s).update_gateway_policy(&caller, &id, body).await?,
+        service(&s)
+            .update_gateway_policy(&caller, &id, body)
+            .await?,
     ))
 }
 
@@ -114,6 +124,8 @@ async fn deploy(
     AppJson(body): AppJson<Vec<GatewayPolicyDeployment>>,
 ) -> Result<Json<Vec<GatewayPolicyDeployment>>, ApiError> {
     Ok(Json(
-        service(&s).deploy_gateway_policy(&caller, &id, body).await?,
+        service(&s)
+            .deploy_gateway_policy(&caller, &id, body)
+            .await?,
     ))
 }

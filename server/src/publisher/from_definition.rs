@@ -22,8 +22,8 @@ pub fn fill(doc: &Value, api_policies: &OperationPolicies, op: &mut Operation) {
             .iter()
             .any(|p| p.policy_name == name && !p.parameters.contains_key(param))
     };
-    let wants_schema = api_level("jsonSchemaValidation", "schema")
-        || op_level("jsonSchemaValidation", "schema");
+    let wants_schema =
+        api_level("jsonSchemaValidation", "schema") || op_level("jsonSchemaValidation", "schema");
     let wants_example = api_level("mockResponse", "body") || op_level("mockResponse", "body");
     if !wants_schema && !wants_example {
         return;
@@ -49,7 +49,10 @@ pub fn fill(doc: &Value, api_policies: &OperationPolicies, op: &mut Operation) {
                     .map(|p| &p.parameters),
             )
             .find_map(|p| p.get("status"))
-            .and_then(|s| s.as_u64().or_else(|| s.as_str().and_then(|s| s.parse().ok())));
+            .and_then(|s| {
+                s.as_u64()
+                    .or_else(|| s.as_str().and_then(|s| s.parse().ok()))
+            });
         op.example = example(doc, operation, status);
     }
 }
@@ -187,7 +190,11 @@ fn build(doc: &Value, schema: &Value, depth: usize) -> Option<Value> {
             return Some(v.clone());
         }
     }
-    if let Some(first) = s.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+    if let Some(first) = s
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+    {
         return Some(first.clone());
     }
     if let Some(all) = s.get("allOf").and_then(Value::as_array) {
@@ -247,7 +254,10 @@ mod tests {
             ..Default::default()
         };
         fill(&doc, &OperationPolicies::default(), &mut op);
-        assert_eq!((op.request_schema.is_none(), op.example.is_none()), (true, true));
+        assert_eq!(
+            (op.request_schema.is_none(), op.example.is_none()),
+            (true, true)
+        );
 
         let api = policies(json!({"request": [
             {"policyName": "jsonSchemaValidation"},
@@ -266,7 +276,9 @@ mod tests {
 
         // A status named by the policy picks that response's own example.
         op.policies = gateway::policy::Policies::default();
-        let api = policies(json!({"request": [{"policyName": "mockResponse", "parameters": {"status": 404}}]}));
+        let api = policies(
+            json!({"request": [{"policyName": "mockResponse", "parameters": {"status": 404}}]}),
+        );
         fill(&doc, &api, &mut op);
         let example = op.example.unwrap();
         assert_eq!((example.status, example.body.contains("gone")), (404, true));
