@@ -39,6 +39,22 @@ test('a publisher imports a 3.1 document, edits business info, makes a revision,
   // Operations (paged) and the stored definition, downloadable.
   await page.locator('[data-tab="operations"]').click();
   await expect(page.getByTestId('operations-count')).toHaveText('1–1 of 1 operations');
+  // Rate limits picked from the organization's advanced policies: the operation's, the API's.
+  await hydrated(page);
+  const operationLimit = page.getByTestId('operations-table').getByLabel('Rate limit');
+  await expect(operationLimit.locator('option[value="10KPerMin"]')).toHaveCount(1);
+  await operationLimit.selectOption('10KPerMin');
+  await page.getByRole('button', { name: 'Save operations' }).click();
+  await expect(page.getByTestId('notice')).toHaveText('Operations saved.');
+  await expect(operationLimit).toHaveValue('10KPerMin');
+  await page.locator('[data-tab="settings"]').click();
+  await hydrated(page);
+  const apiLimit = page.getByLabel('Rate limit of the whole API (advanced policy)');
+  await expect(apiLimit.locator('option[value="20KPerMin"]')).toHaveCount(1);
+  await apiLimit.selectOption('20KPerMin');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByTestId('notice')).toHaveText('Settings saved.');
+  await expect(apiLimit).toHaveValue('20KPerMin');
   await page.locator('[data-tab="definition"]').click();
   await expect(page.getByTestId('definition')).toContainText('"openapi": "3.1.0"');
   const download = await page.request.get(await page.getByRole('link', { name: 'Download (JSON)' }).getAttribute('href') ?? '');
