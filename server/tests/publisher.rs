@@ -61,7 +61,7 @@ fn pizza(context: &str) -> Value {
         "operations": [
             {"target": "/menu", "verb": "GET", "authType": "None"},
             {"target": "/order/{orderId}", "verb": "get"},
-            {"target": "/order", "verb": "POST", "throttlingPolicy": "Gold"}
+            {"target": "/order", "verb": "POST", "throttlingPolicy": "10KPerMin"}
         ]
     })
 }
@@ -326,7 +326,7 @@ async fn apis_by_hand_with_settings_and_clear_field_errors(db: PgPool) {
     assert_eq!(api["apiKeyHeader"], "ApiKey");
     assert_eq!(api["operations"][1]["verb"], "GET");
     assert_eq!(api["operations"][0]["authType"], "None");
-    assert_eq!(api["operations"][2]["throttlingPolicy"], "Gold");
+    assert_eq!(api["operations"][2]["throttlingPolicy"], "10KPerMin");
 
     // A definition was generated and follows the operations.
     let doc = app
@@ -918,7 +918,7 @@ async fn lifecycle_revisions_and_deployments(db: PgPool) {
     assert_eq!(v2["lifeCycleStatus"], "CREATED");
     assert_eq!(v2["isDefaultVersion"], true);
     assert_eq!(v2["operations"][0]["authType"], "None");
-    assert_eq!(v2["operations"][2]["throttlingPolicy"], "Gold");
+    assert_eq!(v2["operations"][2]["throttlingPolicy"], "10KPerMin");
     let r = app
         .call(
             Method::POST,
