@@ -3,7 +3,7 @@ import { ADMIN_PASSWORD, adminToken, echoBackend, headerValues, hydrated, shot, 
 
 const GATEWAY = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8280';
 
-/** The summaries (`headerName=…, headerValue=…`) of a flow list's policies, in order. */
+/** The summaries (parameter values: `X-Order · first`) of a flow list's policies, in order. */
 function summaries(list: Locator): Locator {
   return list.locator('[data-attached]').getByTestId('summary');
 }
@@ -65,8 +65,8 @@ test('a publisher drags mediation policies onto an API and orders them; the gate
     await items.nth(1).getByLabel('headerName').fill('X-Order');
     await items.nth(1).getByLabel('headerValue').fill('second');
     await expect(summaries(apiRequest)).toHaveText([
-      'headerName=X-Order, headerValue=first',
-      'headerName=X-Order, headerValue=second',
+      'X-Order · first',
+      'X-Order · second',
     ]);
     await expect(save).toBeEnabled();
 
@@ -94,9 +94,9 @@ test('a publisher drags mediation policies onto an API and orders them; the gate
     const effective = page.getByTestId('effective-order');
     await effective.getByLabel('Operation for the effective order').selectOption({ label: 'GET /echo' });
     await expect(effective.locator('[data-effective-flow="request"] li')).toHaveText([
-      /^1\.\s*Add header\s*headerName=X-Order, headerValue=first\s*API level$/,
-      /^2\.\s*Add header\s*headerName=X-Order, headerValue=second\s*API level$/,
-      /^3\.\s*Remove header\s*headerName=X-Remove-Me\s*operation$/,
+      /^1\.\s*Add header\s*X-Order · first\s*API level$/,
+      /^2\.\s*Add header\s*X-Order · second\s*API level$/,
+      /^3\.\s*Remove header\s*X-Remove-Me\s*operation$/,
     ]);
     await expect(effective.locator('[data-effective-flow="response"]')).toContainText('Nothing runs in this flow.');
     await effective.getByLabel('Operation for the effective order').selectOption({ label: 'POST /orders' });
@@ -107,8 +107,8 @@ test('a publisher drags mediation policies onto an API and orders them; the gate
     await expect(page.getByTestId('notice')).toHaveText('Policies saved.');
     await expect(save).toBeDisabled();
     await expect(summaries(apiRequest)).toHaveText([
-      'headerName=X-Order, headerValue=first',
-      'headerName=X-Order, headerValue=second',
+      'X-Order · first',
+      'X-Order · second',
     ]);
 
     // Deployed: the backend sees the API's headers in order, and not the removed one.
@@ -127,21 +127,21 @@ test('a publisher drags mediation policies onto an API and orders them; the gate
     await expect(items).toHaveCount(2);
     await items.nth(1).locator('[data-drag-handle]').dragTo(items.nth(0));
     await expect(summaries(apiRequest)).toHaveText([
-      'headerName=X-Order, headerValue=second',
-      'headerName=X-Order, headerValue=first',
+      'X-Order · second',
+      'X-Order · first',
     ]);
     await items.nth(0).getByRole('button', { name: 'Move down' }).click();
     await expect(summaries(apiRequest)).toHaveText([
-      'headerName=X-Order, headerValue=first',
-      'headerName=X-Order, headerValue=second',
+      'X-Order · first',
+      'X-Order · second',
     ]);
     await expect(save).toBeDisabled();
     await items.nth(1).getByRole('button', { name: 'Move up' }).click();
     await expect(items.nth(0).getByRole('button', { name: 'Move up' })).toBeDisabled();
     await effective.getByLabel('Operation for the effective order').selectOption({ label: 'GET /echo' });
     await expect(effective.locator('[data-effective-flow="request"] li')).toHaveText([
-      /^1\..*headerValue=second.*API level$/,
-      /^2\..*headerValue=first.*API level$/,
+      /^1\.\s*Add header\s*X-Order · second\s*API level$/,
+      /^2\.\s*Add header\s*X-Order · first\s*API level$/,
       /^3\.\s*Remove header.*operation$/,
     ]);
     await save.click();

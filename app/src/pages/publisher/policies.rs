@@ -226,6 +226,8 @@ impl Editor {
 
     /// The last save's problems with the policy `key`, as (field below it, message).
     fn problems(&self, key: u64) -> Vec<(String, String)> {
+        // The error first: it is what views showing problems must track.
+        let error = self.error.get();
         let Some(prefix) = self.field_of(key) else {
             return vec![];
         };
@@ -235,7 +237,7 @@ impl Editor {
                 .and_then(|r| r.strip_prefix('.'))
                 .map(str::to_string)
         };
-        self.error.with(|e| match e {
+        match &error {
             Some(ServiceError::Fields { problems, .. }) => problems
                 .iter()
                 .filter_map(|p| below(&p.field).map(|f| (f, p.message.clone())))
@@ -244,7 +246,7 @@ impl Editor {
                 .map(|f| vec![(f, message.clone())])
                 .unwrap_or_default(),
             _ => vec![],
-        })
+        }
     }
 }
 
@@ -282,22 +284,31 @@ fn value_of(kind: &str, text: String) -> Option<Value> {
     Some(Value::String(text))
 }
 
-/// `headerName=X-Order, headerValue=first`: the parameters at a glance.
+/// `X-Order · first`: the parameter values at a glance (each cut at 40 characters).
 fn summary(p: &OperationPolicy) -> String {
     p.parameters
-        .iter()
-        .map(|(k, v)| {
+        .values()
+        .map(|v| {
             let text = match v {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
             let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             if text.chars().count() > 40 {
-                format!("{k}={}…", text.chars().take(39).collect::<String>())
+                format!("{}…", text.chars().take(39).collect::<String>())
             } else {
-                format!("{k}={text}")
+                text
             }
         })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// `headerName=X-Order, headerValue=first`: every parameter with its name (tooltips).
+fn details(p: &OperationPolicy) -> String {
+    p.parameters
+        .iter()
+        .map(|(k, v)| format!("{k}={}", text_of(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -719,7 +730,8 @@ fn attached(ed: Editor, spot: Spot, key: u64) -> impl IntoView {
                 <button type="button" class="min-w-0 flex-1 text-left" aria-expanded=move || open().to_string()
                     on:click=move |_| ed.selected.update(|s| *s = if *s == Some(key) { None } else { Some(key) })>
                     <span class="block text-sm font-medium text-slate-900">{display.clone()}</span>
-                    <span class="block truncate font-mono text-xs text-slate-500" data-testid="summary">
+                    <span class="block truncate font-mono text-xs text-slate-500" data-testid="summary"
+                        title=move || ed.find(spot, key).map(|p| details(&p))>
                         {move || ed.find(spot, key).map(|p| summary(&p)).filter(|s| !s.is_empty())
                             .unwrap_or_else(|| "no parameters set".into())}
                     </span>
@@ -860,7 +872,8 @@ fn param_field(ed: Editor, spot: Spot, key: u64, param: PolicyParam) -> impl Int
             {input}
             <p id=help class="mt-1 text-xs text-slate-500">
                 {param.description.clone()}
-                <span class="ml-1 text-slate-400">"(" {param.kind.clone()} ")"</span>
+                " "
+                <span class="text-slate-400">"(" {param.kind.clone()} ")"</span>
             </p>
             {error}
         </div>
@@ -913,10 +926,10 @@ fn effective_order(ed: Editor, offered: [bool; 3]) -> impl IntoView {
                             view! {
                                 <ol class="space-y-1">
                                     {steps.into_iter().enumerate().map(|(n, (p, api_level))| view! {
-                                        <li class="flex items-baseline gap-2 text-sm">
+                                        <li class="flex items-baseline gap-2 text-sm" title=details(&p)>
                                             <span class="font-semibold text-slate-700">{format!("{}.", n + 1)}</span>
-                                            <span class="text-slate-900">{ed.display(&p.policy_name)}</span>
-                                            <span class="truncate font-mono text-xs text-slate-500">{summary(&p)}</span>
+                                            <span class="shrink-0 whitespace-nowrap text-slate-900">{ed.display(&p.policy_name)}</span>
+                                            <span class="min-w-0 truncate font-mono text-xs text-slate-500">{summary(&p)}</span>
                                             <span class="ml-auto shrink-0 rounded-full bg-slate-100 px-2 py-0.5 text-xs text-slate-600">
                                                 {if api_level { "API level" } else { "operation" }}
                                             </span>
