@@ -1,5 +1,5 @@
 import { test, expect, type APIRequestContext } from '@playwright/test';
-import { ADMIN_PASSWORD, adminToken, echoBackend, headerValues, hydrated, publishApi, shot, signIn, watchErrors, type Echo } from './helpers';
+import { ADMIN_PASSWORD, adminToken, echoBackend, headerValues, hydrated, shot, signIn, watchErrors, type Echo } from './helpers';
 
 const GATEWAY = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8280';
 
@@ -16,15 +16,27 @@ test('an admin adds a gateway policy in the Admin portal, deploys it to Default 
   test.setTimeout(120_000);
   const errors = watchErrors(page);
   const backend = await echoBackend();
-  const token = await adminToken(request, 'apim:api_view apim:api_create apim:api_publish apim:api_manage apim:gateway_policy_manage');
+  const token = await adminToken(request, 'apim:api_view apim:api_create apim:api_publish apim:api_manage apim:api_delete apim:gateway_policy_manage');
   const auth = { Authorization: `Bearer ${token}` };
   let mappingId = '';
+  let apiId = '';
   try {
-    await publishApi(request, token, {
-      name: 'Global Echo', context: '/global-echo', version: '1.0.0', securityScheme: [],
-      endpointConfig: { endpoint_type: 'http', production_endpoints: { url: backend.url } },
-      operations: [{ target: '/echo', verb: 'GET', authType: 'None' }],
+    // An open API on the echo backend, deployed to Default (not published: the catalogue of
+    // the other specs stays empty).
+    const created = await request.post('/api/am/publisher/v4/apis', {
+      headers: auth,
+      data: {
+        name: 'Global Echo', context: '/global-echo', version: '1.0.0', securityScheme: [],
+        endpointConfig: { endpoint_type: 'http', production_endpoints: { url: backend.url } },
+        operations: [{ target: '/echo', verb: 'GET', authType: 'None' }],
+      },
     });
+    expect(created.status(), await created.text()).toBe(201);
+    apiId = (await created.json()).id;
+    const rev = await (await request.post(`/api/am/publisher/v4/apis/${apiId}/revisions`, { headers: auth, data: { description: 'e2e' } })).json();
+    expect((await request.post(`/api/am/publisher/v4/apis/${apiId}/deploy-revision?revisionId=${rev.id}`, {
+      headers: auth, data: [{ name: 'Default', vhost: 'localhost' }],
+    })).status()).toBe(201);
     const path = '/global-echo/1.0.0/echo';
     await untilBackendSees(request, path, () => true, 'the API is served');
 
@@ -74,6 +86,11 @@ test('an admin adds a gateway policy in the Admin portal, deploys it to Default 
         headers: auth, data: [{ gatewayLabel: 'Default', gatewayDeployment: false }],
       });
       await request.delete(`/api/am/publisher/v4/gateway-policies/${mappingId}`, { headers: auth });
+    }
+    // Other specs start from a Publisher without APIs.
+    if (apiId) {
+      const gone = await request.delete(`/api/am/publisher/v4/apis/${apiId}`, { headers: auth });
+      expect(gone.ok(), await gone.text()).toBeTruthy();
     }
     await backend.close();
   }
