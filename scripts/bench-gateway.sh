@@ -299,6 +299,8 @@ for line in open(sys.argv[1]):
   window "round $round, ${swap_secs}s with the swaps:" "$work/swap-$round.txt"
   ratios+=("$(awk -v a="$(p99_of "$work/swap-$round.txt")" -v b="$(p99_of "$work/noswap-$round.txt")" 'BEGIN { printf "%.2f", a / b }')")
 done
+# SWAP_ROUNDS=0: no swap measured, nothing to report.
+[ "$SWAP_ROUNDS" -gt 0 ] || exit 0
 printf 'swap: 10,000-API snapshot applied %s ms after the file changed (parse, validate, build, swap; per round)\n' "${applied[*]}"
 printf 'swap: p99 with the swaps against without, per round: %s; median %.2fx\n' "${ratios[*]}" "$(median "${ratios[@]}")"
 mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k/1024}'; }
