@@ -521,8 +521,6 @@ impl Gateway {
                 .map_err(|b| (Fault::Blocked(b), api_metrics()))?;
         }
         let mut key_type = KeyType::Production;
-        // The caller's kept token claims, for `jwtClaimRule` policies.
-        let mut claims: Option<crate::auth::Claims> = None;
         let mut allowance: Option<crate::throttle::Allowance> = None;
         let mut caller_seen: Option<crate::auth::Caller> = None;
         let mut query_key: Option<String> = None;
@@ -576,9 +574,6 @@ impl Gateway {
                 .await
                 .map_err(|d| (Fault::Denied(d), api_metrics()))?;
             key_type = caller.key_type;
-            if mediation.is_some() {
-                claims = caller.claims.clone();
-            }
             if !table.deny.is_empty() {
                 table
                     .deny
@@ -721,7 +716,7 @@ impl Gateway {
                 resource,
                 query,
                 body: read.as_ref(),
-                claims: claims.as_ref(),
+                claims: caller_seen.as_ref().and_then(|c| c.claims.as_ref()),
                 api: &label,
             }) {
                 Ok(c) => changes = c,
