@@ -681,6 +681,15 @@ fn size_limit(x: &Exchange, max: u64) -> Result<(), Stop> {
 fn validate_body(x: &Exchange, schema: &Schema) -> Result<(), Stop> {
     let bad = |why: String| Err(Stop::Refused(StatusCode::BAD_REQUEST, why));
     let body = x.body.filter(|b| !b.is_empty());
+    // Methods without a body by nature pass without one (an API-level schema on a GET).
+    if body.is_none()
+        && matches!(
+            *x.method,
+            Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS
+        )
+    {
+        return Ok(());
+    }
     let Some(body) = body else {
         return bad(
             "The request has no body; a JSON body matching the API's schema is required".into(),
@@ -870,5 +879,53 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+    use crate::snapshot::Operation;
+    use serde_json::json;
+
+    #[test]
+    fn a_schema_refuses_a_missing_body_only_where_a_body_belongs() {
+        let api = Api {
+            policies: serde_json::from_value(json!({"request": [
+                {"policyName": "jsonSchemaValidation", "parameters": {"schema": {"type": "object"}}}
+            ]}))
+            .unwrap(),
+            operations: vec![Operation {
+                method: "*".into(),
+                target: "/*".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let m = Mediation::build(&api, &Policies::default())
+            .remove(0)
+            .unwrap();
+        assert!(m.reads_body);
+        let run = |method: Method| {
+            let mut method = method;
+            let mut h = HeaderMap::new();
+            m.request(&mut Exchange {
+                method: &mut method,
+                headers: &mut h,
+                peer: "127.0.0.1".parse().unwrap(),
+                template: "/*",
+                resource: "/x",
+                query: None,
+                body: None,
+                claims: None,
+                api: &|| "t:1".to_string(),
+            })
+        };
+        assert!(run(Method::GET).is_ok());
+        assert!(run(Method::DELETE).is_ok());
+        assert!(matches!(
+            run(Method::POST),
+            Err(Stop::Refused(StatusCode::BAD_REQUEST, _))
+        ));
     }
 }

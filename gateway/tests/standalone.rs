@@ -726,6 +726,9 @@ apis:
     let (status, _, body) = call(&gw.traffic, "POST", "/lab/1.0.0/pets", &[], "name=Rex");
     assert_eq!(status, 400);
     assert!(body.contains("must be JSON"), "{body}");
+    let (status, _, body) = post("/lab/1.0.0/pets", "");
+    assert_eq!(status, 400);
+    assert!(body.contains("has no body"), "{body}");
     // The schema taken from the API definition (the snapshot carries it).
     let (status, _, body) = call(
         &gw.traffic,
