@@ -19,16 +19,6 @@ use sqlx::PgPool;
 const P: &str = "/api/am/publisher/v4";
 const D: &str = "/api/am/devportal/v3";
 
-async fn ok(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Value {
-    let r = app.call(method, path, token, body).await;
-    assert!(r.status.is_success(), "{path}: {} {}", r.status, r.text());
-    if r.text().is_empty() {
-        Value::Null
-    } else {
-        r.json()
-    }
-}
-
 /// Client-credentials token from the token endpoint.
 async fn client_token(app: &TestApp, key: &Value, scope: &str) -> String {
     let auth = basic(

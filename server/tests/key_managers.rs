@@ -54,16 +54,6 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-async fn ok(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Value {
-    let r = app.call(method, path, token, body).await;
-    assert!(r.status.is_success(), "{path}: {} {}", r.status, r.text());
-    if r.text().is_empty() {
-        Value::Null
-    } else {
-        r.json()
-    }
-}
-
 async fn until(gw: &str, path: &str, token: &str, status: u16) {
     let (gw, path, auth) = (gw.to_string(), path.to_string(), format!("Bearer {token}"));
     tokio::task::spawn_blocking(move || {

@@ -18,27 +18,6 @@ const A: &str = "/api/am/admin/v4";
 const P: &str = "/api/am/publisher/v4";
 const D: &str = "/api/am/devportal/v3";
 
-async fn ok(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Value {
-    let r = app.call(method, path, token, body).await;
-    assert!(r.status.is_success(), "{path}: {} {}", r.status, r.text());
-    if r.text().is_empty() {
-        Value::Null
-    } else {
-        r.json()
-    }
-}
-
-fn fields(body: &Value) -> Vec<String> {
-    body["error"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["code"].as_str().unwrap().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Deploys a new revision of the API `api_id` to the Default environment.
 async fn deploy(app: &TestApp, token: &str, api_id: &str) {
     let rev = ok(

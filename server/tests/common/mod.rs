@@ -409,3 +409,33 @@ pub async fn petstore_api(
     }
     id
 }
+
+/// A call that must succeed: its JSON body (`null` when empty); fails the test naming the path
+/// otherwise.
+pub async fn ok(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let r = app.call(method, path, token, body).await;
+    assert!(r.status.is_success(), "{path}: {} {}", r.status, r.text());
+    if r.text().is_empty() {
+        serde_json::Value::Null
+    } else {
+        r.json()
+    }
+}
+
+/// The field codes of a WSO2 error body's `error` list, in order.
+pub fn fields(body: &serde_json::Value) -> Vec<String> {
+    body["error"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["code"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
