@@ -8,10 +8,10 @@ mod common;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
-use common::{call, gateway, started};
+use common::{call, standalone, started};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Request, Response};
@@ -61,14 +61,7 @@ impl Drop for Gw {
 fn start(snapshot: &str) -> Gw {
     let file = std::env::temp_dir().join(format!("gh-advanced-{}.yaml", std::process::id()));
     std::fs::write(&file, snapshot).unwrap();
-    let mut child = gateway()
-        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
-        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
-        .args(["--config", file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = standalone(&file);
     let (traffic, admin) = started(&mut child);
     Gw {
         child,

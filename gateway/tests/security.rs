@@ -8,11 +8,11 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{call, gateway, started};
+use common::{call, standalone, started};
 use gateway::jwt::{Algorithm, Signer};
 use serde_json::{Value, json};
 
@@ -97,14 +97,7 @@ fn bad_tokens_are_refused_and_good_ones_pass() {
     });
     let file = std::env::temp_dir().join(format!("gh-security-{}.json", std::process::id()));
     std::fs::write(&file, snapshot.to_string()).unwrap();
-    let mut child = gateway()
-        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
-        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
-        .args(["--config", file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = standalone(&file);
     let (traffic, _) = started(&mut child);
     let gw = Gw(child, traffic);
     let status = |token: &str| {
@@ -240,14 +233,7 @@ fn api_keys_honour_header_expiry_ip_and_referrer_limits() {
     });
     let file = std::env::temp_dir().join(format!("gh-apikeys-{}.json", std::process::id()));
     std::fs::write(&file, snapshot.to_string()).unwrap();
-    let mut child = gateway()
-        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
-        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
-        .args(["--config", file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = standalone(&file);
     let (traffic, _) = started(&mut child);
     let gw = Gw(child, traffic);
     let status = |headers: &[(&str, &str)]| call(&gw.1, "GET", "/pets/1.0.0/pets", headers, "").0;
@@ -354,14 +340,7 @@ fn backend_jwt_and_claim_rule_policies_follow_the_token() {
     });
     let file = std::env::temp_dir().join(format!("gh-backend-jwt-{}.json", std::process::id()));
     std::fs::write(&file, snapshot.to_string()).unwrap();
-    let mut child = gateway()
-        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
-        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
-        .args(["--config", file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = standalone(&file);
     let (traffic, _) = started(&mut child);
     let gw = Gw(child, traffic);
     let auth = format!("Bearer {}", signer.sign(&claims("client-1")).unwrap());

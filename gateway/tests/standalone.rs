@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{call, gateway, started};
+use common::{call, gateway, standalone, started};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Request, Response};
@@ -138,14 +138,7 @@ impl Drop for Gw {
 fn start(name: &str, snapshot: &str) -> Gw {
     let file = std::env::temp_dir().join(format!("gh-snap-{}-{name}.yaml", std::process::id()));
     std::fs::write(&file, snapshot).unwrap();
-    let mut child = gateway()
-        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
-        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
-        .args(["--config", file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = standalone(&file);
     let (traffic, admin) = started(&mut child);
     Gw {
         child,
@@ -660,14 +653,7 @@ apis:
     );
     let file = std::env::temp_dir().join(format!("gh-snap-{}-every.yaml", std::process::id()));
     std::fs::write(&file, &snap).unwrap();
-    let mut child = gateway()
-        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
-        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
-        .args(["--config", file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = standalone(&file);
     let (traffic, admin, log) = common::started_with_log(&mut child);
     let gw = Gw {
         child,

@@ -20,6 +20,19 @@ pub fn gateway() -> Command {
     cmd
 }
 
+/// The gateway in standalone mode on `file` (a snapshot), both ports picked by the system,
+/// its log piped (read it with `started` or `started_with_log`).
+pub fn standalone(file: &std::path::Path) -> Child {
+    gateway()
+        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
+        .args(["--config", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
 /// Waits for the start-up log line and returns the bound (traffic, admin) addresses; kills
 /// the child if it never comes.
 pub fn started(child: &mut Child) -> (String, String) {
