@@ -1,6 +1,6 @@
 //! Rate-limiting policies as Admin v4 describes them (`ApplicationThrottlePolicy`,
 //! `SubscriptionThrottlePolicy`, WSO2's field names), with the built-in ones every organization
-//! starts with. The gateway enforces request-count limits with GCRA.
+//! starts with. The gateway enforces request-count and data limits with GCRA.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,12 +8,12 @@ pub const APPLICATION: &str = "application";
 pub const SUBSCRIPTION: &str = "subscription";
 pub const UNLIMITED: &str = "Unlimited";
 
-/// WSO2's `ThrottleLimit`: a request count, or (advanced policies only) an amount of data.
+/// WSO2's `ThrottleLimit`: a request count, or an amount of data (request and response
+/// bodies).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ThrottleLimit {
-    /// `REQUESTCOUNTLIMIT`, or `BANDWIDTHLIMIT` (advanced policies; application and
-    /// subscription policies refuse it).
+    /// `REQUESTCOUNTLIMIT` or `BANDWIDTHLIMIT`.
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -573,14 +573,12 @@ impl ThrottlePolicy {
         self.policy_name == UNLIMITED && self.built_in
     }
 
-    /// "1000 per min", "5000 per 2 hour", "unlimited".
+    /// "1000 per min", "5000 per 2 hour", "5 MB per min", "unlimited".
     pub fn quota_text(&self) -> String {
-        match &self.default_limit.request_count {
-            _ if self.is_unlimited() => "unlimited".into(),
-            Some(rc) if rc.unit_time == 1 => format!("{} per {}", rc.request_count, rc.time_unit),
-            Some(rc) => format!("{} per {} {}", rc.request_count, rc.unit_time, rc.time_unit),
-            None => "—".into(),
+        if self.is_unlimited() {
+            return "unlimited".into();
         }
+        self.default_limit.text()
     }
 
     /// The burst control, whichever level spells it: (count, unit).

@@ -380,7 +380,7 @@ test('a policy admin adds a subscription tier with burst control, which publishe
   // A custom tier: 600 a minute, at most 20 a second.
   const form = page.getByTestId('subscription-policy-form');
   await form.getByLabel('New policy').fill('Partner');
-  await form.getByLabel('Requests').fill('600');
+  await form.getByLabel('Quota').fill('600');
   await form.getByLabel('Burst: at most').fill('20');
   await form.getByRole('button', { name: 'Add policy' }).click();
   await expect(tiers.getByTestId('notice')).toHaveText('Policy Partner saved.');
@@ -394,7 +394,23 @@ test('a policy admin adds a subscription tier with burst control, which publishe
   await form.getByRole('button', { name: 'Save policy' }).click();
   await expect(form.getByText('burst control must use a shorter time unit than the quota')).toBeVisible();
   await form.getByRole('button', { name: 'Cancel' }).click();
+  // An application policy limiting data instead of requests: 5 MB a minute.
+  const appPolicies = page.getByTestId('application-policies');
+  const appForm = page.getByTestId('application-policy-form');
+  await appForm.getByLabel('New policy').fill('Uploads');
+  await appForm.getByLabel('Quota').fill('5');
+  await appForm.getByLabel('of', { exact: true }).selectOption('MB');
+  await appForm.getByRole('button', { name: 'Add policy' }).click();
+  await expect(appPolicies.getByTestId('notice')).toHaveText('Policy Uploads saved.');
+  const uploads = appPolicies.locator('tr[data-policy="Uploads"]');
+  await expect(uploads.getByTestId('quota')).toHaveText('5 MB per min');
+  await uploads.getByRole('button', { name: 'Edit' }).click();
+  await expect(appForm.getByLabel('of', { exact: true })).toHaveValue('MB');
+  await expect(appForm.getByLabel('Quota')).toHaveValue('5');
+  await appForm.getByRole('button', { name: 'Cancel' }).click();
   await shot(page, 'admin-rate-limiting');
+  await uploads.getByRole('button', { name: 'Remove' }).click();
+  await expect(uploads).toHaveCount(0);
   // Publishers may offer it; a tier nobody defined is refused, naming it.
   const token = await adminToken(request, 'apim:admin apim:api_view apim:api_create apim:api_delete');
   const auth = { Authorization: `Bearer ${token}` };

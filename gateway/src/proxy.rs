@@ -23,6 +23,7 @@ use crate::cluster::Verdict;
 use crate::metrics::{ApiMetrics, Metrics, UpstreamError, now_ms};
 use crate::router::{Match, Router};
 use crate::snapshot::{EndpointGroup, EndpointKind, Endpoints, KeyType, MaxTps, Snapshot};
+use crate::throttle::Counted;
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -522,6 +523,8 @@ impl Gateway {
         }
         let mut key_type = KeyType::Production;
         let mut allowance: Option<crate::throttle::Allowance> = None;
+        // Data limits of the application and subscription the response is charged to.
+        let mut byte_budgets = Vec::new();
         let mut caller_seen: Option<crate::auth::Caller> = None;
         let mut query_key: Option<String> = None;
         let mut stripped_query: Option<String> = None;
@@ -587,6 +590,7 @@ impl Gateway {
             }
             // Rate limits: the application's policy, then the subscription's tier; burst
             // control counted with the environment's other gateways when they share Redis.
+            let request_bytes = crate::throttle::advanced::content_length(&parts.headers);
             for (limiter, key) in table.limits.applicable(
                 &caller.organization,
                 &caller.application_id,
@@ -610,10 +614,13 @@ impl Gateway {
                         return Err((Fault::Throttled(t), api_metrics()));
                     }
                 }
-                let a = limiter
-                    .check_with(&key, local_burst)
-                    .map_err(|t| (Fault::Throttled(t), api_metrics()))?;
-                allowance = crate::throttle::tighter(allowance, a);
+                match limiter
+                    .check_with(&key, local_burst, request_bytes)
+                    .map_err(|t| (Fault::Throttled(t), api_metrics()))?
+                {
+                    Counted::Requests(a) => allowance = crate::throttle::tighter(allowance, a),
+                    Counted::Bytes(budget) => byte_budgets.push(budget),
+                }
             }
             // A `backendJwt` policy turns the API's setting on or off for this operation.
             let bj = match mediation.and_then(|m| m.backend_jwt) {
@@ -846,6 +853,7 @@ impl Gateway {
                         med.response(&label, rp.status, &mut rp.headers);
                     }
                     advanced.count_response(&rp.headers);
+                    crate::throttle::charge_responses(&byte_budgets, &rp.headers);
                     if let Some(a) = allowance {
                         rp.headers
                             .insert("x-ratelimit-limit", HeaderValue::from(a.limit));

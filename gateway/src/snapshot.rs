@@ -70,6 +70,8 @@
 //!   - { organization: acme, level: subscription, name: Gold, requests: 1000, periodSeconds: 60,
 //!       burst: { requests: 50, periodSeconds: 1 } }
 //!   - { organization: acme, level: application, name: 10PerMin, requests: 10, periodSeconds: 60 }
+//!   # 5 MB of request and response bodies a minute per application and end user
+//!   - { organization: acme, level: application, name: Uploads, bytes: 5242880, periodSeconds: 60 }
 //! denyPolicies:
 //!   - { organization: acme, type: IPRANGE, value: 10.0.0.1-10.0.0.255 }
 //!   - { organization: acme, type: API, value: /pizzashack/1.0.0 }
@@ -180,10 +182,15 @@ pub struct ThrottlingPolicy {
     /// `application` or `subscription`.
     pub level: String,
     pub name: String,
-    /// `requests` per `periodSeconds`.
+    /// `requests` per `periodSeconds`; or, with `bytes`, that much data (request and response
+    /// bodies, by their Content-Length) per `periodSeconds` instead.
+    #[serde(default)]
     pub requests: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
     pub period_seconds: u64,
-    /// Burst control: at most `requests` per `periodSeconds` on top.
+    /// Burst control: at most `requests` per `periodSeconds` on top (requests, also for a
+    /// data limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst: Option<Rate>,
     /// `false`: the quota is counted but not enforced (billed instead); burst control still is.
@@ -829,9 +836,21 @@ impl Snapshot {
             if !policies.insert((&p.organization, &p.level, &p.name)) {
                 bad("name", format!("`{}` appears twice", p.name));
             }
-            if p.requests == 0 || p.period_seconds == 0 {
-                bad(
+            match p.bytes {
+                Some(0) => bad("bytes", "bytes must be at least 1".into()),
+                Some(_) if p.requests != 0 => bad(
                     "requests",
+                    "give either requests or bytes (a data limit)".into(),
+                ),
+                None if p.requests == 0 => bad(
+                    "requests",
+                    "requests and periodSeconds must be at least 1".into(),
+                ),
+                _ => {}
+            }
+            if p.period_seconds == 0 {
+                bad(
+                    "periodSeconds",
                     "requests and periodSeconds must be at least 1".into(),
                 );
             }
@@ -1111,6 +1130,44 @@ mod tests {
         );
         assert!(has("apis[0].endpoints.production: `ftp://x`"), "{p:?}");
         assert!(has("apis[2].context: /dup 1 is deployed twice"), "{p:?}");
+    }
+
+    #[test]
+    fn a_throttling_policy_limits_requests_or_bytes() {
+        let policy = |requests, bytes| ThrottlingPolicy {
+            organization: "acme".into(),
+            level: "application".into(),
+            name: format!("p{requests}-{bytes:?}"),
+            requests,
+            bytes,
+            period_seconds: 60,
+            burst: None,
+            stop_on_quota_reach: true,
+        };
+        let s = Snapshot {
+            version: 1,
+            environment: "Default".into(),
+            throttling_policies: vec![
+                policy(10, None),
+                policy(0, Some(1024)),
+                policy(0, None),
+                policy(10, Some(1024)),
+                policy(0, Some(0)),
+            ],
+            ..Default::default()
+        };
+        let p: Vec<String> = s.problems().iter().map(|p| p.to_string()).collect();
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p[0].starts_with("throttlingPolicies[2].requests"), "{p:?}");
+        assert!(
+            p[1].starts_with("throttlingPolicies[3].requests: give either"),
+            "{p:?}"
+        );
+        assert!(p[2].starts_with("throttlingPolicies[4].bytes"), "{p:?}");
+        // The YAML form in this module's documentation reads.
+        let yaml = "{ organization: acme, level: application, name: Uploads, bytes: 5242880, periodSeconds: 60 }";
+        let read: ThrottlingPolicy = serde_norway::from_str(yaml).unwrap();
+        assert_eq!((read.requests, read.bytes), (0, Some(5 << 20)));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Rate limiting at the gateway: GCRA limiters (governor) for application policies (per
 //! application and end user) and subscription tiers (per application and API), each with
-//! optional burst control. Checked after authentication, application level first.
+//! optional burst control. Checked after authentication, application level first. A policy
+//! may limit data instead of requests: each caller then has a byte budget (a GCRA cell, as for
+//! advanced policies) charged with the request body's Content-Length before forwarding and
+//! the response's once its head arrives.
 //!
 //! A policy's limiter lives as long as the policy stays the same: a new snapshot with the same
 //! policy reuses it, so counters survive swaps. Keys of callers that have gone quiet (whose
@@ -16,12 +19,14 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dashmap::DashMap;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::snapshot::{Rate, ThrottlingPolicy};
+use advanced::ByteBucket;
 
 type Keyed<C> = RateLimiter<String, DashMapStateStore<String>, C, StateInformationMiddleware>;
 
@@ -38,9 +43,15 @@ pub(crate) fn quota(rate: &Rate) -> Quota {
 /// One policy's limiters, shared by every snapshot that has the same policy.
 pub struct PolicyLimiter<C: Clock = DefaultClock> {
     pub spec: ThrottlingPolicy,
-    quota: Keyed<C>,
+    quota: Counters<C>,
     burst: Option<Keyed<C>>,
     clock: C,
+}
+
+/// The quota's counters, one per caller: requests (governor), or bytes.
+enum Counters<C: Clock> {
+    Requests(Keyed<C>),
+    Bytes(DashMap<String, Arc<ByteBucket<C>>>),
 }
 
 /// A request let through: what the rate-limit headers say.
@@ -52,6 +63,27 @@ pub struct Allowance {
     pub reset_seconds: u64,
 }
 
+/// What a request let through was counted as.
+pub enum Counted<C: Clock = DefaultClock> {
+    /// One request: what the rate-limit headers say.
+    Requests(Allowance),
+    /// Its body's bytes, from the caller's budget; the response is charged to it too
+    /// (`charge_responses`).
+    Bytes(Arc<ByteBucket<C>>),
+}
+
+/// Charges a response body (by its Content-Length) to the byte budgets that counted the
+/// request.
+pub fn charge_responses<C: Clock>(budgets: &[Arc<ByteBucket<C>>], headers: &hyper::HeaderMap) {
+    if budgets.is_empty() {
+        return;
+    }
+    let length = advanced::content_length(headers);
+    for b in budgets {
+        b.charge(length);
+    }
+}
+
 /// A request refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Throttled {
@@ -60,7 +92,7 @@ pub struct Throttled {
     pub policy: String,
     /// The quota or the burst control.
     pub burst: bool,
-    /// Requests, or (`bytes`, an advanced policy's bandwidth limit) bytes.
+    /// Requests, or (`bytes`, a bandwidth limit) bytes.
     pub limit: u64,
     pub retry_after: Duration,
     pub bytes: bool,
@@ -68,13 +100,21 @@ pub struct Throttled {
 
 impl<C: Clock + Clone> PolicyLimiter<C> {
     pub fn with_clock(spec: ThrottlingPolicy, clock: C) -> Self {
-        let main = Rate {
-            requests: spec.requests,
-            period_seconds: spec.period_seconds,
+        let quota_ = match spec.bytes {
+            Some(_) => Counters::Bytes(DashMap::new()),
+            None => Counters::Requests(
+                RateLimiter::dashmap_with_clock(
+                    quota(&Rate {
+                        requests: spec.requests,
+                        period_seconds: spec.period_seconds,
+                    }),
+                    clock.clone(),
+                )
+                .with_middleware::<StateInformationMiddleware>(),
+            ),
         };
         PolicyLimiter {
-            quota: RateLimiter::dashmap_with_clock(quota(&main), clock.clone())
-                .with_middleware::<StateInformationMiddleware>(),
+            quota: quota_,
             burst: spec.burst.as_ref().map(|b| {
                 RateLimiter::dashmap_with_clock(quota(b), clock.clone())
                     .with_middleware::<StateInformationMiddleware>()
@@ -95,54 +135,112 @@ impl<C: Clock + Clone> PolicyLimiter<C> {
         }
     }
 
-    /// Counts one request of `key`.
-    pub fn check(&self, key: &str) -> Result<Allowance, Throttled> {
-        self.check_with(key, true)
+    /// Counts one request of `key` under a request-count policy.
+    #[cfg(test)]
+    fn check(&self, key: &str) -> Result<Allowance, Throttled> {
+        match self.check_with(key, true, 0)? {
+            Counted::Requests(a) => Ok(a),
+            Counted::Bytes(_) => panic!("{} limits data", self.spec.name),
+        }
     }
 
-    /// `check`, leaving burst control out when `local_burst` is false (the gateways of the
-    /// environment count it together, `crate::cluster`).
-    pub fn check_with(&self, key: &str, local_burst: bool) -> Result<Allowance, Throttled> {
-        let key = key.to_string();
+    /// Counts one request of `key` whose body is `request_bytes` long, leaving burst control
+    /// out when `local_burst` is false (the gateways of the environment count it together,
+    /// `crate::cluster`).
+    pub fn check_with(
+        &self,
+        key: &str,
+        local_burst: bool,
+        request_bytes: u64,
+    ) -> Result<Counted<C>, Throttled> {
         if let Some(b) = self.burst.as_ref().filter(|_| local_burst) {
             let limit = self.spec.burst.as_ref().map_or(0, |r| r.requests);
-            if let Err(not_until) = b.check_key(&key) {
+            if let Err(not_until) = b.check_key(&key.to_string()) {
                 return Err(self.refused(true, limit, not_until.wait_time_from(self.clock.now())));
             }
         }
+        let keyed = match &self.quota {
+            Counters::Requests(keyed) => keyed,
+            Counters::Bytes(budgets) => return self.take_bytes(budgets, key, request_bytes),
+        };
         let limit = self.spec.requests;
-        match self.quota.check_key(&key) {
+        match keyed.check_key(&key.to_string()) {
             Ok(state) => {
                 let remaining = u64::from(state.remaining_burst_capacity());
                 let per_request = self.spec.period_seconds as f64 / limit.max(1) as f64;
                 let reset = ((limit - remaining.min(limit)) as f64 * per_request).ceil() as u64;
-                Ok(Allowance {
+                Ok(Counted::Requests(Allowance {
                     limit,
                     remaining,
                     reset_seconds: reset,
-                })
+                }))
             }
             // Over the quota but not stopping there: let through, to be billed.
-            Err(_) if !self.spec.stop_on_quota_reach => Ok(Allowance {
+            Err(_) if !self.spec.stop_on_quota_reach => Ok(Counted::Requests(Allowance {
                 limit,
                 remaining: 0,
                 reset_seconds: self.spec.period_seconds,
-            }),
+            })),
             Err(not_until) => {
                 Err(self.refused(false, limit, not_until.wait_time_from(self.clock.now())))
             }
         }
     }
 
+    /// Takes the request body from `key`'s byte budget (made on first use).
+    fn take_bytes(
+        &self,
+        budgets: &DashMap<String, Arc<ByteBucket<C>>>,
+        key: &str,
+        request_bytes: u64,
+    ) -> Result<Counted<C>, Throttled> {
+        let budget = match budgets.get(key) {
+            Some(b) => b.clone(),
+            None => budgets
+                .entry(key.to_string())
+                .or_insert_with(|| {
+                    Arc::new(ByteBucket::new(
+                        self.spec.bytes.unwrap_or(1),
+                        self.spec.period_seconds,
+                        &self.clock,
+                    ))
+                })
+                .clone(),
+        };
+        if !self.spec.stop_on_quota_reach {
+            budget.charge(request_bytes);
+            return Ok(Counted::Bytes(budget));
+        }
+        match budget.take(request_bytes) {
+            Ok(_) => Ok(Counted::Bytes(budget)),
+            Err(wait) => Err(Throttled {
+                bytes: true,
+                ..self.refused(false, budget.amount(), wait)
+            }),
+        }
+    }
+
     /// Callers tracked now.
     pub fn keys(&self) -> usize {
-        self.quota.len() + self.burst.as_ref().map_or(0, |b| b.len())
+        let quota = match &self.quota {
+            Counters::Requests(keyed) => keyed.len(),
+            Counters::Bytes(budgets) => budgets.len(),
+        };
+        quota + self.burst.as_ref().map_or(0, |b| b.len())
     }
 
     /// Forgets callers whose buckets have refilled (they look like new ones anyway).
     pub fn evict_idle(&self) {
-        self.quota.retain_recent();
-        self.quota.shrink_to_fit();
+        match &self.quota {
+            Counters::Requests(keyed) => {
+                keyed.retain_recent();
+                keyed.shrink_to_fit();
+            }
+            Counters::Bytes(budgets) => {
+                budgets.retain(|_, b| !b.is_idle());
+                budgets.shrink_to_fit();
+            }
+        }
         if let Some(b) = &self.burst {
             b.retain_recent();
             b.shrink_to_fit();
@@ -230,7 +328,9 @@ impl<C: Clock + Clone> Limits<C> {
         for (l, key) in
             self.applicable(organization, application, end_user, app_tier, api, sub_tier)
         {
-            tightest = tighter(tightest, l.check(&key)?);
+            if let Counted::Requests(a) = l.check_with(&key, true, 0)? {
+                tightest = tighter(tightest, a);
+            }
         }
         Ok(tightest)
     }
@@ -276,6 +376,7 @@ mod tests {
             level: level.into(),
             name: name.into(),
             requests,
+            bytes: None,
             period_seconds: period,
             burst: burst.map(|(r, p)| Rate {
                 requests: r,
@@ -424,6 +525,61 @@ mod tests {
         clock.advance(Duration::from_secs(2));
         l.evict_idle();
         assert_eq!(l.keys(), 0);
+    }
+
+    #[test]
+    fn a_data_limit_counts_request_and_response_bodies_per_caller() {
+        let clock = FakeRelativeClock::default();
+        // 1 KB a minute, at most 3 requests a second.
+        let mut p = policy("subscription", "1KBPerMin", 0, 60, Some((3, 1)));
+        p.bytes = Some(1024);
+        let l = PolicyLimiter::with_clock(p, clock.clone());
+        let take = |key: &str, n| match l.check_with(key, true, n) {
+            Ok(Counted::Bytes(b)) => Ok(b),
+            Ok(Counted::Requests(_)) => panic!("a data limit counts bytes"),
+            Err(t) => Err(t),
+        };
+        let budget = take("app/api", 200).unwrap();
+        // The response's 800 bytes arrive: 1,000 of 1,024 used.
+        charge_responses(&[budget], &content_length_headers(800));
+        let t = take("app/api", 100).unwrap_err();
+        assert!(t.bytes && !t.burst);
+        assert_eq!(
+            (t.level.as_str(), t.policy.as_str(), t.limit),
+            ("subscription", "1KBPerMin", 1024)
+        );
+        // 76 bytes over the minute's budget: 76/1024 of a minute to wait.
+        assert_eq!(t.retry_after.as_millis(), 4453);
+        // A request without a body still fits, and another caller has its own budget.
+        assert!(take("app/api", 0).is_ok());
+        // That was the third request this second: burst control (requests) still applies.
+        assert!(take("other/api", 1000).is_ok());
+        let t = take("app/api", 0).unwrap_err();
+        assert!(t.burst && !t.bytes);
+        clock.advance(Duration::from_secs(5));
+        assert!(take("app/api", 100).is_ok());
+        assert_eq!(l.keys(), 2 + 2, "two budgets, two burst cells");
+        clock.advance(Duration::from_secs(120));
+        l.evict_idle();
+        assert_eq!(l.keys(), 0, "refilled budgets are forgotten");
+    }
+
+    #[test]
+    fn a_data_limit_that_does_not_stop_at_the_quota_only_counts() {
+        let clock = FakeRelativeClock::default();
+        let mut p = policy("application", "Billed", 0, 60, None);
+        p.bytes = Some(100);
+        p.stop_on_quota_reach = false;
+        let l = PolicyLimiter::with_clock(p, clock);
+        for _ in 0..5 {
+            assert!(l.check_with("k", true, 1000).is_ok());
+        }
+    }
+
+    fn content_length_headers(n: u64) -> hyper::HeaderMap {
+        let mut h = hyper::HeaderMap::new();
+        h.insert(hyper::header::CONTENT_LENGTH, n.into());
+        h
     }
 
     #[test]

@@ -9,8 +9,8 @@ pub mod advanced;
 
 use app::auth::scopes as s;
 use app::throttling::{
-    APPLICATION, BUILT_IN, BlockingCondition, BurstLimit, RequestCountLimit, SUBSCRIPTION,
-    ThrottleLimit, ThrottlePolicy, UNLIMITED, unit_seconds,
+    APPLICATION, BUILT_IN, BlockingCondition, BurstLimit, SUBSCRIPTION, ThrottleLimit,
+    ThrottlePolicy, UNLIMITED, data_unit_bytes, unit_seconds,
 };
 use serde_json::json;
 use sqlx::types::Json;
@@ -50,8 +50,10 @@ async fn tightest_first(db: &PgPool, organization: &str, level: &str) -> sqlx::R
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM throttling_policy p JOIN organization o ON o.id = p.organization_id
           WHERE o.name = $1 AND p.level = $2
-          ORDER BY p.unlimited,
-                   p.request_count::float8 / (p.unit_time * CASE p.time_unit WHEN 'sec' THEN 1
+          ORDER BY p.unlimited, p.data_amount IS NOT NULL,
+                   coalesce(p.request_count, p.data_amount * CASE p.data_unit WHEN 'KB' THEN 1
+                       WHEN 'MB' THEN 1024 ELSE 1048576 END)::float8
+                     / (p.unit_time * CASE p.time_unit WHEN 'sec' THEN 1
                        WHEN 'min' THEN 60 WHEN 'hour' THEN 3600 ELSE 86400 END),
                    p.name"
     )))
@@ -87,12 +89,14 @@ pub async fn devportal_list(
                 "description": r.description,
                 "policyLevel": r.level,
                 "attributes": {},
-                "requestCount": r.request_count,
+                // A data limit: its amount, in `dataUnit`s (as WSO2 spells it).
+                "requestCount": r.request_count.or(r.data_amount),
+                "dataUnit": r.data_unit,
                 "unitTime": r.unit_time,
                 "timeUnit": r.time_unit,
                 "rateLimitCount": r.burst_count.unwrap_or(0),
                 "rateLimitTimeUnit": r.burst_time_unit,
-                "quotaPolicyType": "REQUESTCOUNT",
+                "quotaPolicyType": if r.data_amount.is_some() { "BANDWIDTHVOLUME" } else { "REQUESTCOUNT" },
                 "tierPlan": r.billing_plan,
                 "stopOnQuotaReach": r.stop_on_quota_reach,
             })
@@ -105,7 +109,9 @@ struct RuntimeRow {
     organization: String,
     level: String,
     name: String,
-    request_count: i64,
+    request_count: Option<i64>,
+    data_amount: Option<i64>,
+    data_unit: Option<String>,
     unit_time: i32,
     time_unit: String,
     burst_count: Option<i32>,
@@ -119,8 +125,8 @@ pub async fn snapshot_policies(
     organizations: &[String],
 ) -> Result<Vec<gateway::snapshot::ThrottlingPolicy>, ApiError> {
     let rows: Vec<RuntimeRow> = sqlx::query_as(
-        "SELECT o.name AS organization, p.level, p.name, p.request_count, p.unit_time,
-                p.time_unit, p.burst_count, p.burst_time_unit, p.stop_on_quota_reach
+        "SELECT o.name AS organization, p.level, p.name, p.request_count, p.data_amount,
+                p.data_unit, p.unit_time, p.time_unit, p.burst_count, p.burst_time_unit, p.stop_on_quota_reach
            FROM throttling_policy p JOIN organization o ON o.id = p.organization_id
           WHERE o.name = ANY($1) AND NOT p.unlimited
           ORDER BY o.name, p.level, p.name",
@@ -134,7 +140,12 @@ pub async fn snapshot_policies(
             organization: r.organization,
             level: r.level,
             name: r.name,
-            requests: u64::try_from(r.request_count).unwrap_or(1),
+            requests: r.request_count.map_or(0, |c| u64::try_from(c).unwrap_or(1)),
+            bytes: r.data_amount.zip(r.data_unit).map(|(amount, unit)| {
+                u64::try_from(amount)
+                    .unwrap_or(1)
+                    .saturating_mul(data_unit_bytes(&unit).unwrap_or(1))
+            }),
             period_seconds: unit_seconds(&r.time_unit).unwrap_or(60)
                 * u64::try_from(r.unit_time).unwrap_or(1),
             burst: r
@@ -156,7 +167,9 @@ struct Row {
     name: String,
     display_name: String,
     description: String,
-    request_count: i64,
+    request_count: Option<i64>,
+    data_amount: Option<i64>,
+    data_unit: Option<String>,
     unit_time: i32,
     time_unit: String,
     burst_count: Option<i32>,
@@ -167,7 +180,7 @@ struct Row {
 }
 
 const COLUMNS: &str = "p.id, p.level, p.name, p.display_name, p.description, p.request_count, \
-     p.unit_time, p.time_unit, p.burst_count, p.burst_time_unit, p.stop_on_quota_reach, \
+     p.data_amount, p.data_unit, p.unit_time, p.time_unit, p.burst_count, p.burst_time_unit, p.stop_on_quota_reach, \
      p.billing_plan, p.built_in";
 
 impl Row {
@@ -192,14 +205,15 @@ impl Row {
                 "ApplicationThrottlePolicy"
             }
             .into(),
-            default_limit: ThrottleLimit {
-                kind: "REQUESTCOUNTLIMIT".into(),
-                request_count: Some(RequestCountLimit {
-                    time_unit: self.time_unit.clone(),
-                    unit_time: self.unit_time.into(),
-                    request_count: self.request_count,
-                }),
-                bandwidth: None,
+            default_limit: match (&self.data_amount, &self.data_unit) {
+                (Some(amount), Some(unit)) => {
+                    ThrottleLimit::bandwidth(*amount, unit, self.unit_time.into(), &self.time_unit)
+                }
+                _ => ThrottleLimit::requests(
+                    self.request_count.unwrap_or(0),
+                    self.unit_time.into(),
+                    &self.time_unit,
+                ),
             },
             rate_limit_count: burst
                 .as_ref()
@@ -217,9 +231,11 @@ impl Row {
     }
 }
 
-/// What a valid policy stores: (requests, unit time, time unit, burst).
+/// What a valid policy stores: a request count or an amount of data (`data_amount`
+/// `data_unit`) per `unit_time` `time_unit`, and the burst control (requests).
 struct Checked {
-    request_count: i64,
+    request_count: Option<i64>,
+    data: Option<(i64, String)>,
     unit_time: i32,
     time_unit: String,
     burst: Option<(i32, String)>,
@@ -242,45 +258,30 @@ fn check(level: &str, p: &mut ThrottlePolicy) -> Result<Checked, ApiError> {
     if p.description.chars().count() > 1024 {
         problems.add("description", "at most 1,024 characters");
     }
+    // The same limits as advanced policies: a request count, or an amount of data.
+    let limit = advanced::limit(&mut problems, "defaultLimit", &p.default_limit);
     let mut out = Checked {
-        request_count: 0,
+        request_count: None,
+        data: None,
         unit_time: 1,
         time_unit: "min".into(),
         burst: None,
     };
-    match (
-        p.default_limit.kind.as_str(),
-        &p.default_limit.request_count,
-    ) {
-        ("REQUESTCOUNTLIMIT", Some(rc)) => {
-            if rc.request_count < 1 {
-                problems.add("defaultLimit.requestCount.requestCount", "at least 1");
+    if limit.is_some() {
+        let d = &p.default_limit;
+        match (&d.request_count, &d.bandwidth) {
+            (Some(rc), _) if d.kind == app::throttling::REQUEST_COUNT_LIMIT => {
+                out.request_count = Some(rc.request_count);
+                out.unit_time = i32::try_from(rc.unit_time).unwrap_or(1);
+                out.time_unit = rc.time_unit.clone();
             }
-            if !(1..=i64::from(i32::MAX)).contains(&rc.unit_time) {
-                problems.add("defaultLimit.requestCount.unitTime", "at least 1");
+            (_, Some(b)) => {
+                out.data = Some((b.data_amount, b.data_unit.clone()));
+                out.unit_time = i32::try_from(b.unit_time).unwrap_or(1);
+                out.time_unit = b.time_unit.clone();
             }
-            if unit_seconds(&rc.time_unit).is_none() {
-                problems.add(
-                    "defaultLimit.requestCount.timeUnit",
-                    "sec, min, hour or day",
-                );
-            }
-            out.request_count = rc.request_count;
-            out.unit_time = i32::try_from(rc.unit_time).unwrap_or(1);
-            out.time_unit = rc.time_unit.clone();
+            _ => {}
         }
-        ("REQUESTCOUNTLIMIT", None) => problems.add(
-            "defaultLimit.requestCount",
-            "is required for REQUESTCOUNTLIMIT",
-        ),
-        ("BANDWIDTHLIMIT", _) => problems.add(
-            "defaultLimit.type",
-            "BANDWIDTHLIMIT is for advanced (API and resource level) policies; use REQUESTCOUNTLIMIT",
-        ),
-        (other, _) => problems.add(
-            "defaultLimit.type",
-            format!("`{other}` is not a limit type; use REQUESTCOUNTLIMIT"),
-        ),
     }
     let burst = if level == SUBSCRIPTION {
         p.rate_limit_count.filter(|c| *c > 0).map(|c| BurstLimit {
@@ -301,16 +302,18 @@ fn check(level: &str, p: &mut ThrottlePolicy) -> Result<Checked, ApiError> {
     if let Some(b) = &burst {
         if !["sec", "min"].contains(&b.rate_limit_time_unit.as_str()) {
             problems.add(burst_field, "sec or min");
-        } else if let Some(unit) = unit_seconds(&out.time_unit) {
+        } else if let Some(limit) = &limit {
             // The burst must be stricter than the quota it sits in.
-            let window = unit.saturating_mul(out.unit_time.max(1) as u64);
             let burst_window = unit_seconds(&b.rate_limit_time_unit).unwrap_or(1);
-            if burst_window >= window {
+            if burst_window >= limit.period_seconds {
                 problems.add(
                     burst_field,
                     "burst control must use a shorter time unit than the quota",
                 );
-            } else if b.rate_limit_count > out.request_count {
+            } else if out
+                .request_count
+                .is_some_and(|quota| b.rate_limit_count > quota)
+            {
                 problems.add(
                     burst_field,
                     "burst control allows more than the whole quota",
@@ -407,8 +410,9 @@ impl Throttling<'_> {
         let id: Uuid = sqlx::query_scalar(
             "INSERT INTO throttling_policy (organization_id, level, name, display_name, description,
                     request_count, unit_time, time_unit, burst_count, burst_time_unit,
-                    stop_on_quota_reach, billing_plan)
-             SELECT o.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM organization o
+                    stop_on_quota_reach, billing_plan, data_amount, data_unit)
+             SELECT o.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+               FROM organization o
               WHERE o.name = $1
              RETURNING id",
         )
@@ -424,6 +428,8 @@ impl Throttling<'_> {
         .bind(c.burst.as_ref().map(|b| b.1.clone()))
         .bind(p.stop_on_quota_reach)
         .bind(&p.billing_plan)
+        .bind(c.data.as_ref().map(|d| d.0))
+        .bind(c.data.as_ref().map(|d| d.1.clone()))
         .fetch_one(&mut *tx)
         .await
         .on_constraint("throttling_policy_name_key", || ApiError::Conflict {
@@ -469,7 +475,8 @@ impl Throttling<'_> {
             "UPDATE throttling_policy
                 SET display_name = $2, description = $3, request_count = $4, unit_time = $5,
                     time_unit = $6, burst_count = $7, burst_time_unit = $8,
-                    stop_on_quota_reach = $9, billing_plan = $10, updated_at = now()
+                    stop_on_quota_reach = $9, billing_plan = $10, data_amount = $11,
+                    data_unit = $12, updated_at = now()
               WHERE id = $1",
         )
         .bind(row.id)
@@ -482,6 +489,8 @@ impl Throttling<'_> {
         .bind(c.burst.as_ref().map(|b| b.1.clone()))
         .bind(p.stop_on_quota_reach)
         .bind(&p.billing_plan)
+        .bind(c.data.as_ref().map(|d| d.0))
+        .bind(c.data.as_ref().map(|d| d.1.clone()))
         .execute(&mut *tx)
         .await?;
         crate::keymanager::runtime::bump_all(&mut tx).await?;
@@ -586,6 +595,7 @@ async fn audit(
         name,
         json!({
             "requestCount": c.request_count,
+            "data": c.data.as_ref().map(|d| json!({"amount": d.0, "unit": d.1})),
             "unitTime": c.unit_time,
             "timeUnit": c.time_unit,
             "burst": c.burst.as_ref().map(|b| json!({"count": b.0, "unit": b.1})),
@@ -836,15 +846,7 @@ mod tests {
             description: String::new(),
             is_deployed: true,
             kind: String::new(),
-            default_limit: ThrottleLimit {
-                kind: "REQUESTCOUNTLIMIT".into(),
-                request_count: Some(RequestCountLimit {
-                    time_unit: unit.into(),
-                    unit_time: 1,
-                    request_count: count,
-                }),
-                bandwidth: None,
-            },
+            default_limit: ThrottleLimit::requests(count, 1, unit),
             burst_limit: burst.map(|(c, u)| BurstLimit {
                 rate_limit_count: c,
                 rate_limit_time_unit: u.into(),
@@ -897,5 +899,35 @@ mod tests {
                 "defaultLimit.requestCount.timeUnit"
             ]
         );
+    }
+
+    #[test]
+    fn a_policy_may_limit_data_instead_of_requests() {
+        let mut p = policy(1, "min", Some((50, "sec")));
+        p.default_limit = ThrottleLimit::bandwidth(5, "MB", 1, "min");
+        let c = check(SUBSCRIPTION, &mut p).unwrap();
+        assert_eq!(c.data, Some((5, "MB".to_string())));
+        assert_eq!(c.request_count, None);
+        assert_eq!((c.unit_time, c.time_unit.as_str()), (1, "min"));
+        // Burst control (requests) still sits inside the quota's time unit.
+        p.burst_limit = Some(BurstLimit {
+            rate_limit_count: 5,
+            rate_limit_time_unit: "min".into(),
+        });
+        assert_eq!(
+            fields(check(APPLICATION, &mut p)),
+            ["burstLimit.rateLimitTimeUnit"]
+        );
+        p.burst_limit = None;
+        p.default_limit = ThrottleLimit::bandwidth(0, "TB", 1, "min");
+        assert_eq!(
+            fields(check(APPLICATION, &mut p)),
+            [
+                "defaultLimit.bandwidth.dataAmount",
+                "defaultLimit.bandwidth.dataUnit"
+            ]
+        );
+        p.default_limit.kind = "BANDWIDTH".into();
+        assert_eq!(fields(check(APPLICATION, &mut p)), ["defaultLimit.type"]);
     }
 }

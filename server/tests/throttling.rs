@@ -119,18 +119,58 @@ async fn policies_are_managed_through_the_admin_api(db: PgPool) {
             "burstLimit.rateLimitTimeUnit"
         ]
     );
+    // A data limit instead of a request count (WSO2's BANDWIDTHLIMIT).
+    let bytes = ok(
+        &app,
+        Method::POST,
+        &subs,
+        &admin,
+        Some(json!({"policyName": "Bytes", "defaultLimit": {"type": "BANDWIDTHLIMIT",
+                    "bandwidth": {"timeUnit": "min", "unitTime": 1, "dataAmount": 1, "dataUnit": "MB"}},
+                    "rateLimitCount": 10, "rateLimitTimeUnit": "sec"})),
+    )
+    .await;
+    assert_eq!(
+        bytes["defaultLimit"],
+        json!({"type": "BANDWIDTHLIMIT",
+               "bandwidth": {"timeUnit": "min", "unitTime": 1, "dataAmount": 1, "dataUnit": "MB"}})
+    );
+    assert_eq!(bytes["rateLimitCount"], 10);
     let r = app
         .call(
             Method::POST,
             &subs,
             &admin,
-            Some(json!({"policyName": "Bytes", "defaultLimit": {"type": "BANDWIDTHLIMIT",
-                        "bandwidth": {"timeUnit": "min", "unitTime": 1, "dataAmount": 1, "dataUnit": "MB"}}})),
+            Some(json!({"policyName": "Terabyte", "defaultLimit": {"type": "BANDWIDTHLIMIT",
+                        "bandwidth": {"timeUnit": "min", "unitTime": 1, "dataAmount": 1, "dataUnit": "TB"}}})),
         )
         .await;
     assert_eq!(
         fields(&assert_wso2_error(&r, StatusCode::BAD_REQUEST)),
-        ["defaultLimit.type"]
+        ["defaultLimit.bandwidth.dataUnit"]
+    );
+    // Developers see it as WSO2 shows it: the amount, its unit and the quota type.
+    let listed = ok(
+        &app,
+        Method::GET,
+        &format!("{D}/throttling-policies/subscription"),
+        &admin,
+        None,
+    )
+    .await;
+    let shown = listed["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Bytes")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(
+        (
+            &shown["quotaPolicyType"],
+            &shown["requestCount"],
+            &shown["dataUnit"]
+        ),
+        (&json!("BANDWIDTHVOLUME"), &json!(1), &json!("MB"))
     );
     // The name stays; the limits change.
     let mut edit = per_minute("Burst", 2000);
@@ -190,13 +230,14 @@ async fn policies_are_managed_through_the_admin_api(db: PgPool) {
         .call(Method::DELETE, &format!("{apps}/{id}"), &admin, None)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // Burst and Bytes created, Burst changed, Burst removed.
     assert_eq!(
         count(
             &db,
             "SELECT count(*) FROM audit_log WHERE action LIKE 'throttling.%'"
         )
         .await,
-        3
+        4
     );
 }
 
@@ -339,6 +380,62 @@ async fn the_gateway_enforces_a_subscription_tier(db: PgPool) {
         });
         eprintln!("policy change → enforced in {took:?}");
         assert!(took < Duration::from_secs(1), "{took:?}");
+    })
+    .await
+    .unwrap();
+
+    // The tier becomes a data limit: 1 KB a minute of request and response bodies. The
+    // backend's answers are a few hundred bytes each: calls pass until their bodies add up
+    // to more than the kilobyte, then the next one waits.
+    ok(
+        &app,
+        Method::PUT,
+        &format!("{A}/throttling/policies/subscription/{id}"),
+        &admin,
+        Some(json!({"policyName": "Five", "defaultLimit": {"type": "BANDWIDTHLIMIT",
+                    "bandwidth": {"timeUnit": "min", "unitTime": 1, "dataAmount": 1, "dataUnit": "KB"}}})),
+    )
+    .await;
+    let traffic = gw.traffic.clone();
+    let h = format!("Bearer {token}");
+    tokio::task::spawn_blocking(move || {
+        let headers = [("Authorization", h.as_str())];
+        // The new limiter is in place once responses stop carrying request counts; that
+        // first response is charged to it.
+        let mut passed = Vec::new();
+        within(Duration::from_secs(2), "the data limit applies", || {
+            let (s, head, body) = request(&traffic, "GET", "/limited/1.0.0/x", &headers);
+            let applies = s == 200 && !head.to_ascii_lowercase().contains("x-ratelimit-limit");
+            if applies {
+                passed.push(body.len());
+            }
+            applies
+        });
+        let (head, body) = loop {
+            let (s, head, body) = request(&traffic, "GET", "/limited/1.0.0/x", &headers);
+            if s != 200 {
+                assert_eq!(s, 429, "{head}\n{body}");
+                break (head, body);
+            }
+            passed.push(body.len());
+            assert!(passed.len() < 20, "never refused: {passed:?}");
+        };
+        // Refused once the kilobyte is used up, not before.
+        let charged: usize = passed.iter().sum();
+        assert!(charged > 1024, "refused too early: {passed:?}");
+        assert!(
+            charged - passed[passed.len() - 1] <= 1024 + 200,
+            "refused too late: {passed:?}"
+        );
+        let fault: Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            fault["description"]
+                .as_str()
+                .unwrap()
+                .contains("The quota of the subscription policy Five (1024 bytes)"),
+            "{fault}"
+        );
+        assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
     })
     .await
     .unwrap();

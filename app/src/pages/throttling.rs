@@ -1,6 +1,6 @@
 //! Admin portal: rate limiting. Application policies (per application and end user),
-//! subscription tiers (per application and API), each with its quota and burst control, and
-//! advanced policies (`throttling_advanced`, per API or operation); add,
+//! subscription tiers (per application and API), each with its quota (requests or data) and
+//! burst control, and advanced policies (`throttling_advanced`, per API or operation); add,
 //! change the limits of, and remove custom ones (a policy in use stays). The gateways apply a
 //! change within a second. The server checks everything again (Admin v4
 //! `/throttling/policies/*`).
@@ -14,8 +14,8 @@ use crate::pages::publisher::{
     BUTTON, BUTTON_LIGHT, CARD, INPUT, LABEL, error_banner, field_error,
 };
 use crate::throttling::{
-    APPLICATION, BlockingCondition, BurstLimit, SUBSCRIPTION, ThrottlePolicy, ThrottlingCall,
-    ThrottlingReply,
+    APPLICATION, BlockingCondition, BurstLimit, SUBSCRIPTION, ThrottleLimit, ThrottlePolicy,
+    ThrottlingCall, ThrottlingReply,
 };
 
 pub(super) async fn run(call: ThrottlingCall) -> Result<ThrottlingReply, ServiceError> {
@@ -207,6 +207,8 @@ fn Level(
     let editing = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let requests = RwSignal::new("100".to_string());
+    // What the quota counts: `requests`, or data in KB, MB or GB.
+    let counts = RwSignal::new("requests".to_string());
     let unit = RwSignal::new("min".to_string());
     let burst = RwSignal::new(String::new());
     let burst_unit = RwSignal::new("sec".to_string());
@@ -214,6 +216,7 @@ fn Level(
         editing.set(String::new());
         name.set(String::new());
         requests.set("100".into());
+        counts.set("requests".into());
         unit.set("min".into());
         burst.set(String::new());
         burst_unit.set("sec".into());
@@ -226,12 +229,13 @@ fn Level(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let n = name.get_untracked();
-        let mut p = ThrottlePolicy::request_count(
-            &n,
-            requests.get_untracked().trim().parse().unwrap_or(0),
-            1,
-            &unit.get_untracked(),
-        );
+        let amount = requests.get_untracked().trim().parse().unwrap_or(0);
+        let mut p = ThrottlePolicy::request_count(&n, amount, 1, &unit.get_untracked());
+        let data_unit = counts.get_untracked();
+        if data_unit != "requests" {
+            p.default_limit =
+                ThrottleLimit::bandwidth(amount, &data_unit, 1, &unit.get_untracked());
+        }
         p.policy_id = editing.get_untracked();
         if let Ok(count) = burst.get_untracked().trim().parse::<i64>() {
             if level == SUBSCRIPTION {
@@ -274,16 +278,22 @@ fn Level(
                                     <tbody class="divide-y divide-slate-100">
                                         {items.into_iter().map(|p| {
                                             let (id, n) = (p.policy_id.clone(), p.policy_name.clone());
-                                            let quota = p.default_limit.request_count.clone();
+                                            let quota = p.default_limit.clone();
                                             let b = p.burst();
                                             let edit = {
                                                 let (id, n, b) = (id.clone(), n.clone(), b.clone());
                                                 move |_| {
                                                     editing.set(id.clone());
                                                     name.set(n.clone());
-                                                    if let Some(q) = &quota {
+                                                    if let Some(q) = &quota.request_count {
                                                         requests.set(q.request_count.to_string());
+                                                        counts.set("requests".into());
                                                         unit.set(q.time_unit.clone());
+                                                    }
+                                                    if let Some(b) = &quota.bandwidth {
+                                                        requests.set(b.data_amount.to_string());
+                                                        counts.set(b.data_unit.clone());
+                                                        unit.set(b.time_unit.clone());
                                                     }
                                                     burst.set(b.as_ref().map(|(c, _)| c.to_string()).unwrap_or_default());
                                                     burst_unit.set(b.as_ref().map(|(_, u)| u.clone()).unwrap_or_else(|| "sec".into()));
@@ -327,16 +337,27 @@ fn Level(
                 })}
             </Suspense>
             {can_manage.then(|| view! {
-                <form class=format!("{CARD} mt-4 grid gap-4 sm:grid-cols-6") on:submit=submit data-testid=format!("{level}-policy-form")>
+                <form class=format!("{CARD} mt-4 grid gap-4 sm:grid-cols-7") on:submit=submit data-testid=format!("{level}-policy-form")>
                     <div class="sm:col-span-2">
                         <label class=LABEL for=format!("{level}-name")>{move || if editing.get().is_empty() { "New policy" } else { "Policy" }}</label>
                         <input id=format!("{level}-name") class=INPUT bind:value=name required placeholder="Partner" readonly=move || !editing.get().is_empty()/>
                         {field_error(error, "policyName")}
                     </div>
                     <div>
-                        <label class=LABEL for=format!("{level}-requests")>"Requests"</label>
+                        <label class=LABEL for=format!("{level}-requests")>"Quota"</label>
                         <input id=format!("{level}-requests") class=INPUT bind:value=requests inputmode="numeric" required/>
                         {field_error(error, "defaultLimit.requestCount.requestCount")}
+                        {field_error(error, "defaultLimit.bandwidth.dataAmount")}
+                    </div>
+                    <div>
+                        <label class=LABEL for=format!("{level}-counts")>"of"</label>
+                        <select id=format!("{level}-counts") class=INPUT prop:value=move || counts.get() on:change=move |ev| counts.set(event_target_value(&ev))>
+                            <option value="requests">"requests"</option>
+                            <option value="KB">"KB of data"</option>
+                            <option value="MB">"MB of data"</option>
+                            <option value="GB">"GB of data"</option>
+                        </select>
+                        {field_error(error, "defaultLimit.bandwidth.dataUnit")}
                     </div>
                     <div>
                         <label class=LABEL for=format!("{level}-unit")>"per"</label>
@@ -359,7 +380,7 @@ fn Level(
                         </select>
                         {field_error(error, burst_field)}
                     </div>
-                    <div class="flex gap-2 sm:col-span-6">
+                    <div class="flex gap-2 sm:col-span-7">
                         <button type="submit" class=BUTTON disabled=move || act.pending().get()>
                             {move || if editing.get().is_empty() { "Add policy" } else { "Save policy" }}
                         </button>

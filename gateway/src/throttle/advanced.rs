@@ -290,8 +290,18 @@ pub struct ByteBucket<C: Clock = DefaultClock> {
     amount: u64,
 }
 
+impl<C: Clock> std::fmt::Debug for ByteBucket<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByteBucket")
+            .field("amount", &self.amount)
+            .field("period_ns", &self.period_ns)
+            .field("tat", &self.tat)
+            .finish()
+    }
+}
+
 impl<C: Clock> ByteBucket<C> {
-    fn new(amount: u64, period_seconds: u64, clock: &C) -> ByteBucket<C>
+    pub(crate) fn new(amount: u64, period_seconds: u64, clock: &C) -> ByteBucket<C>
     where
         C: Clone,
     {
@@ -351,6 +361,16 @@ impl<C: Clock> ByteBucket<C> {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |tat| {
                 Some(tat.max(now).saturating_add(cost))
             });
+    }
+
+    /// Everything charged is paid off: the budget is whole, as a new one would be.
+    pub fn is_idle(&self) -> bool {
+        self.tat.load(Ordering::Acquire) <= self.now_ns()
+    }
+
+    /// Bytes per period.
+    pub fn amount(&self) -> u64 {
+        self.amount
     }
 
     fn left(&self, owed_ns: u64) -> u64 {

@@ -89,7 +89,7 @@ fn period(p: &mut Problems, at: &str, time_unit: &str, unit_time: i64) -> Option
 }
 
 /// A limit as the gateway counts it, or the problems with it (`at` names the limit).
-fn limit(p: &mut Problems, at: &str, l: &ThrottleLimit) -> Option<snapshot::Limit> {
+pub(super) fn limit(p: &mut Problems, at: &str, l: &ThrottleLimit) -> Option<snapshot::Limit> {
     match (l.kind.as_str(), &l.request_count, &l.bandwidth) {
         (REQUEST_COUNT_LIMIT, Some(rc), _) => {
             let at = format!("{at}.requestCount");
