@@ -37,6 +37,8 @@ export GATEHOUSE_GATEWAY__ADMIN_LISTEN="127.0.0.1:$gw_admin"
 export GATEHOUSE_SERVER__GATEWAY_TOKEN=e2e-gateway-token-0123456789
 export GATEHOUSE_GATEWAY__TOKEN="$GATEHOUSE_SERVER__GATEWAY_TOKEN"
 export GATEHOUSE_GATEWAY__SNAPSHOT_CACHE="$run_dir/gateway-snapshot.json"
+# The embedding model (setup.sh fetched it); no test-only GATEHOUSE_ variables for the server.
+ai_env server
 
 "$CARGO_TARGET_DIR/debug/server" >"$run_dir/server.log" 2>&1 &
 server_pid=$!

@@ -5,7 +5,8 @@
 #   GATEHOUSE_PG_URL   server URL for PostgreSQL without a database name
 #                      (default postgres://postgres@127.0.0.1:5432)
 #   REDIS_URL          default redis://127.0.0.1:6379 (tests)
-#   GATEHOUSE_CACHE    default ~/.cache/gatehouse: holds the client-compat tests' virtualenv (venv/)
+#   GATEHOUSE_CACHE    default ~/.cache/gatehouse: holds the client-compat tests' virtualenv (venv/),
+#                      the AI models (models/) and llama-server (llama/bin/), see setup-models.sh
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
@@ -13,6 +14,14 @@ export PATH="$HOME/.cargo/bin:$PATH"
 PG_URL="${GATEHOUSE_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export REDIS_URL
+
+GATEHOUSE_CACHE_DIR="${GATEHOUSE_CACHE:-$HOME/.cache/gatehouse}"
+
+# The local AI files scripts/setup-models.sh puts in place.
+MODELS_DIR="$GATEHOUSE_CACHE_DIR/models"
+LLAMA_SERVER="$GATEHOUSE_CACHE_DIR/llama/bin/llama-server"
+QWEN05_GGUF="$MODELS_DIR/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+QWEN15_GGUF="$MODELS_DIR/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
@@ -56,7 +65,7 @@ free_port() {
 
 # The virtualenv of the client-compatibility tests (end2end/compat, Python packages pinned in
 # its requirements.txt). Created once; pip runs again only when requirements.txt changes.
-COMPAT_VENV="${GATEHOUSE_CACHE:-$HOME/.cache/gatehouse}/venv"
+COMPAT_VENV="$GATEHOUSE_CACHE_DIR/venv"
 ensure_compat_venv() {
   local req="$ROOT/end2end/compat/requirements.txt" stamp="$COMPAT_VENV/.requirements.sha256" sum
   sum=$(sha256sum "$req" | cut -d' ' -f1)
@@ -71,4 +80,23 @@ ensure_compat_venv() {
   say "pip install -r end2end/compat/requirements.txt"
   "$COMPAT_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
   echo "$sum" >"$stamp"
+}
+
+# Where the AI models are. `ai_env server` exports GATEHOUSE_AI__MODELS_DIR (the server's
+# [ai] models_dir) unless it is set, and removes the scripts' own GATEHOUSE_ variables: the
+# server and the gateway refuse unknown GATEHOUSE_ keys, so none may reach them. `ai_env tests`
+# exports, besides, the variables the Rust tests read (the servers those tests start get a
+# cleaned environment):
+#   GATEHOUSE_MODELS_DIR       the models directory
+#   GATEHOUSE_LLAMA_SERVER     the llama-server binary
+#   GATEHOUSE_TEST_LLM_MODEL   the Qwen2.5-Coder 0.5B GGUF
+ai_env() {
+  export GATEHOUSE_AI__MODELS_DIR="${GATEHOUSE_AI__MODELS_DIR:-$MODELS_DIR}"
+  if [ "${1:?ai_env server|tests}" = tests ]; then
+    export GATEHOUSE_MODELS_DIR="$MODELS_DIR" GATEHOUSE_LLAMA_SERVER="$LLAMA_SERVER" \
+      GATEHOUSE_TEST_LLM_MODEL="$QWEN05_GGUF"
+  else
+    unset GATEHOUSE_MODELS_DIR GATEHOUSE_LLAMA_SERVER GATEHOUSE_TEST_LLM_MODEL \
+      GATEHOUSE_LLM_MODEL GATEHOUSE_LLM_PORT
+  fi
 }

@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 "$ROOT/scripts/setup.sh"
+ai_env server
 
 DB_NAME="${GATEHOUSE_DB_NAME:-gatehouse}"
 # Not a setting of the binaries (they refuse unknown GATEHOUSE_ variables).

@@ -4,7 +4,8 @@
 #   system packages (curl, build tools, Chromium for the browser tests, PostgreSQL and Redis
 #   when absent), pgvector, the wasm32 target, cargo-leptos and wasm-bindgen at pinned
 #   versions, the npm build tools (Tailwind, wasm-opt) and Playwright (no browser download),
-#   a Python virtualenv with the client-compatibility tests' pinned packages.
+#   a Python virtualenv with the client-compatibility tests' pinned packages, the embedding
+#   model (all-MiniLM-L6-v2, scripts/setup-models.sh).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -21,7 +22,7 @@ apt_install() {
 }
 
 say "system packages"
-apt_install curl ca-certificates build-essential pkg-config python3 python3-venv chromium
+apt_install curl ca-certificates build-essential pkg-config python3 python3-venv unzip chromium
 have node || apt_install nodejs npm
 have psql || apt_install postgresql-client
 
@@ -74,5 +75,8 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 say "Python packages (client-compatibility tests)"
 ensure_compat_venv
+
+say "AI models (all-MiniLM-L6-v2 for embeddings)"
+bash "$ROOT/scripts/setup-models.sh" minilm
 
 say "setup done"

@@ -9,6 +9,12 @@ cd "$ROOT"
 
 "$ROOT/scripts/setup.sh"
 
+# The AI tests run the real local LLM: llama-server (built once, 5-12 min) and Qwen2.5-Coder
+# 0.5B (491 MB), both cached in ~/.cache/gatehouse.
+say "local LLM for the AI tests (llama-server, Qwen2.5-Coder 0.5B)"
+bash "$ROOT/scripts/setup-models.sh" llama-server qwen05
+ai_env tests
+
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
