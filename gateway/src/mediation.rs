@@ -726,15 +726,17 @@ fn header_step(step: &Compiled, headers: &mut HeaderMap) {
 /// `path` with each `{name}` replaced by the value of the template's parameter `name` in
 /// `resource` (`/items/{id}` against `/items/42` gives id = 42).
 fn fill(path: &str, template: &str, resource: &str) -> String {
-    let params: Vec<(&str, &str)> = template
-        .split('/')
-        .zip(resource.split('/'))
-        .filter_map(|(t, r)| {
-            t.strip_prefix('{')
-                .and_then(|t| t.strip_suffix('}'))
-                .map(|name| (name, r))
-        })
-        .collect();
+    let mut params: Vec<(String, &str)> = Vec::new();
+    for (t, r) in template.split('/').zip(resource.split('/')) {
+        if let Some(pattern) = crate::router::SegmentPattern::parse(t) {
+            // `{id}.json` against `42.json` gives id = 42.
+            for (name, value) in pattern.captures(r).unwrap_or_default() {
+                params.push((name.to_string(), value));
+            }
+        } else if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+            params.push((name.to_string(), r));
+        }
+    }
     let mut out = path.to_string();
     for (name, value) in params {
         out = out.replace(&format!("{{{name}}}"), value);
@@ -753,6 +755,19 @@ mod tests {
 
     fn policies(v: serde_json::Value) -> Policies {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn rewritten_paths_take_parameters_from_whole_and_mixed_segments() {
+        assert_eq!(fill("/v2/{id}", "/items/{id}", "/items/42"), "/v2/42");
+        assert_eq!(
+            fill(
+                "/routes/{from}/{to}/{fmt}",
+                "/r/{from}-{to}/x.{fmt}",
+                "/r/FRA-JFK/x.json"
+            ),
+            "/routes/FRA/JFK/json"
+        );
     }
 
     #[test]

@@ -64,9 +64,106 @@ impl PrefixBuild {
     }
 }
 
+/// A segment mixing literal text and parameters: `{name}.json`, `{from}-{to}`,
+/// `{resource}:cancel`, `{lat},{lng}` (OpenAPI allows them; many real documents use them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentPattern(Vec<Part>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(Box<str>),
+    Param(Box<str>),
+}
+
+impl SegmentPattern {
+    /// The pattern of a template segment that is neither plain text nor one whole `{param}`;
+    /// `None` for those, and for what cannot be matched unambiguously (two parameters side
+    /// by side, an empty or unclosed brace).
+    pub fn parse(seg: &str) -> Option<SegmentPattern> {
+        if !seg.contains('{') || (seg.starts_with('{') && seg.find('}') == Some(seg.len() - 1)) {
+            return None;
+        }
+        let mut parts = Vec::new();
+        let mut rest = seg;
+        while !rest.is_empty() {
+            match rest.find('{') {
+                Some(0) => {
+                    let end = rest.find('}')?;
+                    let name = &rest[1..end];
+                    if name.is_empty() || name.contains('{') {
+                        return None;
+                    }
+                    if matches!(parts.last(), Some(Part::Param(_))) {
+                        return None;
+                    }
+                    parts.push(Part::Param(name.into()));
+                    rest = &rest[end + 1..];
+                }
+                Some(i) => {
+                    if rest[..i].contains('}') {
+                        return None;
+                    }
+                    parts.push(Part::Literal(rest[..i].into()));
+                    rest = &rest[i..];
+                }
+                None => {
+                    if rest.contains('}') {
+                        return None;
+                    }
+                    parts.push(Part::Literal(rest.into()));
+                    rest = "";
+                }
+            }
+        }
+        Some(SegmentPattern(parts))
+    }
+
+    /// The parameters' values when `seg` matches (each at least one character), in order.
+    pub fn captures<'s>(&self, seg: &'s str) -> Option<Vec<(&str, &'s str)>> {
+        let mut out = Vec::new();
+        matches(&self.0, seg, &mut out).then_some(out)
+    }
+}
+
+fn matches<'p, 's>(parts: &'p [Part], seg: &'s str, out: &mut Vec<(&'p str, &'s str)>) -> bool {
+    let Some((first, rest)) = parts.split_first() else {
+        return seg.is_empty();
+    };
+    match first {
+        Part::Literal(l) => seg
+            .strip_prefix(&**l)
+            .is_some_and(|after| matches(rest, after, out)),
+        Part::Param(name) => match rest.first() {
+            None => {
+                if seg.is_empty() {
+                    return false;
+                }
+                out.push((name, seg));
+                true
+            }
+            Some(Part::Literal(l)) => {
+                // The shortest value the rest of the pattern accepts.
+                for (i, _) in seg.match_indices(&**l).filter(|(i, _)| *i > 0) {
+                    let len = out.len();
+                    out.push((name, &seg[..i]));
+                    if matches(rest, &seg[i..], out) {
+                        return true;
+                    }
+                    out.truncate(len);
+                }
+                false
+            }
+            // `parse` never puts two parameters side by side.
+            Some(Part::Param(_)) => false,
+        },
+    }
+}
+
 #[derive(Debug, Default)]
 struct OpNode {
     literal: Children<OpNode>,
+    /// Mixed segments, in template order.
+    mixed: Box<[(SegmentPattern, OpNode)]>,
     param: Option<Box<OpNode>>,
     /// `*` at this level: matches the rest of the path, including nothing.
     wildcard: Option<Methods>,
@@ -76,6 +173,7 @@ struct OpNode {
 #[derive(Default)]
 struct OpBuild {
     literal: HashMap<Box<str>, OpBuild>,
+    mixed: Vec<(SegmentPattern, OpBuild)>,
     param: Option<Box<OpBuild>>,
     wildcard: Option<Methods>,
     methods: Option<Methods>,
@@ -85,6 +183,11 @@ impl OpBuild {
     fn freeze(self) -> OpNode {
         OpNode {
             literal: Children::freeze(self.literal, OpBuild::freeze),
+            mixed: self
+                .mixed
+                .into_iter()
+                .map(|(p, b)| (p, b.freeze()))
+                .collect(),
             param: self.param.map(|p| Box::new(p.freeze())),
             wildcard: self.wildcard,
             methods: self.methods,
@@ -196,7 +299,16 @@ impl Router {
                         wildcard = true;
                         break;
                     }
-                    n = if seg.starts_with('{') {
+                    n = if let Some(pattern) = SegmentPattern::parse(seg) {
+                        let at = match n.mixed.iter().position(|(p, _)| *p == pattern) {
+                            Some(at) => at,
+                            None => {
+                                n.mixed.push((pattern, OpBuild::default()));
+                                n.mixed.len() - 1
+                            }
+                        };
+                        &mut n.mixed[at].1
+                    } else if seg.starts_with('{') {
                         n.param.get_or_insert_with(Default::default)
                     } else {
                         n.literal.entry(seg.into()).or_default()
@@ -283,7 +395,8 @@ impl Router {
     }
 }
 
-/// Literal beats parameter beats wildcard; backtracks when a branch fails. `allowed` collects
+/// Literal beats mixed (`{id}.json`) beats parameter beats wildcard; backtracks when a branch
+/// fails. `allowed` collects
 /// the methods of a path that matched with the wrong method (for 405).
 fn find_op<'p>(
     node: &OpNode,
@@ -304,6 +417,13 @@ fn find_op<'p>(
         && let Some(op) = find_op(child, segs.clone(), method, allowed)
     {
         return Some(op);
+    }
+    for (pattern, child) in node.mixed.iter() {
+        if pattern.captures(first).is_some()
+            && let Some(op) = find_op(child, segs.clone(), method, allowed)
+        {
+            return Some(op);
+        }
     }
     if let Some(child) = &node.param
         && let Some(op) = find_op(child, segs, method, allowed)
@@ -393,6 +513,78 @@ mod tests {
             } => (api.version.clone(), operation, resource.to_string()),
             other => panic!("expected a match, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn segments_may_mix_text_and_parameters() {
+        let p = SegmentPattern::parse("{origin}-{destination}").unwrap();
+        assert_eq!(
+            p.captures("FRA-JFK"),
+            Some(vec![("origin", "FRA"), ("destination", "JFK")])
+        );
+        assert_eq!(
+            p.captures("-JFK"),
+            None,
+            "a value has at least one character"
+        );
+        assert_eq!(
+            p.captures("a-b-c"),
+            Some(vec![("origin", "a"), ("destination", "b-c")])
+        );
+        let google = SegmentPattern::parse("{resourceName}:deleteContact").unwrap();
+        assert_eq!(
+            google.captures("people:deleteContact"),
+            Some(vec![("resourceName", "people")])
+        );
+        assert_eq!(google.captures("people:updateContact"), None);
+        assert_eq!(SegmentPattern::parse("{id}"), None, "a whole parameter");
+        assert_eq!(SegmentPattern::parse("plain"), None);
+        assert_eq!(SegmentPattern::parse("{a}{b}"), None, "ambiguous");
+        assert_eq!(SegmentPattern::parse("{a"), None);
+        assert_eq!(SegmentPattern::parse("a}.json"), None);
+
+        let s = Snapshot {
+            version: 1,
+            environment: "Default".into(),
+            apis: vec![api(
+                "/news",
+                "1",
+                false,
+                &[
+                    ("GET", "/content/{source}.json"),
+                    ("GET", "/content/{source}.xml"),
+                    ("GET", "/content/all.json"),
+                    ("GET", "/content/{id}"),
+                    ("DELETE", "/v1/{name}:deleteContact"),
+                    ("PATCH", "/v1/{name}:updateContact"),
+                    ("GET", "/near/{lat},{lng}"),
+                ],
+            )],
+            ..Default::default()
+        };
+        assert!(s.problems().is_empty(), "{:?}", s.problems());
+        let r = Router::build(&s);
+        assert_eq!(found(r.route("GET", "/news/1/content/nyt.json")).1, 0);
+        assert_eq!(found(r.route("GET", "/news/1/content/nyt.xml")).1, 1);
+        // Literal beats mixed beats a whole parameter.
+        assert_eq!(found(r.route("GET", "/news/1/content/all.json")).1, 2);
+        assert_eq!(found(r.route("GET", "/news/1/content/nyt")).1, 3);
+        assert_eq!(
+            found(r.route("DELETE", "/news/1/v1/people:deleteContact")).1,
+            4
+        );
+        assert_eq!(
+            found(r.route("PATCH", "/news/1/v1/people:updateContact")).1,
+            5
+        );
+        assert_eq!(
+            r.route("DELETE", "/news/1/v1/people:updateContact"),
+            Match::MethodNotAllowed {
+                allowed: vec!["PATCH".into()]
+            }
+        );
+        assert_eq!(found(r.route("GET", "/news/1/near/50.1,8.6")).1, 6);
+        assert_eq!(r.route("GET", "/news/1/near/50.1"), Match::NoResource);
     }
 
     #[test]

@@ -993,13 +993,23 @@ pub fn cidr_contains(net: (std::net::IpAddr, u8), ip: std::net::IpAddr) -> bool 
     }
 }
 
-/// `/a/{x}/*` → `/a/{}/*`, so two templates differing only in parameter names compare equal.
+/// `/a/{x}/{y}.json` → `/a/{}/{}.json`, so two templates differing only in parameter names
+/// compare equal.
 fn normalize(target: &str) -> String {
-    target
-        .split('/')
-        .map(|s| if s.starts_with('{') { "{}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
+    let mut out = String::with_capacity(target.len());
+    let mut in_param = false;
+    for c in target.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push_str("{}");
+            }
+            '}' => in_param = false,
+            _ if !in_param => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn check_template(target: &str) -> Result<(), String> {
@@ -1014,9 +1024,11 @@ fn check_template(target: &str) -> Result<(), String> {
         }
         if seg.contains('{') || seg.contains('}') {
             let inner = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
-            if !inner.is_some_and(|n| !n.is_empty() && !n.contains(['{', '}'])) {
+            let whole = inner.is_some_and(|n| !n.is_empty() && !n.contains(['{', '}']));
+            if !whole && crate::router::SegmentPattern::parse(seg).is_none() {
                 return Err(format!(
-                    "target `{target}`: a parameter is a whole segment like {{id}}"
+                    "target `{target}`: a parameter is {{name}}, alone in its segment or \
+                     beside text ({{id}}.json, {{from}}-{{to}}), never beside another"
                 ));
             }
         }
