@@ -43,8 +43,14 @@ impl Catalogue {
         visitor.map_or(&self.default_organization, |a| &a.organization)
     }
 
-    /// `$1` organization, `$2` username (NULL for anonymous), `$3` is admin.
-    const VISIBLE: &'static str = "o.name = $1 AND (
+    /// The organization whose catalogue `visitor` sees.
+    pub fn organization_of<'a>(&'a self, visitor: Visitor<'a>) -> &'a str {
+        self.organization(visitor)
+    }
+
+    /// Which APIs (`a`, with its organization `o`) a visitor sees: `$1` organization, `$2`
+    /// username (NULL for anonymous), `$3` is admin. The AI search uses the same rule.
+    pub const VISIBLE: &'static str = "o.name = $1 AND (
             a.settings->>'visibility' IS DISTINCT FROM 'PRIVATE'
               AND a.settings->>'visibility' IS DISTINCT FROM 'RESTRICTED'
          OR ($2::text IS NOT NULL AND a.settings->>'visibility' = 'PRIVATE')
@@ -344,10 +350,25 @@ fn type_of(doc: &Value, schema: &Value) -> String {
     kind
 }
 
+/// Values an example is built from at most: a wide schema five levels deep would otherwise
+/// build millions (20 properties a level: 3.2 million), and every page or index of its API
+/// would wait for them.
+const EXAMPLE_BUDGET: usize = 400;
+
 /// A value to start a request body from: the schema's `example` / `default` / first `enum`
-/// value, else one built from its properties (five levels deep at most).
+/// value, else one built from its properties (five levels deep and `EXAMPLE_BUDGET` values at
+/// most).
 fn example_of(doc: &Value, schema: &Value, depth: usize) -> Value {
+    let mut budget = EXAMPLE_BUDGET;
+    example_within(doc, schema, depth, &mut budget)
+}
+
+fn example_within(doc: &Value, schema: &Value, depth: usize, budget: &mut usize) -> Value {
     let schema = resolve(doc, schema);
+    if *budget == 0 {
+        return Value::Null;
+    }
+    *budget -= 1;
     if depth > 5 {
         return Value::Null;
     }
@@ -373,7 +394,7 @@ fn example_of(doc: &Value, schema: &Value, depth: usize) -> Value {
         if let Some(parts) = schema.get(key).and_then(Value::as_array) {
             let mut merged = serde_json::Map::new();
             for part in parts {
-                match example_of(doc, part, depth + 1) {
+                match example_within(doc, part, depth + 1, budget) {
                     Value::Object(o) => merged.extend(o),
                     other if key != "allOf" => return other,
                     _ => {}
@@ -396,22 +417,26 @@ fn example_of(doc: &Value, schema: &Value, depth: usize) -> Value {
         _ => "",
     };
     match kind {
-        "object" => Value::Object(
-            schema
+        "object" => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in schema
                 .get("properties")
                 .and_then(Value::as_object)
-                .map(|props| {
-                    props
-                        .iter()
-                        .map(|(k, v)| (k.clone(), example_of(doc, v, depth + 1)))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        ),
+                .into_iter()
+                .flatten()
+            {
+                // Out of budget: the rest of the properties are left out, not nulled.
+                if *budget == 0 {
+                    break;
+                }
+                out.insert(k.clone(), example_within(doc, v, depth + 1, budget));
+            }
+            Value::Object(out)
+        }
         "array" => Value::Array(
             schema
                 .get("items")
-                .map(|i| vec![example_of(doc, i, depth + 1)])
+                .map(|i| vec![example_within(doc, i, depth + 1, budget)])
                 .unwrap_or_default(),
         ),
         "integer" => 0.into(),
@@ -599,6 +624,35 @@ mod tests {
         // An operation the document lacks is still listed.
         let d = &operation_docs(&v2, &[Operation::new("GET", "/nothing")])[0];
         assert!(d.parameters.is_empty() && d.responses.is_empty());
+    }
+
+    #[test]
+    fn an_example_of_a_wide_deep_schema_stays_small() {
+        // 20 properties on each of six levels: 64 million values unbounded.
+        let props: serde_json::Map<String, Value> = (0..20)
+            .map(|i| {
+                (
+                    format!("p{i}"),
+                    serde_json::json!({"$ref": "#/components/schemas/Node"}),
+                )
+            })
+            .collect();
+        let doc = serde_json::json!({"components": {"schemas": {"Node": {"type": "object", "properties": props}}}});
+        let started = std::time::Instant::now();
+        let example = example_of(&doc, &doc["components"]["schemas"]["Node"], 0);
+        fn count(v: &Value) -> usize {
+            1 + match v {
+                Value::Object(o) => o.values().map(count).sum(),
+                Value::Array(a) => a.iter().map(count).sum(),
+                _ => 0,
+            }
+        }
+        assert!(
+            count(&example) <= EXAMPLE_BUDGET + 20,
+            "{}",
+            count(&example)
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]
