@@ -154,6 +154,9 @@ pub enum ServiceError {
         problems: Vec<FieldProblem>,
     },
     Internal,
+    /// A service the call needs is busy, missing or slow (an AI model, a rate limit): the
+    /// message says what to do.
+    Unavailable(String),
 }
 
 /// One field's problem, shown next to the field.
@@ -186,6 +189,7 @@ impl std::fmt::Display for ServiceError {
             ServiceError::Invalid { field, message } => write!(f, "{field}: {message}"),
             ServiceError::Fields { message, .. } => write!(f, "{message}"),
             ServiceError::Internal => write!(f, "internal error; see the server log"),
+            ServiceError::Unavailable(message) => write!(f, "{message}"),
         }
     }
 }
@@ -312,6 +316,7 @@ pub mod ssr {
                     http::StatusCode::BAD_REQUEST
                 }
                 ServiceError::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
+                ServiceError::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
             };
             if let Some(opts) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
                 opts.set_status(status);

@@ -111,7 +111,7 @@ pub struct ParameterDoc {
 }
 
 /// A catalogue call from the portal (anonymous visitors too).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DevportalCall {
     List {
         query: String,
@@ -123,13 +123,24 @@ pub enum DevportalCall {
     },
     /// The organization's API categories (names and descriptions), to filter by.
     Categories,
+    /// A question to the marketplace assistant.
+    Assistant(crate::ai::AssistantRequest),
+    /// API chat on an API's page: `action` PREPARE or EXECUTE.
+    ApiChat {
+        api_id: String,
+        action: String,
+        request: crate::ai::ApiChatRequest,
+    },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DevportalReply {
     Page(Page<CatalogueApi>),
     Api(Box<CatalogueApiDetail>),
     Categories(Vec<crate::settings::ApiCategory>),
+    Assistant(crate::ai::AssistantReply),
+    ApiChatPlan(crate::ai::ApiChatPlan),
+    ApiChatRun(crate::ai::ApiChatRun),
 }
 
 /// A parsed catalogue search: WSO2's `name:`, `tag:`, `context:`, `category:`, `provider:`,

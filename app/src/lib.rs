@@ -5,6 +5,7 @@
 // The Publisher pages nest deep view types; the hydrate build needs more than 128 levels.
 #![recursion_limit = "256"]
 
+pub mod ai;
 pub mod api;
 pub mod applications;
 pub mod auth;

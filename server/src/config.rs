@@ -25,6 +25,8 @@ pub struct Settings {
     #[serde(default)]
     pub keymanager: KeyManagerSection,
     #[serde(default)]
+    pub ai: AiSection,
+    #[serde(default)]
     pub log: LogSettings,
     /// First start only: the password of the `admin` user (`GATEHOUSE_ADMIN_PASSWORD`).
     /// Unset means a random one, printed once.
@@ -185,6 +187,65 @@ impl Default for KeyManagerSection {
     }
 }
 
+/// The AI features (marketplace assistant, API chat). Local by default: embeddings with the
+/// embedded all-MiniLM-L6-v2, answers and plans without an LLM; any OpenAI-compatible
+/// endpoint for either when set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AiSection {
+    /// Off: the portals do not offer the AI features and their endpoints answer 404.
+    pub enabled: bool,
+    /// Where `scripts/setup-models.sh` puts the models (`all-MiniLM-L6-v2/`). Default:
+    /// `~/.cache/gatehouse/models`.
+    pub models_dir: Option<PathBuf>,
+    /// An OpenAI-compatible chat endpoint (`http://127.0.0.1:8081/v1`, `make llm`). Unset: no
+    /// LLM (templated answers, the embedded planner).
+    pub llm_url: Option<String>,
+    pub llm_model: String,
+    pub llm_api_key: Option<SecretString>,
+    /// An OpenAI-compatible embeddings endpoint. Unset: all-MiniLM-L6-v2 in process.
+    pub embeddings_url: Option<String>,
+    pub embeddings_model: String,
+    pub embeddings_api_key: Option<SecretString>,
+    /// Longest wait for a model's answer.
+    pub timeout_seconds: u64,
+    /// Calls a user may make to the AI endpoints per minute.
+    pub requests_per_minute: u32,
+    /// The marketplace assistant names no API whose best similarity (cosine, 0–1) is below this:
+    /// it says nothing fits instead. Depends on the embedding model; the default suits
+    /// all-MiniLM-L6-v2.
+    pub min_score: f32,
+}
+
+impl Default for AiSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            models_dir: None,
+            llm_url: None,
+            llm_model: String::new(),
+            llm_api_key: None,
+            embeddings_url: None,
+            embeddings_model: String::new(),
+            embeddings_api_key: None,
+            timeout_seconds: 60,
+            requests_per_minute: 30,
+            min_score: 0.25,
+        }
+    }
+}
+
+impl AiSection {
+    pub fn models_dir(&self) -> PathBuf {
+        self.models_dir.clone().unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join(".cache/gatehouse/models")
+        })
+    }
+}
+
 fn invalid(key: &str, message: impl Into<String>) -> SettingsError {
     SettingsError::Invalid {
         key: key.into(),
@@ -252,6 +313,31 @@ impl Settings {
                 "keymanager.signing_algorithm",
                 format!("`{}`: use RS256 or ES256", km.signing_algorithm),
             ));
+        }
+        for (key, url) in [
+            ("ai.llm_url", &self.ai.llm_url),
+            ("ai.embeddings_url", &self.ai.embeddings_url),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(invalid(key, format!("`{url}` is not an http(s) URL")));
+            }
+        }
+        if self.ai.embeddings_url.is_some() && self.ai.embeddings_model.trim().is_empty() {
+            return Err(invalid(
+                "ai.embeddings_model",
+                "is required with ai.embeddings_url",
+            ));
+        }
+        if self.ai.timeout_seconds == 0 {
+            return Err(invalid("ai.timeout_seconds", "must be positive"));
+        }
+        if !(0.0..=1.0).contains(&self.ai.min_score) {
+            return Err(invalid("ai.min_score", "between 0 and 1"));
+        }
+        if self.ai.requests_per_minute == 0 {
+            return Err(invalid("ai.requests_per_minute", "must be at least 1"));
         }
         if let Some(k) = &self.auth.hash_key
             && k.expose_secret().len() < 32

@@ -45,6 +45,18 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// Too many calls: the description, and seconds until the next one may go (`Retry-After`).
+    #[error("{0}")]
+    TooManyRequests(String, u64),
+    /// A service the request needs is not there (no model installed, say).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A service the request called answered wrongly (an LLM endpoint).
+    #[error("{0}")]
+    BadGateway(String),
+    /// A service the request called did not answer in time.
+    #[error("{0}")]
+    GatewayTimeout(String),
     #[error("database error")]
     Sqlx(#[from] sqlx::Error),
     #[error("internal error")]
@@ -81,6 +93,10 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Sqlx(_) | ApiError::Anyhow(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,6 +116,14 @@ impl ApiError {
                 ("Unsupported media type".into(), d.clone(), vec![])
             }
             ApiError::MethodNotAllowed(d) => ("Method Not Allowed".into(), d.clone(), vec![]),
+            ApiError::TooManyRequests(d, _)
+            | ApiError::Unavailable(d)
+            | ApiError::BadGateway(d)
+            | ApiError::GatewayTimeout(d) => (
+                status.canonical_reason().unwrap_or("Error").to_string(),
+                d.clone(),
+                vec![],
+            ),
             ApiError::Sqlx(_) | ApiError::Anyhow(_) => (
                 "Internal Server Error".to_string(),
                 "The server could not complete the request; the error is in its log.".to_string(),
@@ -124,6 +148,12 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut resp = (self.status(), axum::Json(self.body())).into_response();
+        if let ApiError::TooManyRequests(_, seconds) = &self {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*seconds),
+            );
+        }
         if matches!(self, ApiError::Unauthorized(_)) {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

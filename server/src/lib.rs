@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin_settings;
+pub mod ai;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub hash_key: Arc<Vec<u8>>,
     /// Applications, keys, subscriptions and the resident key manager's tokens.
     pub km: keymanager::KeyManager,
+    /// The marketplace assistant and API chat (models, indexer, limits).
+    pub ai: ai::Ai,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -100,8 +103,11 @@ pub async fn prepare(db: PgPool, settings: Settings) -> anyhow::Result<AppState>
         .site_pkg_dir("pkg")
         .site_addr(settings.server.addr)
         .build();
+    let ai = ai::Ai::new(&settings.ai);
+    ai.start_indexer(db.clone());
     Ok(AppState {
         db,
+        ai,
         settings: Arc::new(settings),
         leptos,
         keys: Arc::new(keys),

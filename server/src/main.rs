@@ -76,7 +76,9 @@ async fn run() -> anyhow::Result<()> {
     let public = state.settings.public_url();
     tracing::info!(addr = %listener.local_addr()?, url = %public, "server started");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = axum::serve(listener, server::app(state)).with_graceful_shutdown(async move {
+    // The client's address reaches handlers (anonymous visitors' AI allowance).
+    let app = server::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutdown requested; finishing open requests");
         let _ = tx.send(());

@@ -15,20 +15,34 @@ pub struct DbServices {
     publisher: Publisher,
     catalogue: crate::devportal::Catalogue,
     km: crate::keymanager::KeyManager,
+    ai: crate::ai::Ai,
 }
 
 impl DbServices {
+    /// The services over the server's state (what the portals use).
+    pub fn from_state(state: &crate::AppState) -> Self {
+        Self::new(
+            state.db.clone(),
+            Publisher::new(state.db.clone(), state.settings.publisher.clone()),
+            crate::http::devportal::catalogue(state),
+            state.km.clone(),
+            state.ai.clone(),
+        )
+    }
+
     pub fn new(
         db: PgPool,
         publisher: Publisher,
         catalogue: crate::devportal::Catalogue,
         km: crate::keymanager::KeyManager,
+        ai: crate::ai::Ai,
     ) -> Self {
         Self {
             db,
             publisher,
             catalogue,
             km,
+            ai,
         }
     }
 
@@ -186,6 +200,10 @@ impl From<ApiError> for ServiceError {
                 field: "body".into(),
                 message: d,
             },
+            ApiError::TooManyRequests(d, _)
+            | ApiError::Unavailable(d)
+            | ApiError::BadGateway(d)
+            | ApiError::GatewayTimeout(d) => ServiceError::Unavailable(d),
             ApiError::Sqlx(e) => {
                 tracing::error!(error = %e, "database error");
                 ServiceError::Internal
@@ -499,6 +517,35 @@ impl PortalServices for DbServices {
                     .get(actor.as_ref(), &id)
                     .await
                     .map(|a| R::Api(Box::new(a))),
+                C::Assistant(request) => crate::http::devportal::assistant(
+                    &self.ai,
+                    &self.db,
+                    &self.catalogue,
+                    actor.as_ref(),
+                    None,
+                    request,
+                )
+                .await
+                .map(R::Assistant),
+                C::ApiChat {
+                    api_id,
+                    action,
+                    request,
+                } => crate::http::devportal::api_chat(
+                    &self.ai,
+                    &self.db,
+                    &self.km,
+                    &self.catalogue,
+                    actor.as_ref(),
+                    &api_id,
+                    &action,
+                    request,
+                )
+                .await
+                .map(|r| match r {
+                    crate::http::devportal::ApiChatOutcome::Plan(p) => R::ApiChatPlan(p),
+                    crate::http::devportal::ApiChatOutcome::Run(r) => R::ApiChatRun(r),
+                }),
                 C::Categories => {
                     let org = actor
                         .as_ref()

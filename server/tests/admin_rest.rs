@@ -953,15 +953,7 @@ async fn other_methods_on_admin_paths_answer_a_wso2_error(db: PgPool) {
 // ----- The Admin portal's server functions ------------------------------------------------------
 
 fn services(state: &server::AppState) -> server::services::DbServices {
-    server::services::DbServices::new(
-        state.db.clone(),
-        server::publisher::Publisher::new(state.db.clone(), state.settings.publisher.clone()),
-        server::devportal::Catalogue {
-            db: state.db.clone(),
-            default_organization: state.settings.auth.default_organization.clone(),
-        },
-        state.km.clone(),
-    )
+    server::services::DbServices::from_state(state)
 }
 
 async fn user(db: &PgPool, org: &str, username: &str, scopes: &[&str]) -> CurrentUser {

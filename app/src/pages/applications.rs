@@ -1151,7 +1151,7 @@ pub fn TryOutPanel(
 }
 
 /// Percent-encodes a path segment or query value (RFC 3986 unreserved characters stay).
-pub(crate) fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -1,7 +1,9 @@
 //! One module per portal, plus sign-in and the error pages.
 
 pub mod admin;
+pub mod api_chat;
 pub mod applications;
+pub mod assistant;
 pub mod devportal;
 pub mod documents;
 pub mod errors;

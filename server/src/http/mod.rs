@@ -36,12 +36,7 @@ pub const PORTAL_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// The whole application router.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let services: Services = Arc::new(crate::services::DbServices::new(
-        state.db.clone(),
-        crate::publisher::Publisher::new(state.db.clone(), state.settings.publisher.clone()),
-        devportal::catalogue(&state),
-        state.km.clone(),
-    ));
+    let services: Services = Arc::new(crate::services::DbServices::from_state(&state));
     let leptos_state = state.clone();
     Router::new()
         .route("/", get(|| async { Redirect::to("/devportal") }))
