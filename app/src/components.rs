@@ -159,6 +159,17 @@ pub fn EmptyState(title: &'static str, detail: &'static str) -> impl IntoView {
     }
 }
 
+/// Children rendered in the browser only, once the page has hydrated (the server sends an
+/// empty slot): for interactive panels whose content is the user's own (a chat) and has nothing
+/// to show before that.
+#[component]
+pub fn ClientOnly(children: ChildrenFn) -> impl IntoView {
+    let mounted = RwSignal::new(false);
+    // Effects run in the browser only.
+    Effect::new(move |_| mounted.set(true));
+    move || mounted.get().then(|| children())
+}
+
 /// Page heading with an optional line under it.
 #[component]
 pub fn PageTitle(title: &'static str, #[prop(optional)] subtitle: &'static str) -> impl IntoView {

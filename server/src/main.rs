@@ -76,6 +76,7 @@ async fn run() -> anyhow::Result<()> {
     let public = state.settings.public_url();
     tracing::info!(addr = %listener.local_addr()?, url = %public, "server started");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let ai = state.ai.clone();
     // The client's address reaches handlers (anonymous visitors' AI allowance).
     let app = server::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -90,6 +91,7 @@ async fn run() -> anyhow::Result<()> {
             tracing::warn!("grace period over; stopping with requests still open");
         }
     }
+    ai.stop();
     db.close().await;
     tracing::info!("server stopped");
     Ok(())

@@ -96,6 +96,10 @@ const OPS: &[Op] = &[
     ("DELETE", "/subscriptions/{subscriptionId}", true, Some(SUBS), None),
     // Key managers: any signed-in user (WSO2's contract asks for apim:subscribe).
     ("GET", "/key-managers", true, Some(APP), None),
+    // AI: the assistant and API chat's PREPARE answer anyone who sees the catalogue (EXECUTE,
+    // the same route with apiChatAction=EXECUTE, needs a signed-in user: tests/ai.rs).
+    ("POST", "/marketplace-assistant/chat", false, None, Some(r#"{"query": "order a pizza"}"#)),
+    ("POST", "/apis/{apiId}/api-chat", false, None, Some(r#"{"command": "list the menu"}"#)),
 ];
 
 /// A small valid PNG (1×1).

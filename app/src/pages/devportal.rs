@@ -59,7 +59,7 @@ pub fn Catalogue() -> impl IntoView {
         <PortalPage portal=Portal::DevPortal>
             {nav()}
             <PageTitle title="APIs" subtitle="Find an API, subscribe an application, and try it out."/>
-            <crate::pages::assistant::AssistantPanel/>
+            <crate::components::ClientOnly><crate::pages::assistant::AssistantPanel/></crate::components::ClientOnly>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let list = match categories.await {
@@ -238,7 +238,7 @@ pub fn ApiOverview() -> impl IntoView {
             <div class="mt-6 grid gap-6 lg:grid-cols-3">
                 <div><crate::pages::applications::SubscribePanel api_id=id() api=api/></div>
                 <div class="space-y-6 lg:col-span-2">
-                    <crate::pages::api_chat::ApiChatPanel api_id=id()/>
+                    <crate::components::ClientOnly><crate::pages::api_chat::ApiChatPanel api_id=id()/></crate::components::ClientOnly>
                     <crate::pages::applications::TryOutPanel api_id=id() api=api/>
                 </div>
             </div>

@@ -334,7 +334,14 @@ pub async fn drain(ai: &Ai, db: &PgPool) -> Result<(usize, usize), AiError> {
 /// The indexer task: wakes on `NOTIFY ai_index` (a change committed anywhere, by any replica)
 /// or every few seconds, and drains the queue.
 pub async fn run(ai: Ai, db: PgPool) {
-    let mut listener = match sqlx::postgres::PgListener::connect_with(&db).await {
+    // Its own connection, not one of the pool's: LISTEN holds it for good, and the pool's are
+    // counted (a small pool would run short).
+    let own = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy_with((*db.connect_options()).clone());
+    let mut listener = match sqlx::postgres::PgListener::connect_with(&own).await {
         Ok(mut l) => match l.listen("ai_index").await {
             Ok(()) => Some(l),
             Err(e) => {
@@ -348,7 +355,11 @@ pub async fn run(ai: Ai, db: PgPool) {
         }
     };
     let mut queued_missing = false;
+    let mut stop = ai.stopping();
     loop {
+        if *stop.borrow() {
+            break;
+        }
         if !queued_missing && let Ok(e) = ai.embedder().await {
             match queue_missing(&db, e.model()).await {
                 Ok(n) if n > 0 => {
@@ -372,20 +383,27 @@ pub async fn run(ai: Ai, db: PgPool) {
             Err(e) => tracing::warn!(error = %e, "AI indexing failed"),
         }
         let wait = Duration::from_secs(5);
-        match listener.as_mut() {
-            Some(l) => match tokio::time::timeout(wait, l.recv()).await {
-                // A job was queued, or five seconds passed.
-                Ok(Ok(_)) | Err(_) => {}
-                // The connection broke: polling until it is back (sqlx reconnects on the next
-                // `recv`), never spinning.
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "LISTEN ai_index failed; polling");
-                    tokio::time::sleep(wait).await;
-                }
-            },
-            None => tokio::time::sleep(wait).await,
+        let woken = async {
+            match listener.as_mut() {
+                Some(l) => match tokio::time::timeout(wait, l.recv()).await {
+                    // A job was queued, or five seconds passed.
+                    Ok(Ok(_)) | Err(_) => {}
+                    // The connection broke: polling until it is back (sqlx reconnects on the
+                    // next `recv`), never spinning.
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "LISTEN ai_index failed; polling");
+                        tokio::time::sleep(wait).await;
+                    }
+                },
+                None => tokio::time::sleep(wait).await,
+            }
+        };
+        tokio::select! {
+            _ = woken => {}
+            _ = stop.changed() => break,
         }
     }
+    tracing::debug!("AI indexer stopped");
 }
 
 #[cfg(test)]

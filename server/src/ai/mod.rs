@@ -81,6 +81,8 @@ struct Inner {
     limiter: UserLimiter,
     /// Bumped whenever the indexer finished a round (tests wait on it).
     indexed: tokio::sync::watch::Sender<u64>,
+    /// Set when the server stops: the indexer lets its database connections go.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Ai {
@@ -106,6 +108,7 @@ impl Ai {
                 llm,
                 limiter: RateLimiter::dashmap(Quota::per_minute(per_minute)),
                 indexed: tokio::sync::watch::channel(0).0,
+                stopping: tokio::sync::watch::channel(false).0,
             }),
         }
     }
@@ -214,5 +217,15 @@ impl Ai {
         if self.enabled() {
             tokio::spawn(index::run(self.clone(), db));
         }
+    }
+
+    /// Stops the indexer after the job at hand (before the database pool closes: its LISTEN
+    /// connection is one of the pool's).
+    pub fn stop(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
     }
 }
