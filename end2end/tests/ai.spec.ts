@@ -66,7 +66,7 @@ test('a developer asks the assistant, follows its link to the API, and has API c
   const assistant = page.getByTestId('assistant');
   await assistant.getByLabel('Your question').fill('I want to order a pizza for delivery and follow the order');
   await assistant.getByRole('button', { name: 'Ask' }).click();
-  const answer = assistant.getByTestId('assistant-answer').last();
+  const answer = assistant.getByTestId('assistant-answer').first();
   await expect(answer.getByTestId('assistant-api').first()).toContainText('PizzaShack');
   await shot(page, 'devportal-assistant');
   // A follow-up keeps the conversation's subject; a new need gets its own answer.

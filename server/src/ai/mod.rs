@@ -87,6 +87,9 @@ struct Inner {
 
 impl Ai {
     pub fn new(settings: &AiSection) -> Ai {
+        // The HTTP clients to model endpoints use rustls with the process's provider (ring):
+        // set it once (a second call finds it set, which is fine).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let per_minute = NonZeroU32::new(settings.requests_per_minute).unwrap_or(NonZeroU32::MIN);
         let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
         let llm = settings.llm_url.as_ref().map(|url| {
