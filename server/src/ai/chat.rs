@@ -31,8 +31,9 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Steps in one plan.
 const MAX_STEPS: usize = 5;
-/// Tools offered to the model in one call (the closest operations by meaning).
-const MAX_TOOLS: usize = 12;
+/// Tools offered to the model in one call (the closest operations by meaning): every tool's
+/// schema is prompt the model reads first, at tens of tokens a second on a small CPU.
+const MAX_TOOLS: usize = 5;
 /// Characters of a response body the model sees.
 const MODEL_BODY: usize = 1_500;
 /// Characters of a request.
@@ -360,7 +361,11 @@ impl Planner for LlmPlanner<'_> {
             let steps = plan::split_steps(command);
             for (n, step) in steps.iter().take(MAX_STEPS).enumerate() {
                 let ranked = api.ranked(step).await?;
-                let offered: Vec<usize> = ranked.iter().take(MAX_TOOLS).map(|(i, _)| *i).collect();
+                let mut offered: Vec<usize> =
+                    ranked.iter().take(MAX_TOOLS).map(|(i, _)| *i).collect();
+                // In document order: the same tools in the same order keep the server's prompt
+                // cache warm from one step to the next.
+                offered.sort_unstable();
                 let tools: Vec<Value> = offered
                     .iter()
                     .map(|&i| tool_of(&api.operations[i], i))
@@ -412,7 +417,7 @@ impl Planner for LlmPlanner<'_> {
                         continue;
                     };
                     let op = &api.operations[i];
-                    let args = normalise_arguments(op, args);
+                    let args = grounded(step, normalise_arguments(op, args));
                     let call = call_of(op, args);
                     if call.problems.is_empty() || attempt == 1 {
                         chosen = Some((i, call));
@@ -443,6 +448,64 @@ impl Planner for LlmPlanner<'_> {
             Ok(calls)
         })
     }
+}
+
+/// The arguments whose values the request states: small models fill in every parameter with
+/// the schema's examples ("123 Main St", "Bearer YOUR_API_KEY_HERE"). A value stays when it
+/// appears in the words (strings and numbers, case and separators aside), refers to an earlier
+/// step (`$stepN.…`), or is a yes/no; body fields are checked one by one.
+pub fn grounded(text: &str, args: Map<String, Value>) -> Map<String, Value> {
+    let norm = |s: &str| -> String {
+        s.to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect()
+    };
+    let words = norm(text);
+    let keep = |v: &Value| -> bool {
+        match v {
+            Value::String(s) if s.starts_with("$step") => true,
+            Value::String(s) => {
+                let n = norm(s);
+                // Enum-like values are often the stem of what was said ("sold" for "sold").
+                !n.is_empty()
+                    && (words.contains(&n) || n.len() > 3 && words.contains(&n[..n.len() - 1]))
+            }
+            Value::Number(n) => {
+                let t = n.to_string();
+                words.contains(&norm(&t))
+                    || n.as_f64().is_some_and(|f| {
+                        // 1250 pence for "£12.50"; 12 for "a dozen" is left to the planner's
+                        // own words, not the model's.
+                        words.contains(&norm(&format!("{:.2}", f / 100.0)))
+                    })
+            }
+            Value::Bool(_) => true,
+            Value::Array(a) => {
+                !a.is_empty()
+                    && a.iter().all(|x| {
+                        matches!(x, Value::String(_) | Value::Number(_)) && {
+                            let n = norm(&match x {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            });
+                            words.contains(&n)
+                        }
+                    })
+            }
+            _ => false,
+        }
+    };
+    args.into_iter()
+        .filter_map(|(k, v)| match (k.as_str(), v) {
+            ("body", Value::Object(o)) => {
+                let body: Map<String, Value> = o.into_iter().filter(|(_, x)| keep(x)).collect();
+                Some((k, Value::Object(body)))
+            }
+            (_, v) if keep(&v) => Some((k, v)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Arguments as the model wrote them, in our shape: parameters by name and the body under
@@ -953,6 +1016,27 @@ mod tests {
         };
         assert_eq!(call_in_reply(&wrapped), Some(("x".into(), json!({"a": 1}))));
         assert_eq!(call_in_reply(&super::super::llm::Reply::default()), None);
+    }
+
+    #[test]
+    fn arguments_the_request_does_not_state_are_dropped() {
+        let args = json!({
+            "paymentId": "8kq1s7gvnv1am5k0hd0rj2t4e6",
+            "authorization": "Bearer YOUR_API_KEY_HERE",
+            "state": "success",
+            "body": {"pizza": "Margherita", "quantity": 2, "address": "123 Main St", "amount": 1250},
+            "next": "$step1.id",
+        });
+        let kept = grounded(
+            "cancel payment 8kq1s7gvnv1am5k0hd0rj2t4e6 for 2 margheritas (£12.50), successful ones",
+            args.as_object().unwrap().clone(),
+        );
+        assert_eq!(
+            Value::Object(kept),
+            json!({"paymentId": "8kq1s7gvnv1am5k0hd0rj2t4e6", "state": "success",
+                   "body": {"pizza": "Margherita", "quantity": 2, "amount": 1250},
+                   "next": "$step1.id"})
+        );
     }
 
     #[test]
