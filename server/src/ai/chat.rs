@@ -465,11 +465,10 @@ pub fn grounded(text: &str, args: Map<String, Value>) -> Map<String, Value> {
     let keep = |v: &Value| -> bool {
         match v {
             Value::String(s) if s.starts_with("$step") => true,
+            // "success" stays for "the successful ones", "Margherita" for "2 margheritas".
             Value::String(s) => {
                 let n = norm(s);
-                // Enum-like values are often the stem of what was said ("sold" for "sold").
-                !n.is_empty()
-                    && (words.contains(&n) || n.len() > 3 && words.contains(&n[..n.len() - 1]))
+                !n.is_empty() && words.contains(&n)
             }
             Value::Number(n) => {
                 let t = n.to_string();
