@@ -361,6 +361,17 @@ pub async fn run(ai: Ai, db: PgPool) {
             break;
         }
         if !queued_missing && let Ok(e) = ai.embedder().await {
+            // The model's dimension gets its partial HNSW index (384 has one from the migration).
+            let dim = e.dimension();
+            if let Err(err) = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE INDEX IF NOT EXISTS ai_embedding_hnsw_{dim} ON ai_embedding
+                   USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE dimension = {dim}"
+            )))
+            .execute(&db)
+            .await
+            {
+                tracing::warn!(error = %err, dim, "cannot create the vector index for this model");
+            }
             match queue_missing(&db, e.model()).await {
                 Ok(n) if n > 0 => {
                     tracing::info!(apis = n, model = e.model(), "queued APIs to embed");
