@@ -175,6 +175,11 @@ impl Ai {
 
     /// Counts one call of `user` (429 with the wait once the minute's allowance is used).
     pub fn admit(&self, user: &str) -> Result<(), ApiError> {
+        // Callers whose allowance is whole again are forgotten, so anonymous addresses do not
+        // pile up.
+        if self.inner.limiter.len() > 10_000 {
+            self.inner.limiter.retain_recent();
+        }
         match self.inner.limiter.check_key(&user.to_string()) {
             Ok(()) => Ok(()),
             Err(not_until) => {
