@@ -45,49 +45,8 @@ async fn publish(app: &TestApp, token: &str, slug: &str, doc: &[u8]) -> String {
         "version": "1.0",
         "endpointConfig": {"endpoint_type": "http",
                            "production_endpoints": {"url": "http://127.0.0.1:9"}},
-    })
-    .to_string();
-    let r = app
-        .multipart(
-            Method::POST,
-            &format!("{P}/apis/import-openapi"),
-            token,
-            &[
-                ("file", Some(&format!("{slug}.json")), doc),
-                ("additionalProperties", None, extra.as_bytes()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{slug}: {}", r.text());
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    let rev = ok(
-        app,
-        Method::POST,
-        &format!("{P}/apis/{id}/revisions"),
-        token,
-        Some(json!({})),
-    )
-    .await;
-    ok(
-        app,
-        Method::POST,
-        &format!(
-            "{P}/apis/{id}/deploy-revision?revisionId={}",
-            rev["id"].as_str().unwrap()
-        ),
-        token,
-        Some(json!([{"name": "Default", "vhost": "localhost"}])),
-    )
-    .await;
-    ok(
-        app,
-        Method::POST,
-        &format!("{P}/apis/change-lifecycle?apiId={id}&action=Publish"),
-        token,
-        None,
-    )
-    .await;
-    id
+    });
+    import_api(app, token, &format!("{slug}.json"), doc, extra, true).await
 }
 
 /// Waits until the indexer has embedded everything queued: how long it took.
@@ -118,6 +77,16 @@ async fn ask(app: &TestApp, token: &str, query: &str, history: Value) -> Value {
         &format!("{D}/marketplace-assistant/chat"),
         token,
         Some(json!({"query": query, "history": history})),
+    )
+    .await
+}
+
+/// A question from a visitor who is not signed in.
+async fn ask_anonymously(app: &TestApp, query: &str) -> Resp {
+    app.post_json(
+        &format!("{D}/marketplace-assistant/chat"),
+        json!({"query": query}),
+        &[],
     )
     .await
 }
@@ -268,13 +237,7 @@ async fn the_assistant_respects_visibility_lifecycle_and_limits(db: PgPool) {
     .await;
     indexed(&db, Duration::from_secs(300)).await;
     // Anonymous visitors see public APIs.
-    let r = app
-        .post_json(
-            &format!("{D}/marketplace-assistant/chat"),
-            json!({"query": "send an SMS to a customer"}),
-            &[],
-        )
-        .await;
+    let r = ask_anonymously(&app, "send an SMS to a customer").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["apis"][0]["apiId"], sms.as_str());
 
@@ -291,13 +254,7 @@ async fn the_assistant_respects_visibility_lifecycle_and_limits(db: PgPool) {
     )
     .await;
     indexed(&db, Duration::from_secs(60)).await;
-    let r = app
-        .post_json(
-            &format!("{D}/marketplace-assistant/chat"),
-            json!({"query": "send an SMS to a customer"}),
-            &[],
-        )
-        .await;
+    let r = ask_anonymously(&app, "send an SMS to a customer").await;
     let apis = r.json()["apis"].clone();
     assert!(
         apis.as_array()

@@ -361,6 +361,21 @@ pub async fn petstore_api(
             json!({"endpoint_type": "http", "production_endpoints": {"url": "http://127.0.0.1:9"}});
     }
     let doc = fixture("oai-examples/v3.0/petstore.yaml");
+    import_api(app, token, "petstore.yaml", &doc, extra, publish).await
+}
+
+/// Imports the OpenAPI document `doc` (uploaded as `file`) with `extra` as its additional
+/// properties; with `publish`, deploys a revision to Default and publishes it. Its id.
+pub async fn import_api(
+    app: &TestApp,
+    token: &str,
+    file: &str,
+    doc: &[u8],
+    extra: serde_json::Value,
+    publish: bool,
+) -> String {
+    use serde_json::json;
+    const P: &str = "/api/am/publisher/v4";
     let extra = extra.to_string();
     let r = app
         .multipart(
@@ -368,7 +383,7 @@ pub async fn petstore_api(
             &format!("{P}/apis/import-openapi"),
             token,
             &[
-                ("file", Some("petstore.yaml"), &doc),
+                ("file", Some(file), doc),
                 ("additionalProperties", None, extra.as_bytes()),
             ],
         )
