@@ -224,6 +224,35 @@ if [ -z "${SWAP_ONLY:-}" ]; then
   run "gateway JWT + limits, shared" "http://127.0.0.1:$gw_shared_port/limited/1.0.0/x" "$gw_shared_pid" -H "Authorization: Bearer $limited_token"
   run "gateway full path" "http://127.0.0.1:$gw_port/full/1.0.0/x?q=shoes" "$gw_pid" -H "Authorization: Bearer $limited_token"
   run "gateway JWT (uncached)" "http://127.0.0.1:$gw_nocache_port/secure/1.0.0/x" "$gw_nocache_pid" -H "Authorization: Bearer $token"
+
+  # OpenTelemetry on: the full path with 10 % and 100 % of traces sampled, spans sent over
+  # OTLP/HTTP to a sink on CPU 1 that reads and acknowledges them.
+  sink_port=$(free_port)
+  taskset -c 1 python3 - "$sink_port" <<'PY' &
+import http.server, sys
+class Sink(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+PY
+  pids+=($!)
+  for ratio in 0.1 1; do
+    tp=$(free_port); ta=$(free_port)
+    tpid=$(start_gateway "$tp" "$ta" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port" \
+      OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG="$ratio")
+    pids+=("$tpid")
+    run "full path, tracing $(awk -v r="$ratio" 'BEGIN { printf "%d %%", r * 100 }')" \
+      "http://127.0.0.1:$tp/full/1.0.0/x?q=shoes" "$tpid" -H "Authorization: Bearer $limited_token"
+    sleep 2
+    curl -fsS "http://127.0.0.1:$ta/metrics" | awk '/^gatehouse_otel_spans_total/ {printf "    %s %s\n", $1, $2}'
+    kill "$tpid" 2>/dev/null || true
+  done
 fi
 kill "$gw_nocache_pid" "$gw_shared_pid" 2>/dev/null || true
 

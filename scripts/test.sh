@@ -14,6 +14,9 @@ cd "$ROOT"
 say "local LLM for the AI tests (llama-server, Qwen2.5-Coder 0.5B)"
 bash "$ROOT/scripts/setup-models.sh" llama-server qwen05
 ai_env tests
+# The OTLP decoder (opentelemetry-proto) the OpenTelemetry tests read spans with.
+ensure_compat_venv
+export GATEHOUSE_TEST_PYTHON="$COMPAT_VENV/bin/python"
 
 say "cargo fmt --check"
 cargo fmt --all -- --check

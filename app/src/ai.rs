@@ -120,3 +120,61 @@ pub struct CallResult {
     pub truncated: bool,
     pub elapsed_ms: u64,
 }
+
+/// The AI index of one organization's APIs, as its admins see it (Admin portal "AI index",
+/// Admin v4 `GET /ai-index`): which model embeds, how far the catalogue is embedded, what is
+/// queued and what keeps failing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AiIndexStatus {
+    /// `ai.enabled`: the assistant and API chat are offered.
+    pub enabled: bool,
+    /// The embeddings model, when one can be used (`model_problem` says why not).
+    pub model: Option<String>,
+    pub dimension: Option<i32>,
+    pub model_problem: Option<String>,
+    /// Who writes answers and plans: `embedded` (no LLM) or `llm:<model>`.
+    pub answered_by: String,
+    /// APIs and API products the catalogue lists.
+    pub apis_listed: i64,
+    /// Of those, the ones embedded with the current model.
+    pub apis_indexed: i64,
+    /// Vectors of the current model.
+    pub texts: i64,
+    /// Vectors of another model, replaced as their APIs are embedded again.
+    pub stale_texts: i64,
+    /// APIs waiting to be embedded (or to have their vectors dropped).
+    pub queued: i64,
+    /// Of those, the ones an indexer works on now.
+    pub in_progress: i64,
+    pub failing: Vec<AiIndexFailure>,
+    /// When a vector was last written (RFC 3339).
+    pub last_indexed: Option<String>,
+}
+
+/// An API whose embedding failed: tried again later, waiting longer each time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AiIndexFailure {
+    pub api_id: String,
+    pub name: String,
+    pub version: String,
+    pub attempts: i32,
+    pub last_error: String,
+    /// Seconds until the next try.
+    pub retry_in_seconds: i64,
+}
+
+/// One call of the Admin portal's AI index page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AiAdminCall {
+    Status,
+    /// Embed every listed API of the organization again (and retry failed ones now).
+    Reindex,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum AiAdminReply {
+    Status(Box<AiIndexStatus>),
+    Queued { apis: i64 },
+}

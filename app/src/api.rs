@@ -271,6 +271,12 @@ pub mod ssr {
             caller: &'a CurrentUser,
             call: super::UsersChange,
         ) -> BoxFuture<'a, Result<super::UsersChangeReply, ServiceError>>;
+        /// The AI index: its state and "re-embed all" (Admin portal).
+        fn ai_admin<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+            call: crate::ai::AiAdminCall,
+        ) -> BoxFuture<'a, Result<crate::ai::AiAdminReply, ServiceError>>;
         /// Approval workflows: the queue, decisions and switches (Admin portal).
         fn workflows<'a>(
             &'a self,
@@ -380,6 +386,19 @@ pub async fn devportal_call(
     let user = ssr::viewer().user;
     let services = expect_context::<ssr::Services>();
     Ok(services.devportal(user.as_ref(), call).await)
+}
+
+/// One call of the Admin portal's AI index page.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn ai_admin_call(
+    call: crate::ai::AiAdminCall,
+) -> Result<Result<crate::ai::AiAdminReply, ServiceError>, ServerFnError> {
+    use leptos::prelude::expect_context;
+    let Some(user) = ssr::viewer().user else {
+        return Ok(Err(ServiceError::Unauthorized));
+    };
+    let services = expect_context::<ssr::Services>();
+    Ok(services.ai_admin(&user, call).await)
 }
 
 /// One approvals call for the Admin portal (workflow admins).

@@ -190,6 +190,12 @@ pub const ADMIN_SECTIONS: &[AdminSection] = &[
         scopes: &[scopes::ADMIN_SETTINGS, scopes::API_CATEGORY],
     },
     AdminSection {
+        key: "ai-index",
+        title: "AI index",
+        summary: "The embeddings behind the marketplace assistant and API chat: model, progress, re-embedding.",
+        scopes: &[scopes::ADMIN_SETTINGS, scopes::ADMIN],
+    },
+    AdminSection {
         key: "users",
         title: "Users & roles",
         summary: "Users, their roles, and which scopes each role grants.",

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, test, type APIRequestContext } from '@playwright/test';
-import { adminToken, DEMO_PASSWORD, hydrated, shot, signIn, watchErrors } from './helpers';
+import { ADMIN_PASSWORD, adminToken, DEMO_PASSWORD, hydrated, shot, signIn, watchErrors } from './helpers';
 
 const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
 const P = '/api/am/publisher/v4';
@@ -146,6 +146,44 @@ test('a developer asks the assistant, follows its link to the API, and has API c
   await shot(page, 'devportal-api-chat');
   } finally {
     await cleanup();
+  }
+  expect(errors).toEqual([]);
+});
+
+test('an admin follows the AI index as APIs are embedded, and re-embeds them all', async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const errors = watchErrors(page);
+  const token = await adminToken(request, 'apim:api_view apim:api_create apim:api_publish apim:api_manage apim:api_delete');
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/admin/ai-index');
+  await hydrated(page);
+  const index = page.getByTestId('ai-index');
+  await expect(index.getByTestId('ai-model')).toHaveText('all-MiniLM-L6-v2 (384 dimensions)');
+  await expect(index.getByTestId('ai-writer')).toContainText('embedded planner');
+  // An empty catalogue says so.
+  await expect(index.getByTestId('empty-state')).toContainText('No listed APIs yet');
+
+  const root = path.resolve(__dirname, '../..');
+  const id = await importAndPublish(request, token, path.join(root, 'server/tests/fixtures/ai/catalogue/bulksms.json'), {
+    context: '/ai-index-sms', version: '1.0',
+    endpointConfig: { endpoint_type: 'http', production_endpoints: { url: 'http://127.0.0.1:9' } },
+  });
+  try {
+    await page.reload();
+    await hydrated(page);
+    // The page follows the indexer by itself until nothing is queued.
+    await expect(index.getByTestId('ai-progress-label')).toHaveText('1 of 1 listed APIs embedded', { timeout: 60_000 });
+    await expect(index.getByTestId('ai-queued')).toContainText('Nothing queued');
+    await expect(index.getByTestId('ai-progress')).toHaveAttribute('aria-valuenow', '1');
+    const texts = await index.getByTestId('ai-texts').textContent();
+    expect(Number(texts?.match(/(\d+) texts/)?.[1])).toBeGreaterThan(1);
+    await shot(page, 'admin-ai-index');
+
+    await index.getByRole('button', { name: 'Re-embed all' }).click();
+    await expect(page.getByTestId('notice')).toContainText('queued to be embedded again');
+    await expect(index.getByTestId('ai-queued')).toContainText('Nothing queued', { timeout: 60_000 });
+    await expect(index.getByTestId('ai-progress-label')).toHaveText('1 of 1 listed APIs embedded');
+  } finally {
+    await request.delete(`${P}/apis/${id}`, { headers: { Authorization: `Bearer ${token}` } });
   }
   expect(errors).toEqual([]);
 });

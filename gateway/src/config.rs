@@ -26,6 +26,9 @@ pub struct GatewayConfig {
     pub gateway: GatewaySection,
     #[serde(default)]
     pub log: LogSettings,
+    /// OpenTelemetry traces (the `OTEL_…` variables override it).
+    #[serde(default)]
+    pub otel: crate::otel::OtelSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -19,6 +19,9 @@ pub mod jwt;
 pub mod mediation;
 #[cfg(feature = "runtime")]
 pub mod metrics;
+pub mod otel;
+#[cfg(feature = "runtime")]
+pub mod phases;
 pub mod policy;
 #[cfg(feature = "runtime")]
 pub mod pool;

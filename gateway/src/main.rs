@@ -116,9 +116,17 @@ async fn run() -> anyhow::Result<()> {
         tokio::spawn(async move { beating.heartbeats().await });
         gw.cluster = Some(cluster);
     }
-    let gw = Arc::new(gw);
     let tls = proxy::backend_tls(cfg.gateway.backend_ca_file.as_deref())
         .map_err(|e| anyhow::anyhow!(e))?;
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    if let Some(otel) = cfg
+        .otel
+        .resolve("gatehouse-gateway", &env)
+        .map_err(|e| anyhow::anyhow!("invalid tracing settings: {e}"))?
+    {
+        gw.tracer = gateway::otel::Tracer::start(otel, "gatehouse-gateway", tls.clone());
+    }
+    let gw = Arc::new(gw);
     if let Some(file) = &args.snapshot {
         let (snapshot, stamp) = read_snapshot(file)?;
         apply(&gw, snapshot);
@@ -289,7 +297,20 @@ fn admin_response(req: &Request<Incoming>, gw: &Gateway, stopping: &AtomicBool) 
             ),
         },
         "/metrics" => {
-            let mut resp = json_response(StatusCode::OK, gw.metrics.render());
+            let mut text = gw.metrics.render();
+            if gw.tracer.enabled() {
+                let t = gw.tracer.stats();
+                text.push_str(&format!(
+                    "# HELP gatehouse_otel_spans_total Spans by what became of them: exported, \
+                     dropped (queue full) or failed (collector refused or unreachable).\n\
+                     # TYPE gatehouse_otel_spans_total counter\n\
+                     gatehouse_otel_spans_total{{outcome=\"exported\"}} {}\n\
+                     gatehouse_otel_spans_total{{outcome=\"dropped\"}} {}\n\
+                     gatehouse_otel_spans_total{{outcome=\"failed\"}} {}\n",
+                    t.exported, t.dropped, t.failed
+                ));
+            }
+            let mut resp = json_response(StatusCode::OK, text);
             resp.headers_mut().insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4"),

@@ -273,6 +273,8 @@ pub struct Gateway {
     pub leeway_seconds: u64,
     /// Limits shared with the environment's other gateways (Redis configured).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// OpenTelemetry: off unless an OTLP endpoint is set.
+    pub tracer: crate::otel::Tracer,
 }
 
 /// A worker's pool of backend connections (HTTP and HTTPS). Each worker thread has its own,
@@ -425,18 +427,32 @@ impl Gateway {
     ) -> Response<Body> {
         let started = Instant::now();
         let method = req.method().clone();
-        let (resp, api) = match self.forward(clients, req, peer).await {
+        let mut trace = if self.tracer.enabled() {
+            self.tracer
+                .begin(req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok()))
+                .map(|(ctx, parent)| crate::phases::Trace::new(ctx, parent, req.uri().path()))
+        } else {
+            None
+        };
+        let (resp, api) = match self.forward(clients, req, peer, trace.as_mut()).await {
             Ok((resp, api)) => (resp, Some(api)),
             Err((fault, api)) => {
                 if let (Some(api), Some(kind)) = (&api, fault.upstream_kind()) {
                     api.upstream_error(kind);
                 }
+                if let (Some(t), Some(cause)) = (trace.as_mut(), fault.cause()) {
+                    t.fail(cause);
+                }
                 (fault.into_response(), api)
             }
         };
+        let status = resp.status().as_u16();
         match api {
-            Some(api) => api.observe(method.as_str(), resp.status().as_u16(), started.elapsed()),
+            Some(api) => api.observe(method.as_str(), status, started.elapsed()),
             None => self.metrics.unmatched(),
+        }
+        if let Some(t) = trace {
+            t.finish(&self.tracer, method.as_str(), status);
         }
         resp
     }
@@ -446,6 +462,7 @@ impl Gateway {
         clients: &Clients,
         req: Request<Incoming>,
         peer: &Peer,
+        mut trace: Option<&mut crate::phases::Trace>,
     ) -> Result<(Response<Body>, Arc<ApiMetrics>), (Fault, Option<Arc<ApiMetrics>>)> {
         let guard = self.table.load();
         let Some(table) = guard.as_ref() else {
@@ -500,6 +517,9 @@ impl Gateway {
         };
         let api = table.router.api(index);
         let op = &api.operations[operation];
+        if let Some(t) = trace.as_deref_mut() {
+            t.routed(api, &op.method, &op.target);
+        }
         let api_metrics = || Some(table.groups[index].production.metrics.clone());
         // Mediation policies (the environment's, the API's, then the operation's).
         let mediation = table.mediation[index]
@@ -529,6 +549,9 @@ impl Gateway {
         let mut query_key: Option<String> = None;
         let mut stripped_query: Option<String> = None;
         if let Some(security) = api.security.as_ref().filter(|_| !op.open) {
+            if let Some(t) = trace.as_deref_mut() {
+                t.enter(crate::phases::AUTH);
+            }
             let bearer = parts
                 .headers
                 .get(security.authorization_header.as_str())
@@ -588,6 +611,14 @@ impl Gateway {
                     )
                     .map_err(|b| (Fault::Blocked(b), api_metrics()))?;
             }
+            if let Some(t) = trace.as_deref_mut() {
+                if t.sampled() {
+                    t.attr("gatehouse.application.id", caller.application_id.as_str());
+                    t.attr("gatehouse.application.name", caller.application_name.as_str());
+                    t.attr("gatehouse.key_type", format!("{:?}", caller.key_type).to_uppercase());
+                }
+                t.enter(crate::phases::THROTTLING);
+            }
             // Rate limits: the application's policy, then the subscription's tier; burst
             // control counted with the environment's other gateways when they share Redis.
             let request_bytes = crate::throttle::advanced::content_length(&parts.headers);
@@ -621,6 +652,9 @@ impl Gateway {
                     Counted::Requests(a) => allowance = crate::throttle::tighter(allowance, a),
                     Counted::Bytes(budget) => byte_budgets.push(budget),
                 }
+            }
+            if let Some(t) = trace.as_deref_mut() {
+                t.leave();
             }
             // A `backendJwt` policy turns the API's setting on or off for this operation.
             let bj = match mediation.and_then(|m| m.backend_jwt) {
@@ -657,6 +691,9 @@ impl Gateway {
         // operations too).
         let mut advanced = crate::throttle::advanced::Passed::default();
         if !table.advanced.is_empty() {
+            if let Some(t) = trace.as_deref_mut() {
+                t.enter(crate::phases::THROTTLING);
+            }
             let facts = crate::throttle::advanced::RequestFacts {
                 headers: &parts.headers,
                 query: uri.query(),
@@ -671,11 +708,17 @@ impl Gateway {
             if let Some(a) = advanced.allowance {
                 allowance = crate::throttle::tighter(allowance, a);
             }
+            if let Some(t) = trace.as_deref_mut() {
+                t.leave();
+            }
         }
         // The request flow; the body is read first when a policy inspects it.
         let mut body: Body = body.boxed();
         let mut changes = crate::mediation::RequestChanges::default();
         if let Some(med) = mediation {
+            if let Some(t) = trace.as_deref_mut() {
+                t.enter(crate::phases::POLICIES);
+            }
             let mut read = None;
             if med.reads_body && !body_is_empty(&parts.headers) {
                 let limited = http_body_util::Limited::new(
@@ -743,6 +786,9 @@ impl Gateway {
             if let Some(q) = changes.query.take() {
                 stripped_query = Some(q);
             }
+            if let Some(t) = trace.as_deref_mut() {
+                t.leave();
+            }
         }
         let resource = changes.path.as_deref().unwrap_or(resource);
         let group = table.group(index, operation, key_type).ok_or_else(|| {
@@ -756,6 +802,9 @@ impl Gateway {
         })?;
         let m = || Some(group.metrics.clone());
         if let Some(tps) = &group.max_tps {
+            if let Some(t) = trace.as_deref_mut() {
+                t.enter(crate::phases::THROTTLING);
+            }
             let wait = match &self.cluster {
                 Some(c) => match c.check(&clients.redis, &tps.shared_key, &tps.rate).await {
                     Verdict::Allowed => None,
@@ -771,6 +820,9 @@ impl Gateway {
                     Fault::BackendThrottled(label(), tps.rate.requests, wait),
                     m(),
                 ));
+            }
+            if let Some(t) = trace.as_deref_mut() {
+                t.leave();
             }
         }
         let query = match &stripped_query {
@@ -822,8 +874,17 @@ impl Gateway {
                 .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         }
         add_forwarded(&mut parts.headers, peer, original_host);
-        if !parts.headers.contains_key(TRACEPARENT) {
-            parts.headers.insert(TRACEPARENT, new_traceparent());
+        // The backend continues the trace: under the gateway's backend span when tracing,
+        // else under the caller's context or a new one.
+        match trace.as_deref_mut() {
+            Some(t) => {
+                parts.headers.insert(TRACEPARENT, t.enter_backend());
+            }
+            None => {
+                if !parts.headers.contains_key(TRACEPARENT) {
+                    parts.headers.insert(TRACEPARENT, new_traceparent());
+                }
+            }
         }
         parts.version = hyper::Version::HTTP_11;
         // Keep a copy for another endpoint only when one could be tried: no body, more left.
@@ -839,6 +900,11 @@ impl Gateway {
             .await
             {
                 Ok(Ok(mut resp)) => {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.attr("gatehouse.backend.status_code", resp.status().as_u16());
+                        t.attr("gatehouse.backend.origin", backend.origin.key.to_string());
+                        t.leave();
+                    }
                     if resp.status() == StatusCode::SWITCHING_PROTOCOLS
                         && let Some(client_side) = client_upgrade
                     {
@@ -900,6 +966,9 @@ impl Gateway {
             }
             // The fault flow (and CORS headers, so a browser can read the error).
             (Err((fault, m)), Some(med)) => {
+                if let (Some(t), Some(cause)) = (trace, fault.cause()) {
+                    t.fail(cause);
+                }
                 let kind = fault.upstream_kind();
                 let resp = fault.render(Some(med), origin.as_ref(), &label());
                 Err((Fault::Rendered(Box::new(resp), kind), m))
@@ -969,6 +1038,18 @@ impl Fault {
             Fault::Suspended(_) => Some(UpstreamError::Suspended),
             Fault::Rendered(_, kind) => *kind,
             _ => None,
+        }
+    }
+
+    /// Why the gateway answered itself, for traces and diagnostics (`None` for its own
+    /// answers that are not faults).
+    pub fn cause(&self) -> Option<String> {
+        match self {
+            Fault::Own(..) | Fault::Rendered(..) => None,
+            other => {
+                let (status, _, message, description) = other.describe();
+                Some(format!("{} {message}: {description}", status.as_u16()))
+            }
         }
     }
 
@@ -1333,34 +1414,11 @@ fn body_is_empty(headers: &HeaderMap) -> bool {
     !chunked && matches!(length, None | Some(0))
 }
 
-/// A W3C trace context for requests that arrive without one: a per-thread xorshift
-/// generator seeded from the OS-seeded `RandomState`, written as hex without allocating.
+/// A W3C trace context for requests that arrive without one (tracing off): ids from
+/// `otel::random_u64`, written as hex without formatting.
 fn new_traceparent() -> HeaderValue {
-    use std::cell::Cell;
-    use std::hash::BuildHasher;
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new(
-            std::collections::hash_map::RandomState::new().hash_one(now_ms()) | 1,
-        );
-    }
-    let next = || {
-        STATE.with(|s| {
-            let mut x = s.get();
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            s.set(x);
-            x
-        })
-    };
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = *b"00-00000000000000000000000000000000-0000000000000000-01";
-    for (word, start) in [(next(), 3), (next(), 19), (next() | 1, 36)] {
-        for k in 0..16 {
-            buf[start + k] = HEX[((word >> (60 - 4 * k)) & 0xf) as usize];
-        }
-    }
-    HeaderValue::from_bytes(&buf).expect("hex is a valid header value")
+    HeaderValue::from_bytes(&crate::otel::TraceContext::root(true).header_bytes())
+        .expect("hex is a valid header value")
 }
 
 #[cfg(test)]

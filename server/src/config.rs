@@ -28,6 +28,9 @@ pub struct Settings {
     pub ai: AiSection,
     #[serde(default)]
     pub log: LogSettings,
+    /// OpenTelemetry traces (the `OTEL_…` variables override it); shared with the gateway.
+    #[serde(default)]
+    pub otel: gateway::otel::OtelSection,
     /// First start only: the password of the `admin` user (`GATEHOUSE_ADMIN_PASSWORD`).
     /// Unset means a random one, printed once.
     #[serde(default)]

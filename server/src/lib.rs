@@ -45,6 +45,8 @@ pub struct AppState {
     pub km: keymanager::KeyManager,
     /// The marketplace assistant and API chat (models, indexer, limits).
     pub ai: ai::Ai,
+    /// OpenTelemetry: a server span per request when an OTLP endpoint is set.
+    pub tracer: gateway::otel::Tracer,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -103,11 +105,24 @@ pub async fn prepare(db: PgPool, settings: Settings) -> anyhow::Result<AppState>
         .site_pkg_dir("pkg")
         .site_addr(settings.server.addr)
         .build();
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let tracer = match settings
+        .otel
+        .resolve("gatehouse-server", &env)
+        .map_err(|e| anyhow::anyhow!("invalid tracing settings: {e}"))?
+    {
+        Some(otel) => {
+            let tls = gateway::proxy::backend_tls(None).map_err(|e| anyhow::anyhow!(e))?;
+            gateway::otel::Tracer::start(otel, "gatehouse-server", tls)
+        }
+        None => gateway::otel::Tracer::off(),
+    };
     let ai = ai::Ai::new(&settings.ai);
     ai.start_indexer(db.clone());
     Ok(AppState {
         db,
         ai,
+        tracer,
         settings: Arc::new(settings),
         leptos,
         keys: Arc::new(keys),

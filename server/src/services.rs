@@ -851,6 +851,18 @@ impl PortalServices for DbServices {
         })
     }
 
+    fn ai_admin<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+        call: app::ai::AiAdminCall,
+    ) -> BoxFuture<'a, Result<app::ai::AiAdminReply, ServiceError>> {
+        Box::pin(async move {
+            crate::http::ai_admin::call(&self.ai, &self.db, &Actor::from(caller), call)
+                .await
+                .map_err(ServiceError::from)
+        })
+    }
+
     fn documents<'a>(
         &'a self,
         caller: Option<&'a CurrentUser>,

@@ -333,3 +333,147 @@ async fn the_assistant_respects_visibility_lifecycle_and_limits(db: PgPool) {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
     assert!(r.headers.get("retry-after").is_some());
 }
+
+const A: &str = "/api/am/admin/v4";
+
+/// The vectors' write times, by text.
+async fn written(db: &PgPool) -> Vec<(String, String, chrono::DateTime<chrono::Utc>)> {
+    sqlx::query_as(
+        "SELECT api_id::text, operation, created_at FROM ai_embedding ORDER BY api_id, operation",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn admins_see_the_index_and_re_embed_it(db: PgPool) {
+    let app = spawn_with(db.clone(), ai_settings(100)).await;
+    let token = publisher_token(&app).await;
+    let dir = std::path::Path::new(FIXTURES).join("catalogue");
+    for slug in ["bulksms", "visualcrossing-weather"] {
+        let doc = std::fs::read(dir.join(format!("{slug}.json"))).unwrap();
+        publish(&app, &token, slug, &doc).await;
+    }
+    indexed(&db, Duration::from_secs(300)).await;
+    let texts = count(&db, "SELECT count(*) FROM ai_embedding").await;
+    let status = ok(&app, Method::GET, &format!("{A}/ai-index"), &token, None).await;
+    assert_eq!(status["enabled"], true);
+    assert_eq!(status["dimension"], 384, "{status}");
+    assert!(
+        status["model"].as_str().unwrap().contains("MiniLM"),
+        "{status}"
+    );
+    assert_eq!(status["modelProblem"], Value::Null);
+    assert_eq!(status["answeredBy"], "embedded");
+    assert_eq!(
+        (
+            status["apisListed"].as_i64(),
+            status["apisIndexed"].as_i64()
+        ),
+        (Some(2), Some(2)),
+        "{status}"
+    );
+    assert_eq!(status["texts"].as_i64(), Some(texts));
+    assert_eq!(status["queued"], 0);
+    assert_eq!(status["failing"], json!([]));
+
+    // Re-embed all: every text is written again (unchanged texts too), in the background.
+    let before = written(&db).await;
+    let r = app
+        .call(Method::POST, &format!("{A}/ai-index/reindex"), &token, None)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    assert_eq!(r.json()["queued"], 2);
+    indexed(&db, Duration::from_secs(300)).await;
+    let after = written(&db).await;
+    assert_eq!(after.len(), before.len());
+    for ((api, op, then), (_, _, now)) in before.iter().zip(&after) {
+        assert!(now > then, "{api} {op} was not embedded again");
+    }
+    let status = ok(&app, Method::GET, &format!("{A}/ai-index"), &token, None).await;
+    assert_eq!(status["apisIndexed"], 2, "{status}");
+
+    // Not an admin: refused.
+    let developer = app
+        .access_token("admin", ADMIN_PASSWORD, "apim:subscribe")
+        .await;
+    let r = app
+        .call(Method::GET, &format!("{A}/ai-index"), &developer, None)
+        .await;
+    assert_wso2_error(&r, StatusCode::FORBIDDEN);
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{A}/ai-index/reindex"),
+            &developer,
+            None,
+        )
+        .await;
+    assert_wso2_error(&r, StatusCode::FORBIDDEN);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn an_unreachable_embeddings_endpoint_shows_as_failing(db: PgPool) {
+    // A closed port on this machine stands for a provider that is down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", closed.local_addr().unwrap());
+    drop(closed);
+    let mut settings = ai_settings(100);
+    settings.ai.embeddings_url = Some(url);
+    settings.ai.embeddings_model = "nomic-embed-text".into();
+    let app = spawn_with(db.clone(), settings).await;
+    let token = publisher_token(&app).await;
+    let dir = std::path::Path::new(FIXTURES).join("catalogue");
+    let sms = publish(
+        &app,
+        &token,
+        "bulksms",
+        &std::fs::read(dir.join("bulksms.json")).unwrap(),
+    )
+    .await;
+    // The indexer tries, fails, and records why.
+    let start = Instant::now();
+    let status = loop {
+        let s = ok(&app, Method::GET, &format!("{A}/ai-index"), &token, None).await;
+        if s["failing"].as_array().is_some_and(|f| !f.is_empty()) {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status["model"], Value::Null, "{status}");
+    assert!(status["modelProblem"].as_str().is_some(), "{status}");
+    assert_eq!(
+        (
+            status["apisListed"].as_i64(),
+            status["apisIndexed"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(status["queued"], 1);
+    let failing = &status["failing"][0];
+    assert_eq!(failing["apiId"], sms.as_str());
+    assert!(failing["attempts"].as_i64().unwrap() >= 1);
+    assert!(!failing["lastError"].as_str().unwrap().is_empty());
+    // Re-embed all retries it at once: queued anew, its attempts counted from zero.
+    let queued_at = || async {
+        sqlx::query_as::<_, (chrono::DateTime<chrono::Utc>, i32)>(
+            "SELECT enqueued_at, attempts FROM ai_index_job",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap()
+    };
+    let (before, _) = queued_at().await;
+    let r = app
+        .call(Method::POST, &format!("{A}/ai-index/reindex"), &token, None)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    assert_eq!(r.json()["queued"], 1);
+    let (after, attempts) = queued_at().await;
+    assert!(
+        after > before && attempts <= 1,
+        "{before} {after} {attempts}"
+    );
+}

@@ -109,6 +109,7 @@ fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
         }
         ("key-managers", _) => view! { <crate::pages::key_managers::KeyManagers/> }.into_any(),
         ("gateways", _) => view! { <crate::pages::gateways::Gateways/> }.into_any(),
+        ("ai-index", _) => view! { <crate::pages::ai_index::AiIndex/> }.into_any(),
         (key, _) => other_section(key),
     }
 }

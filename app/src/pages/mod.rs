@@ -1,6 +1,7 @@
 //! One module per portal, plus sign-in and the error pages.
 
 pub mod admin;
+pub mod ai_index;
 pub mod api_chat;
 pub mod applications;
 pub mod assistant;

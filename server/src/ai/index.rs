@@ -192,21 +192,139 @@ pub async fn queue_missing(db: &PgPool, model: &str) -> sqlx::Result<u64> {
     Ok(r.rows_affected())
 }
 
-/// Takes the oldest job nobody works on: (API id, when it was queued).
-async fn claim(db: &PgPool) -> sqlx::Result<Option<(Uuid, chrono::DateTime<chrono::Utc>)>> {
+/// The index of one organization's APIs for its admins (counts against the current model).
+pub async fn status(
+    ai: &Ai,
+    db: &PgPool,
+    organization: &str,
+) -> Result<app::ai::AiIndexStatus, AiError> {
+    // Without trying to set the provider up here (an endpoint that hangs would hold the page):
+    // the indexer tries every few seconds; before its first try, this does.
+    let state = match ai.embedder_state() {
+        Err(None) => ai.embedder().await.map_err(|e| Some(e.to_string())),
+        other => other,
+    };
+    let (model, dimension, model_problem) = match state {
+        Ok(e) => (
+            Some(e.model().to_string()),
+            i32::try_from(e.dimension()).ok(),
+            None,
+        ),
+        Err(why) => (None, None, why),
+    };
+    let current = model.clone().unwrap_or_default();
+    let (apis_listed, apis_indexed, queued, in_progress): (i64, i64, i64, i64) =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FILTER (WHERE a.lifecycle_status IN {LISTED}),
+                    count(*) FILTER (WHERE a.lifecycle_status IN {LISTED} AND EXISTS (
+                        SELECT 1 FROM ai_embedding e
+                         WHERE e.api_id = a.id AND e.model = $2 AND e.kind = 'api')),
+                    count(j.api_id),
+                    count(j.api_id) FILTER (WHERE j.claimed_until > now() AND j.last_error IS NULL)
+               FROM api a JOIN organization o ON o.id = a.organization_id
+               LEFT JOIN ai_index_job j ON j.api_id = a.id
+              WHERE o.name = $1"
+        )))
+        .bind(organization)
+        .bind(&current)
+        .fetch_one(db)
+        .await?;
+    let (texts, stale_texts, last_indexed): (i64, i64, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE e.model = $2), count(*) FILTER (WHERE e.model <> $2),
+                    max(e.created_at)
+               FROM ai_embedding e JOIN api a ON a.id = e.api_id
+               JOIN organization o ON o.id = a.organization_id
+              WHERE o.name = $1",
+        )
+        .bind(organization)
+        .bind(&current)
+        .fetch_one(db)
+        .await?;
+    let failing: Vec<(Uuid, String, String, i32, String, f64)> = sqlx::query_as(
+        "SELECT a.id, a.name, a.version, j.attempts, j.last_error,
+                greatest(extract(epoch FROM j.claimed_until - now()), 0)::float8
+           FROM ai_index_job j JOIN api a ON a.id = j.api_id
+           JOIN organization o ON o.id = a.organization_id
+          WHERE o.name = $1 AND j.last_error IS NOT NULL
+          ORDER BY j.enqueued_at LIMIT 20",
+    )
+    .bind(organization)
+    .fetch_all(db)
+    .await?;
+    Ok(app::ai::AiIndexStatus {
+        enabled: ai.enabled(),
+        model,
+        dimension,
+        model_problem,
+        answered_by: ai
+            .llm()
+            .map_or_else(|| "embedded".to_string(), |l| format!("llm:{}", l.model())),
+        apis_listed,
+        apis_indexed,
+        texts,
+        stale_texts,
+        queued,
+        in_progress,
+        failing: failing
+            .into_iter()
+            .map(
+                |(id, name, version, attempts, last_error, wait)| app::ai::AiIndexFailure {
+                    api_id: id.to_string(),
+                    name,
+                    version,
+                    attempts,
+                    last_error,
+                    retry_in_seconds: wait.ceil() as i64,
+                },
+            )
+            .collect(),
+        last_indexed: last_indexed.map(|t| t.to_rfc3339()),
+    })
+}
+
+/// Queues every listed API of `organization` to be embedded again, each text anew, failed ones
+/// at once: the number queued. The indexer is woken.
+pub async fn reindex(db: &PgPool, organization: &str) -> sqlx::Result<i64> {
+    let mut tx = db.begin().await?;
+    let queued = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO ai_index_job (api_id, force)
+         SELECT a.id, true FROM api a JOIN organization o ON o.id = a.organization_id
+          WHERE o.name = $1 AND a.lifecycle_status IN {LISTED}
+         ON CONFLICT (api_id) DO UPDATE
+         SET enqueued_at = clock_timestamp(), claimed_until = NULL, attempts = 0,
+             last_error = NULL, force = true"
+    )))
+    .bind(organization)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query("SELECT pg_notify('ai_index', 'reindex')")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(i64::try_from(queued).unwrap_or(i64::MAX))
+}
+
+/// A job taken: the API, when it was queued, and whether every text is embedded again.
+type Claimed = (Uuid, chrono::DateTime<chrono::Utc>, bool);
+
+/// Takes the oldest job nobody works on.
+async fn claim(db: &PgPool) -> sqlx::Result<Option<Claimed>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE ai_index_job SET claimed_until = now() + interval '{CLAIM}', attempts = attempts + 1
           WHERE api_id = (SELECT api_id FROM ai_index_job
                            WHERE claimed_until IS NULL OR claimed_until < now()
                            ORDER BY enqueued_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-          RETURNING api_id, enqueued_at"
+          RETURNING api_id, enqueued_at, force"
     )))
     .fetch_optional(db)
     .await
 }
 
-/// Embeds one API again (or drops its vectors): the number of texts embedded.
-pub async fn index_api(ai: &Ai, db: &PgPool, id: Uuid) -> Result<usize, AiError> {
+/// Embeds one API again (or drops its vectors): the number of texts embedded. Unchanged texts
+/// keep their vectors unless `force`.
+pub async fn index_api(ai: &Ai, db: &PgPool, id: Uuid, force: bool) -> Result<usize, AiError> {
     let row: Option<ApiText> = sqlx::query_as(
         "SELECT name, version, description, lifecycle_status, settings, operations,
                 definition::jsonb AS definition
@@ -245,9 +363,10 @@ pub async fn index_api(ai: &Ai, db: &PgPool, id: Uuid) -> Result<usize, AiError>
     let changed: Vec<&Item> = items
         .iter()
         .filter(|i| {
-            !existing
-                .iter()
-                .any(|(k, o, c)| k == i.kind && *o == i.operation && *c == i.content)
+            force
+                || !existing
+                    .iter()
+                    .any(|(k, o, c)| k == i.kind && *o == i.operation && *c == i.content)
         })
         .collect();
     let vectors = embedder
@@ -295,8 +414,8 @@ pub async fn index_api(ai: &Ai, db: &PgPool, id: Uuid) -> Result<usize, AiError>
 /// Runs jobs until none is left: (APIs done, texts embedded).
 pub async fn drain(ai: &Ai, db: &PgPool) -> Result<(usize, usize), AiError> {
     let (mut apis, mut texts) = (0, 0);
-    while let Some((id, enqueued_at)) = claim(db).await? {
-        match index_api(ai, db, id).await {
+    while let Some((id, enqueued_at, force)) = claim(db).await? {
+        match index_api(ai, db, id, force).await {
             Ok(n) => {
                 // A change made meanwhile queued it again (a newer `enqueued_at`): kept.
                 sqlx::query("DELETE FROM ai_index_job WHERE api_id = $1 AND enqueued_at = $2")

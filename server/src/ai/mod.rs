@@ -64,7 +64,7 @@ impl From<AiError> for ApiError {
 }
 
 /// Process-wide: the embedded model, loaded once (every server in a test process shares it).
-static MINILM: OnceCell<Result<Arc<MiniLm>, String>> = OnceCell::const_new();
+static MINILM: OnceCell<Arc<MiniLm>> = OnceCell::const_new();
 
 type UserLimiter = RateLimiter<String, DashMapStateStore<String>, DefaultClock>;
 
@@ -76,7 +76,9 @@ pub struct Ai {
 
 struct Inner {
     settings: AiSection,
-    embedder: OnceCell<Result<Embedder, String>>,
+    embedder: OnceCell<Embedder>,
+    /// Why the provider could not be set up, the last time it was tried.
+    model_problem: std::sync::Mutex<Option<String>>,
     llm: Option<llm::Llm>,
     limiter: UserLimiter,
     /// Bumped whenever the indexer finished a round (tests wait on it).
@@ -108,6 +110,7 @@ impl Ai {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
                 embedder: OnceCell::new(),
+                model_problem: std::sync::Mutex::new(None),
                 llm,
                 limiter: RateLimiter::dashmap(Quota::per_minute(per_minute)),
                 indexed: tokio::sync::watch::channel(0).0,
@@ -130,13 +133,14 @@ impl Ai {
     }
 
     /// The embeddings provider, set up on first use: the embedded model (loaded once per
-    /// process) or the configured endpoint.
+    /// process) or the configured endpoint. A failure is not kept: the next call tries again
+    /// (the model installed meanwhile, the endpoint back), and `model_problem` tells admins.
     pub async fn embedder(&self) -> Result<Embedder, AiError> {
         let s = &self.inner.settings;
         let made = self
             .inner
             .embedder
-            .get_or_init(|| async {
+            .get_or_try_init(|| async {
                 match &s.embeddings_url {
                     Some(url) => RemoteEmbedder::connect(
                         url,
@@ -153,7 +157,7 @@ impl Ai {
                     None => {
                         let dir = s.models_dir().join(embed::MINILM);
                         MINILM
-                            .get_or_init(|| async move {
+                            .get_or_try_init(|| async move {
                                 tokio::task::spawn_blocking(move || MiniLm::load(&dir))
                                     .await
                                     .map_err(|e| e.to_string())
@@ -161,16 +165,43 @@ impl Ai {
                                     .map(Arc::new)
                             })
                             .await
-                            .clone()
+                            .cloned()
                             .map(Embedder::Local)
                     }
                 }
             })
             .await;
         match made {
-            Ok(e) => Ok(e.clone()),
-            Err(why) => Err(AiError::Unavailable(why.clone())),
+            Ok(e) => {
+                self.set_model_problem(None);
+                Ok(e.clone())
+            }
+            Err(why) => {
+                self.set_model_problem(Some(why.clone()));
+                Err(AiError::Unavailable(why))
+            }
         }
+    }
+
+    /// The provider if it is set up, else why not (the last failure) — without trying now.
+    pub fn embedder_state(&self) -> Result<Embedder, Option<String>> {
+        match self.inner.embedder.get() {
+            Some(e) => Ok(e.clone()),
+            None => Err(self
+                .inner
+                .model_problem
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()),
+        }
+    }
+
+    fn set_model_problem(&self, why: Option<String>) {
+        *self
+            .inner
+            .model_problem
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = why;
     }
 
     /// Counts one call of `user` (429 with the wait once the minute's allowance is used).

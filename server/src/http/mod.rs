@@ -2,6 +2,7 @@
 //! pages. The viewer middleware resolves the session for every page and API call.
 
 pub mod admin_settings;
+pub mod ai_admin;
 pub mod applications;
 pub mod caller;
 pub mod devportal;
@@ -53,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(throttling::router())
         .merge(gateway_policies::router())
         .merge(feedback::router())
+        .merge(ai_admin::router())
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,
@@ -63,6 +65,8 @@ pub fn app(state: AppState) -> Router {
             },
             move || app::shell(leptos_state.leptos.clone()),
         )
+        // A server span per routed request when tracing is on (static files are not traced).
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), traced))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
@@ -87,4 +91,50 @@ pub fn app(state: AppState) -> Router {
             Router::new()
         })
         .with_state(state)
+}
+
+/// The request's server span (OpenTelemetry): continues the caller's `traceparent`, named by
+/// the matched route (`POST /api/am/publisher/v4/apis/{api_id}/revisions`).
+async fn traced(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use gateway::otel::{Span, SpanKind, now_unix_nanos};
+    let Some((ctx, parent)) = state.tracer.begin(
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+    ) else {
+        return next.run(req).await;
+    };
+    if !ctx.sampled {
+        return next.run(req).await;
+    }
+    let start = now_unix_nanos();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    let name = match &route {
+        Some(r) => format!("{method} {r}"),
+        None => method.clone(),
+    };
+    let mut span = Span::new(&ctx, parent, name, SpanKind::Server, start);
+    span.end_unix_nanos = now_unix_nanos();
+    span.attr("http.request.method", method)
+        .attr("url.path", path)
+        .attr("http.response.status_code", status);
+    if let Some(r) = route {
+        span.attr("http.route", r);
+    }
+    if status >= 500 {
+        span.error = Some(format!("status {status}"));
+    }
+    state.tracer.record(span);
+    resp
 }
