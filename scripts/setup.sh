@@ -57,15 +57,27 @@ fi
 
 say "Rust toolchain"
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-# Build tools, so a debug build is enough and takes minutes instead of half an hour.
+# Build tools, so a debug build is enough and takes minutes instead of half an hour. On a new
+# machine the two installs run in the background, each in its own build directory, beside each
+# other and beside the npm, pip and model downloads below (a lone cargo build leaves a core
+# idle in its single-threaded stretches); setup waits for them at the end.
+tool_pids=()
+tool_logs=()
+install_tool() {
+  local name="$1" log="$GATEHOUSE_CACHE_DIR/install-$1.log"
+  shift
+  mkdir -p "$GATEHOUSE_CACHE_DIR"
+  say "cargo install $name (once, in the background; log: $log)"
+  CARGO_TARGET_DIR="$GATEHOUSE_CACHE_DIR/tools-target-$name" cargo install "$name" "$@" >"$log" 2>&1 &
+  tool_pids+=($!)
+  tool_logs+=("$log")
+}
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  say "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (a few minutes, once)"
-  CARGO_TARGET_DIR="$HOME/.cache/gatehouse/tools-target" cargo install cargo-leptos --locked --debug --version "$CARGO_LEPTOS_VERSION"
+  install_tool cargo-leptos --locked --debug --version "$CARGO_LEPTOS_VERSION"
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
-  say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
   # Not --locked: its lock file pins a crate version the registry no longer serves.
-  CARGO_TARGET_DIR="$HOME/.cache/gatehouse/tools-target" cargo install wasm-bindgen-cli --debug --version "$WASM_BINDGEN_VERSION"
+  install_tool wasm-bindgen-cli --debug --version "$WASM_BINDGEN_VERSION"
 fi
 
 say "npm packages"
@@ -78,5 +90,16 @@ ensure_compat_venv
 
 say "AI models (all-MiniLM-L6-v2 for embeddings)"
 bash "$ROOT/scripts/setup-models.sh" minilm
+
+if [ ${#tool_pids[@]} -gt 0 ]; then
+  say "waiting for cargo install (cargo-leptos, wasm-bindgen-cli)"
+  for i in "${!tool_pids[@]}"; do
+    if ! wait "${tool_pids[$i]}"; then
+      tail -30 "${tool_logs[$i]}" >&2
+      die "cargo install failed (log: ${tool_logs[$i]})"
+    fi
+  done
+  rm -f "${tool_logs[@]}"
+fi
 
 say "setup done"

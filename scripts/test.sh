@@ -10,9 +10,16 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 
 # The AI tests run the real local LLM: llama-server (built once, 5-12 min) and Qwen2.5-Coder
-# 0.5B (491 MB), both cached in ~/.cache/gatehouse.
-say "local LLM for the AI tests (llama-server, Qwen2.5-Coder 0.5B)"
-bash "$ROOT/scripts/setup-models.sh" llama-server qwen05
+# 0.5B (491 MB), both cached in ~/.cache/gatehouse. On a new machine that build and download
+# run in the background beside the Rust build (whose single-threaded stretches leave a core
+# idle); the tests wait for them only before they run.
+models_log="$GATEHOUSE_CACHE_DIR/setup-models.log"
+mkdir -p "$GATEHOUSE_CACHE_DIR"
+say "local LLM for the AI tests (llama-server, Qwen2.5-Coder 0.5B), in the background (log: $models_log)"
+bash "$ROOT/scripts/setup-models.sh" llama-server qwen05 >"$models_log" 2>&1 &
+models_pid=$!
+# Stopped early (a failed lint): the background build stops too.
+trap 'kill "$models_pid" 2>/dev/null || true' EXIT
 ai_env tests
 # The OTLP decoder (opentelemetry-proto) the OpenTelemetry tests read spans with.
 ensure_compat_venv
@@ -31,6 +38,14 @@ export DATABASE_URL="$PG_URL/postgres"
 say "cargo test (Rust unit and integration tests)"
 # Without the WASM frontend: on the host it would switch on the app's `hydrate` feature (and
 # with it client-side effects) inside the server the tests run; the real server never has it.
+cargo test --workspace --exclude frontend --no-run
+say "waiting for the local LLM setup"
+if ! wait "$models_pid"; then
+  tail -30 "$models_log" >&2
+  die "scripts/setup-models.sh llama-server qwen05 failed (log: $models_log)"
+fi
+trap - EXIT
+tail -3 "$models_log"
 cargo test --workspace --exclude frontend
 
 say "browser tests, client-compatibility tests"
