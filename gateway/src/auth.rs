@@ -270,6 +270,19 @@ impl Security {
 pub struct RemoteKeys {
     sets: Mutex<HashMap<String, (Arc<KeySet>, Instant)>>,
     attempts: Mutex<HashMap<String, Instant>>,
+    /// Why the last fetch of a URL failed (cleared when one succeeds): named in the refusal
+    /// and in the diagnostics report.
+    problems: Mutex<HashMap<String, String>>,
+}
+
+/// A fetched JWKS's state, for the diagnostics report.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JwksState {
+    pub url: String,
+    /// Seconds since the keys were fetched (`None`: never fetched).
+    pub fetched_seconds_ago: Option<u64>,
+    pub problem: Option<String>,
 }
 
 const REFETCH_EVERY: Duration = Duration::from_secs(10);
@@ -292,6 +305,37 @@ impl RemoteKeys {
             .map(|(k, _)| k.clone())
     }
 
+    /// The URLs fetched or tried, with their state.
+    pub fn states(&self) -> Vec<JwksState> {
+        let sets = self.sets.lock().expect("jwks lock");
+        let problems = self.problems.lock().expect("jwks lock");
+        let attempts = self.attempts.lock().expect("jwks lock");
+        let mut out: Vec<JwksState> = attempts
+            .keys()
+            .chain(sets.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|url| JwksState {
+                url: url.clone(),
+                fetched_seconds_ago: sets.get(url).map(|(_, at)| at.elapsed().as_secs()),
+                problem: problems.get(url).cloned(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.url.cmp(&b.url));
+        out
+    }
+
+    fn problem(&self, url: &str) -> Option<String> {
+        self.problems.lock().expect("jwks lock").get(url).cloned()
+    }
+
+    fn failed(&self, url: &str, problem: String) {
+        self.problems
+            .lock()
+            .expect("jwks lock")
+            .insert(url.to_string(), problem);
+    }
+
     async fn refresh(&self, url: &str, fetch: Fetch<'_>) -> Option<Arc<KeySet>> {
         {
             let mut attempts = self.attempts.lock().expect("jwks lock");
@@ -306,6 +350,7 @@ impl RemoteKeys {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(jwks = %url, error = %e, "JWKS fetch failed");
+                self.failed(url, format!("JWKS fetch failed: {e}"));
                 return None;
             }
         };
@@ -319,10 +364,12 @@ impl RemoteKeys {
                     .lock()
                     .expect("jwks lock")
                     .insert(url.to_string(), (keys.clone(), Instant::now()));
+                self.problems.lock().expect("jwks lock").remove(url);
                 Some(keys)
             }
             Err(e) => {
                 tracing::warn!(jwks = %url, error = %e, "JWKS unusable");
+                self.failed(url, "JWKS fetch failed: not a usable JWKS document".into());
                 None
             }
         }
@@ -430,9 +477,16 @@ impl Verifier {
         {
             keys = Some(fresh);
         }
+        // The refusal says why (a short reason: no URL, no address).
         let keys = keys.ok_or_else(|| {
+            let why = m
+                .jwks_url
+                .as_deref()
+                .and_then(|u| self.remote.problem(u))
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
             Denied::Unauthenticated(format!(
-                "Invalid token: the keys of {} are not available",
+                "Invalid token: the keys of {} are not available{why}",
                 m.name
             ))
         })?;

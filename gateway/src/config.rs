@@ -62,6 +62,9 @@ pub struct GatewaySection {
     /// Verified tokens remembered (so a repeated token costs no signature check); 0 turns the
     /// cache off.
     pub token_cache_size: usize,
+    /// Failed requests kept with their phase trace for `GET /diagnostics` on the admin port
+    /// and `gateway diagnose`; 0 keeps none.
+    pub diagnostics_failures: usize,
     /// Redis shared by the gateways of this environment
     /// (`redis://[:password@]host:port[/db]`): backend max TPS and burst control then hold
     /// across all of them. Unset: each gateway counts alone.
@@ -113,6 +116,7 @@ impl Default for GatewaySection {
             feed_wait_seconds: 25,
             clock_skew_seconds: 30,
             token_cache_size: 100_000,
+            diagnostics_failures: 100,
             redis_url: None,
         }
     }

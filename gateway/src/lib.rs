@@ -12,6 +12,8 @@ pub mod config;
 #[cfg(feature = "runtime")]
 pub mod deny;
 #[cfg(feature = "runtime")]
+pub mod diagnostics;
+#[cfg(feature = "runtime")]
 pub mod feed;
 #[cfg(feature = "jwt")]
 pub mod jwt;

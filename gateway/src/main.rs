@@ -29,7 +29,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
-const USAGE: &str = "usage: gateway [--config SNAPSHOT_FILE] [--settings FILE] [--control-plane URL] [--environment NAME]";
+const USAGE: &str = "usage: gateway [--config SNAPSHOT_FILE] [--settings FILE] [--control-plane URL] [--environment NAME]
+       gateway diagnose [--admin URL] [--settings FILE] [--follow] [--json]";
+
+mod diagnose_cli;
 
 struct Args {
     snapshot: Option<PathBuf>,
@@ -66,7 +69,36 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(args)
 }
 
+/// What the admin port reads from the workers: their backend pools (idle connections).
+#[derive(Default)]
+struct Workers {
+    pools: std::sync::Mutex<Vec<gateway::pool::Pool>>,
+}
+
+impl Workers {
+    fn idle(&self) -> usize {
+        let pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+        pools.iter().map(gateway::pool::Pool::idle_count).sum()
+    }
+
+    fn count(&self) -> usize {
+        self.pools.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
 fn main() {
+    // `gateway diagnose …`: a client of a running gateway's admin port.
+    if std::env::args().nth(1).as_deref() == Some("diagnose") {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        if let Err(err) = rt.block_on(diagnose_cli::run(std::env::args().skip(2).collect())) {
+            eprintln!("gateway diagnose: {err:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     // The main thread runs the admin port and the snapshot watcher; traffic runs on worker
     // threads, each a single-threaded runtime (a request never changes threads).
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -164,7 +196,16 @@ async fn run() -> anyhow::Result<()> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let (listen, threads) = start_workers(cfg.gateway.listen, workers, &gw, &tls, &stop_rx, grace)?;
+    let pools = Arc::new(Workers::default());
+    let (listen, threads) = start_workers(
+        cfg.gateway.listen,
+        workers,
+        &gw,
+        &tls,
+        &stop_rx,
+        grace,
+        &pools,
+    )?;
     // This thread (admin port, snapshot parsing and table builds) yields to traffic: a big
     // snapshot is built from the CPU time requests leave, not taken from them. Threads it
     // starts from now on (freeing old tables) inherit that.
@@ -183,7 +224,7 @@ async fn run() -> anyhow::Result<()> {
     let admin_gw = gw.clone();
     let admin_stopping = stopping.clone();
     let a = tokio::spawn(serve(admin, stop_rx, grace, move |req, _| {
-        let resp = admin_response(&req, &admin_gw, &admin_stopping);
+        let resp = admin_response(&req, &admin_gw, &admin_stopping, &pools);
         async move { resp }
     }));
 
@@ -212,6 +253,7 @@ fn start_workers(
     tls: &Arc<rustls::ClientConfig>,
     stop: &watch::Receiver<bool>,
     grace: Duration,
+    workers: &Arc<Workers>,
 ) -> anyhow::Result<(SocketAddr, Vec<std::thread::JoinHandle<()>>)> {
     let mut bound = addr;
     let mut threads = Vec::with_capacity(n);
@@ -221,6 +263,7 @@ fn start_workers(
         let tls = tls.clone();
         let stop = stop.clone();
         let at = bound;
+        let registry = workers.clone();
         let thread = std::thread::Builder::new()
             .name(format!("gateway-worker-{i}"))
             .spawn(move || {
@@ -243,7 +286,15 @@ fn start_workers(
                         }
                     };
                     let _ = tx.send(listener.local_addr());
-                    let clients = Arc::new(proxy::Clients::new(tls));
+                    let mut clients = proxy::Clients::new(tls);
+                    // This worker's phase latencies and pool, for the diagnostics report.
+                    clients.stats = gw.diagnostics.worker();
+                    registry
+                        .pools
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(clients.backends.clone());
+                    let clients = Arc::new(clients);
                     serve(listener, stop, grace, move |req, peer| {
                         let gw = gw.clone();
                         let clients = clients.clone();
@@ -275,8 +326,38 @@ fn reuseport_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(1024)
 }
 
-fn admin_response(req: &Request<Incoming>, gw: &Gateway, stopping: &AtomicBool) -> Response<Body> {
+fn admin_response(
+    req: &Request<Incoming>,
+    gw: &Gateway,
+    stopping: &AtomicBool,
+    workers: &Workers,
+) -> Response<Body> {
     match req.uri().path() {
+        "/diagnostics" => {
+            // `?since=N`: only failures after sequence number N (`gateway diagnose --follow`).
+            let since = req
+                .uri()
+                .query()
+                .unwrap_or_default()
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("since="))
+                .map(str::parse::<u64>);
+            match since {
+                Some(Err(_)) => json_response(
+                    StatusCode::BAD_REQUEST,
+                    r#"{"code":"400","message":"Bad Request","description":"since: not a non-negative integer"}"#.into(),
+                ),
+                since => json_response(
+                    StatusCode::OK,
+                    gw.diagnostics_report(
+                        since.and_then(Result::ok).unwrap_or(0),
+                        workers.idle(),
+                        workers.count(),
+                    )
+                    .to_string(),
+                ),
+            }
+        }
         "/health" => json_response(StatusCode::OK, r#"{"status":"UP"}"#.into()),
         "/ready" => match (gw.table(), stopping.load(Ordering::Relaxed)) {
             (_, true) => json_response(

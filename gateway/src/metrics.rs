@@ -98,6 +98,14 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
+    /// The snapshot served and when it was applied (Unix ms; 0: none yet).
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.snapshot_version.load(Ordering::Relaxed),
+            self.snapshot_applied_ms.load(Ordering::Relaxed),
+        )
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
         let applied = self.snapshot_applied_ms.load(Ordering::Relaxed);

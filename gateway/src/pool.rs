@@ -85,9 +85,37 @@ pub enum SendError {
     Request(hyper::Error),
 }
 
+/// An error with its causes ("tcp connect error: Connection refused (os error 111)"): the
+/// connector's own message alone says only "tcp connect error".
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
 impl SendError {
     pub fn is_connect(&self) -> bool {
         matches!(self, SendError::Connect(_))
+    }
+
+    /// A short reason for diagnostics ("connection refused", "the connection closed early").
+    pub fn reason(&self) -> String {
+        match self {
+            SendError::Connect(why) => why.clone(),
+            SendError::Request(e) if e.is_incomplete_message() => {
+                "the connection closed before a full answer".into()
+            }
+            SendError::Request(e) if e.is_timeout() => "timeout".into(),
+            SendError::Request(e) => e.to_string(),
+        }
     }
 }
 
@@ -176,7 +204,7 @@ impl Pool {
         let io = connector
             .call(origin.uri.clone())
             .await
-            .map_err(|e| SendError::Connect(e.to_string()))?;
+            .map_err(|e| SendError::Connect(chain(e.as_ref())))?;
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .writev(false)
             .handshake(io)

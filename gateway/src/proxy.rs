@@ -88,6 +88,32 @@ impl Groups {
 }
 
 impl Table {
+    /// Endpoints out of rotation now: (API `name version`, endpoint, seconds left).
+    pub fn suspended(&self, now_ms: u64) -> Vec<(String, String, u64)> {
+        let mut out = Vec::new();
+        for (i, groups) in self.groups.iter().enumerate() {
+            let api = self.router.api(i);
+            let per_operation = self.operation_groups[i].iter().flatten();
+            for g in std::iter::once(groups).chain(per_operation) {
+                for group in std::iter::once(&g.production).chain(g.sandbox.as_ref()) {
+                    for b in &group.backends {
+                        let until = b.down_until.load(Ordering::Relaxed);
+                        if until > now_ms {
+                            out.push((
+                                format!("{} {}", api.name, api.version),
+                                b.origin.key.to_string(),
+                                (until - now_ms).div_ceil(1000),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Builds the table; each API's counters come from `metrics`, so they carry over.
     pub fn build(snapshot: Snapshot, metrics: &Metrics, leeway_seconds: u64) -> Table {
         Table::build_after(snapshot, metrics, leeway_seconds, None)
@@ -275,6 +301,8 @@ pub struct Gateway {
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// OpenTelemetry: off unless an OTLP endpoint is set.
     pub tracer: crate::otel::Tracer,
+    /// Recent failures and phase latencies (`GET /diagnostics`).
+    pub diagnostics: crate::diagnostics::Diagnostics,
 }
 
 /// A worker's pool of backend connections (HTTP and HTTPS). Each worker thread has its own,
@@ -323,6 +351,8 @@ pub struct Clients {
     pub general: Upstream,
     /// This worker's connection to the shared Redis, when there is one.
     pub redis: crate::cluster::Slot,
+    /// This worker's phase latencies (`Diagnostics::worker` makes one that reports count).
+    pub stats: Arc<crate::diagnostics::PhaseStats>,
 }
 
 impl Clients {
@@ -331,6 +361,7 @@ impl Clients {
             backends: crate::pool::Pool::new(tls.clone()),
             general: upstream(tls),
             redis: crate::cluster::Slot::default(),
+            stats: Arc::default(),
         }
     }
 }
@@ -373,6 +404,7 @@ impl Gateway {
         Gateway {
             leeway_seconds: s.clock_skew_seconds,
             verifier: Verifier::with_cache(s.token_cache_size),
+            diagnostics: crate::diagnostics::Diagnostics::new(s.diagnostics_failures),
             ..Gateway::default()
         }
     }
@@ -419,6 +451,64 @@ impl Gateway {
         self.table.load_full()
     }
 
+    /// The diagnostics report (`GET /diagnostics` on the admin port): failures after `since`
+    /// (all kept when 0), phase latencies, limiter, upstream, JWKS, tracing and snapshot state.
+    /// `idle`: the workers' idle backend connections.
+    pub fn diagnostics_report(&self, since: u64, idle: usize, workers: usize) -> serde_json::Value {
+        let now = now_ms();
+        let table = self.table();
+        let (version, applied) = self.metrics.snapshot();
+        let suspended: Vec<serde_json::Value> = table
+            .as_ref()
+            .map(|t| t.suspended(now))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(api, endpoint, left)| {
+                serde_json::json!({ "api": api, "endpoint": endpoint, "secondsLeft": left })
+            })
+            .collect();
+        let tracing = self.tracer.stats();
+        serde_json::json!({
+            "gateway": {
+                "version": env!("CARGO_PKG_VERSION"),
+                "uptimeSeconds": self.diagnostics.uptime().as_secs(),
+                "workers": workers,
+                "cryptoProvider": "ring",
+            },
+            "snapshot": {
+                "version": table.as_ref().map(|t| t.router.version()),
+                "apis": table.as_ref().map(|t| t.router.api_count()),
+                "appliedVersion": version,
+                "ageSeconds": (applied > 0).then(|| now.saturating_sub(applied) / 1000),
+            },
+            "phases": self.diagnostics.phases(),
+            "limiters": {
+                "trackedCallers": table.as_ref().map_or(0, |t| t.limits.keys()),
+                "shared": self.cluster.as_ref().map(|c| serde_json::json!({
+                    "redis": c.shared(),
+                    "liveGateways": c.live(),
+                    "buckets": c.buckets(),
+                })),
+            },
+            "upstreams": {
+                "idleConnections": idle,
+                "suspendedEndpoints": suspended,
+            },
+            "jwks": self.verifier.remote.states(),
+            "tracing": {
+                "enabled": self.tracer.enabled(),
+                "exported": tracing.exported,
+                "dropped": tracing.dropped,
+                "failed": tracing.failed,
+            },
+            "failures": {
+                "lastSeq": self.diagnostics.seq(),
+                "missed": self.diagnostics.missed(),
+                "recent": self.diagnostics.failures(since),
+            },
+        })
+    }
+
     pub async fn handle(
         &self,
         clients: &Clients,
@@ -427,21 +517,26 @@ impl Gateway {
     ) -> Response<Body> {
         let started = Instant::now();
         let method = req.method().clone();
-        let mut trace = if self.tracer.enabled() {
+        // For the failure record (a reference to the request's buffer, no copy).
+        let uri = req.uri().clone();
+        let otel = if self.tracer.enabled() {
             self.tracer
                 .begin(req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok()))
-                .map(|(ctx, parent)| crate::phases::Trace::new(ctx, parent, req.uri().path()))
         } else {
             None
         };
-        let (resp, api) = match self.forward(clients, req, peer, trace.as_mut()).await {
+        // A debug trace (`Server-Timing` on the answer) when asked for; granted after
+        // authentication to tokens with the diagnostics scope.
+        let debug = req.headers().contains_key(X_GATEHOUSE_DEBUG);
+        let mut trace = crate::phases::Trace::new(otel, uri.path());
+        let (mut resp, api) = match self.forward(clients, req, peer, &mut trace, debug).await {
             Ok((resp, api)) => (resp, Some(api)),
             Err((fault, api)) => {
                 if let (Some(api), Some(kind)) = (&api, fault.upstream_kind()) {
                     api.upstream_error(kind);
                 }
-                if let (Some(t), Some(cause)) = (trace.as_mut(), fault.cause()) {
-                    t.fail(cause);
+                if let Some(cause) = fault.cause() {
+                    trace.fail(cause);
                 }
                 (fault.into_response(), api)
             }
@@ -451,9 +546,27 @@ impl Gateway {
             Some(api) => api.observe(method.as_str(), status, started.elapsed()),
             None => self.metrics.unmatched(),
         }
-        if let Some(t) = trace {
-            t.finish(&self.tracer, method.as_str(), status);
+        // Names (API, operation) only for what is kept: failures and traced requests.
+        if let Some((version, index, operation)) = trace.wants_names()
+            && let Some(table) = self.table.load().as_ref()
+            && table.router.version() == version
+            && index < table.router.api_count()
+        {
+            trace.name_route(table.router.api(index), operation);
         }
+        if trace.debug_granted()
+            && let Ok(v) = HeaderValue::from_str(&trace.server_timing())
+        {
+            resp.headers_mut().insert(SERVER_TIMING, v);
+        }
+        trace.finish(
+            &clients.stats,
+            &self.diagnostics,
+            &self.tracer,
+            method.as_str(),
+            uri.path(),
+            status,
+        );
         resp
     }
 
@@ -462,7 +575,8 @@ impl Gateway {
         clients: &Clients,
         req: Request<Incoming>,
         peer: &Peer,
-        mut trace: Option<&mut crate::phases::Trace>,
+        trace: &mut crate::phases::Trace,
+        debug: bool,
     ) -> Result<(Response<Body>, Arc<ApiMetrics>), (Fault, Option<Arc<ApiMetrics>>)> {
         let guard = self.table.load();
         let Some(table) = guard.as_ref() else {
@@ -517,9 +631,7 @@ impl Gateway {
         };
         let api = table.router.api(index);
         let op = &api.operations[operation];
-        if let Some(t) = trace.as_deref_mut() {
-            t.routed(api, &op.method, &op.target);
-        }
+        trace.routed(table.router.version(), index, operation, api);
         let api_metrics = || Some(table.groups[index].production.metrics.clone());
         // Mediation policies (the environment's, the API's, then the operation's).
         let mediation = table.mediation[index]
@@ -549,9 +661,7 @@ impl Gateway {
         let mut query_key: Option<String> = None;
         let mut stripped_query: Option<String> = None;
         if let Some(security) = api.security.as_ref().filter(|_| !op.open) {
-            if let Some(t) = trace.as_deref_mut() {
-                t.enter(crate::phases::AUTH);
-            }
+            trace.enter(crate::phases::AUTH);
             let bearer = parts
                 .headers
                 .get(security.authorization_header.as_str())
@@ -611,14 +721,18 @@ impl Gateway {
                     )
                     .map_err(|b| (Fault::Blocked(b), api_metrics()))?;
             }
-            if let Some(t) = trace.as_deref_mut() {
-                if t.sampled() {
-                    t.attr("gatehouse.application.id", caller.application_id.as_str());
-                    t.attr("gatehouse.application.name", caller.application_name.as_str());
-                    t.attr("gatehouse.key_type", format!("{:?}", caller.key_type).to_uppercase());
-                }
-                t.enter(crate::phases::THROTTLING);
+            trace.application(
+                &caller.application_id,
+                &caller.application_name,
+                match caller.key_type {
+                    KeyType::Production => "PRODUCTION",
+                    KeyType::Sandbox => "SANDBOX",
+                },
+            );
+            if debug && caller.scopes.iter().any(|s| s == DIAGNOSTICS_SCOPE) {
+                trace.grant_debug();
             }
+            trace.enter(crate::phases::THROTTLING);
             // Rate limits: the application's policy, then the subscription's tier; burst
             // control counted with the environment's other gateways when they share Redis.
             let request_bytes = crate::throttle::advanced::content_length(&parts.headers);
@@ -653,9 +767,7 @@ impl Gateway {
                     Counted::Bytes(budget) => byte_budgets.push(budget),
                 }
             }
-            if let Some(t) = trace.as_deref_mut() {
-                t.leave();
-            }
+            trace.leave();
             // A `backendJwt` policy turns the API's setting on or off for this operation.
             let bj = match mediation.and_then(|m| m.backend_jwt) {
                 Some(false) => None,
@@ -691,9 +803,7 @@ impl Gateway {
         // operations too).
         let mut advanced = crate::throttle::advanced::Passed::default();
         if !table.advanced.is_empty() {
-            if let Some(t) = trace.as_deref_mut() {
-                t.enter(crate::phases::THROTTLING);
-            }
+            trace.enter(crate::phases::THROTTLING);
             let facts = crate::throttle::advanced::RequestFacts {
                 headers: &parts.headers,
                 query: uri.query(),
@@ -708,17 +818,13 @@ impl Gateway {
             if let Some(a) = advanced.allowance {
                 allowance = crate::throttle::tighter(allowance, a);
             }
-            if let Some(t) = trace.as_deref_mut() {
-                t.leave();
-            }
+            trace.leave();
         }
         // The request flow; the body is read first when a policy inspects it.
         let mut body: Body = body.boxed();
         let mut changes = crate::mediation::RequestChanges::default();
         if let Some(med) = mediation {
-            if let Some(t) = trace.as_deref_mut() {
-                t.enter(crate::phases::POLICIES);
-            }
+            trace.enter(crate::phases::POLICIES);
             let mut read = None;
             if med.reads_body && !body_is_empty(&parts.headers) {
                 let limited = http_body_util::Limited::new(
@@ -786,9 +892,7 @@ impl Gateway {
             if let Some(q) = changes.query.take() {
                 stripped_query = Some(q);
             }
-            if let Some(t) = trace.as_deref_mut() {
-                t.leave();
-            }
+            trace.leave();
         }
         let resource = changes.path.as_deref().unwrap_or(resource);
         let group = table.group(index, operation, key_type).ok_or_else(|| {
@@ -802,9 +906,7 @@ impl Gateway {
         })?;
         let m = || Some(group.metrics.clone());
         if let Some(tps) = &group.max_tps {
-            if let Some(t) = trace.as_deref_mut() {
-                t.enter(crate::phases::THROTTLING);
-            }
+            trace.enter(crate::phases::THROTTLING);
             let wait = match &self.cluster {
                 Some(c) => match c.check(&clients.redis, &tps.shared_key, &tps.rate).await {
                     Verdict::Allowed => None,
@@ -821,9 +923,7 @@ impl Gateway {
                     m(),
                 ));
             }
-            if let Some(t) = trace.as_deref_mut() {
-                t.leave();
-            }
+            trace.leave();
         }
         let query = match &stripped_query {
             Some(q) if q.is_empty() => None,
@@ -876,9 +976,9 @@ impl Gateway {
         add_forwarded(&mut parts.headers, peer, original_host);
         // The backend continues the trace: under the gateway's backend span when tracing,
         // else under the caller's context or a new one.
-        match trace.as_deref_mut() {
-            Some(t) => {
-                parts.headers.insert(TRACEPARENT, t.enter_backend());
+        match trace.enter_backend() {
+            Some(tp) => {
+                parts.headers.insert(TRACEPARENT, tp);
             }
             None => {
                 if !parts.headers.contains_key(TRACEPARENT) {
@@ -892,6 +992,7 @@ impl Gateway {
         parts.uri = first_uri;
 
         let mut attempt = Some((first, Request::from_parts(parts, body)));
+        let mut attempts = 0usize;
         while let Some((backend, request)) = attempt.take() {
             match tokio::time::timeout(
                 group.timeout,
@@ -900,11 +1001,19 @@ impl Gateway {
             .await
             {
                 Ok(Ok(mut resp)) => {
-                    if let Some(t) = trace.as_deref_mut() {
-                        t.attr("gatehouse.backend.status_code", resp.status().as_u16());
-                        t.attr("gatehouse.backend.origin", backend.origin.key.to_string());
-                        t.leave();
+                    if trace.sampled() {
+                        trace.attr("gatehouse.backend.status_code", resp.status().as_u16());
+                        trace.attr("gatehouse.backend.origin", backend.origin.key.to_string());
                     }
+                    if resp.status().is_server_error() {
+                        trace.note(format!(
+                            "endpoint {} ({}) answered {}",
+                            attempts + 1,
+                            backend.origin.key,
+                            resp.status().as_u16()
+                        ));
+                    }
+                    trace.leave();
                     if resp.status() == StatusCode::SWITCHING_PROTOCOLS
                         && let Some(client_side) = client_upgrade
                     {
@@ -932,6 +1041,14 @@ impl Gateway {
                 }
                 Ok(Err(e)) if e.is_connect() => {
                     tracing::warn!(api = %label(), endpoint = %backend.origin.key, error = %e, "endpoint unreachable; suspended");
+                    trace.note(format!(
+                        "endpoint {} ({}): {}; suspended for {} s",
+                        attempts + 1,
+                        backend.origin.key,
+                        e.reason(),
+                        group.suspend.as_secs()
+                    ));
+                    attempts += 1;
                     group.suspend(backend, now);
                     group.metrics.upstream_error(UpstreamError::Connect);
                     if let (Some(spare), Some(next)) = (&spare, candidates.next()) {
@@ -945,15 +1062,35 @@ impl Gateway {
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(api = %label(), endpoint = %backend.origin.key, error = %e, "backend request failed");
+                    trace.note(format!(
+                        "endpoint {} ({}): {}",
+                        attempts + 1,
+                        backend.origin.key,
+                        e.reason()
+                    ));
                     return Err((Fault::BadGateway(label()), m()));
                 }
                 Err(_) => {
+                    trace.note(format!(
+                        "endpoint {} ({}): no answer within {} ms; suspended for {} s",
+                        attempts + 1,
+                        backend.origin.key,
+                        group.timeout.as_millis(),
+                        group.suspend.as_secs()
+                    ));
                     group.suspend(backend, now);
                     return Err((Fault::Timeout(label(), group.timeout), m()));
                 }
             }
         }
         // Connect failures were counted as they happened.
+        trace.note(match (attempts, group.backends.len()) {
+            (1, 1) => "the only endpoint failed".to_string(),
+            (n, total) if n < total => format!(
+                "{n} of {total} endpoints tried, the others suspended or not retried (a request body); failover exhausted"
+            ),
+            (n, _) => format!("{n} endpoints tried; failover exhausted"),
+        });
         Err((Fault::Unreachable(label()), m()))
         }
         .await;
@@ -966,8 +1103,8 @@ impl Gateway {
             }
             // The fault flow (and CORS headers, so a browser can read the error).
             (Err((fault, m)), Some(med)) => {
-                if let (Some(t), Some(cause)) = (trace, fault.cause()) {
-                    t.fail(cause);
+                if let Some(cause) = fault.cause() {
+                    trace.fail(cause);
                 }
                 let kind = fault.upstream_kind();
                 let resp = fault.render(Some(med), origin.as_ref(), &label());
@@ -1291,24 +1428,37 @@ fn fetch_jwks(
             .header(header::ACCEPT, "application/json")
             .body(Empty::new().map_err(|never| match never {}).boxed())
             .map_err(|e| e.to_string())?;
+        // Short reasons (they reach the caller's 401): never the URL or an address.
         let resp = tokio::time::timeout(Duration::from_secs(5), upstream.request(req))
             .await
-            .map_err(|_| "timed out".to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| "timeout".to_string())?
+            .map_err(|e| {
+                if e.is_connect() {
+                    "connection failed".to_string()
+                } else {
+                    "request failed".to_string()
+                }
+            })?;
         if !resp.status().is_success() {
             return Err(format!("status {}", resp.status()));
         }
         let body = http_body_util::Limited::new(resp.into_body(), 1 << 20);
         let bytes = tokio::time::timeout(Duration::from_secs(5), body.collect())
             .await
-            .map_err(|_| "timed out".to_string())?
-            .map_err(|e| e.to_string())?
+            .map_err(|_| "timeout".to_string())?
+            .map_err(|_| "body unreadable or over 1 MiB".to_string())?
             .to_bytes();
         Ok(bytes.to_vec())
     })
 }
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// Asks for a debug trace: the answer gets `Server-Timing` with each phase's time when the
+/// caller's token has [`DIAGNOSTICS_SCOPE`].
+const X_GATEHOUSE_DEBUG: HeaderName = HeaderName::from_static("x-gatehouse-debug");
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+/// The scope that grants debug traces.
+pub const DIAGNOSTICS_SCOPE: &str = "gatehouse:diagnostics";
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
