@@ -105,6 +105,11 @@ pub enum EnvAdmin {
         id: String,
         changes: Vec<crate::gateway_policies::GatewayPolicyDeployment>,
     },
+    /// A connected gateway's last diagnostics report.
+    Diagnostics {
+        environment: String,
+        gateway_id: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +125,8 @@ pub enum EnvAdminReply {
         /// The gateway's policy catalogue, for the editor.
         catalogue: Vec<crate::publisher::PolicySpec>,
     },
+    /// `None`: the gateway has not sent a report (it has no gateway token, or is older).
+    Diagnostics(Option<Box<crate::publisher::GatewayDiagnostics>>),
     Done,
 }
 

@@ -492,6 +492,19 @@ pub struct GatewayInstance {
     pub seconds_ago: i64,
 }
 
+/// A gateway's last diagnostics report (its admin port's `GET /diagnostics`, sent to the
+/// control plane every few seconds): the Admin portal's page per gateway.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GatewayDiagnostics {
+    pub environment: String,
+    pub gateway_id: String,
+    pub reported_at: String,
+    pub seconds_ago: i64,
+    /// The report as the gateway wrote it (`gateway diagnose --json` shows the same).
+    pub report: serde_json::Value,
+}
+
 /// What an admin sends to add or change a gateway environment (Admin v4 `Environment`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -90,6 +90,52 @@ impl Feed {
         }
     }
 
+    /// Sends `report()` (the diagnostics report) to the control plane every `every`, so the
+    /// Admin portal shows it whichever server replica it asks. Only with a gateway token (the
+    /// control plane accepts reports from gateways alone); failures are logged at debug level
+    /// and the next round tries again.
+    pub fn report_diagnostics<F>(
+        &self,
+        client: crate::proxy::Upstream,
+        every: Duration,
+        report: F,
+    ) -> Option<impl std::future::Future<Output = ()> + Send + 'static>
+    where
+        F: Fn() -> serde_json::Value + Send + 'static,
+    {
+        let token = self.token.clone()?;
+        let url = self.url.strip_suffix("/snapshot")?.to_string() + "/diagnostics";
+        let id = self.id.clone();
+        Some(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let body = report().to_string();
+                let Ok(req) = Request::put(&url)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header("x-gateway-id", &id)
+                    .body(
+                        http_body_util::Full::new(hyper::body::Bytes::from(body))
+                            .map_err(|never| match never {})
+                            .boxed(),
+                    )
+                else {
+                    continue;
+                };
+                match tokio::time::timeout(Duration::from_secs(10), client.request(req)).await {
+                    Ok(Ok(resp)) if resp.status().is_success() => {}
+                    Ok(Ok(resp)) => {
+                        tracing::debug!(status = %resp.status(), "the control plane refused the diagnostics report")
+                    }
+                    Ok(Err(e)) => tracing::debug!(error = %e, "diagnostics report not sent"),
+                    Err(_) => tracing::debug!("diagnostics report timed out"),
+                }
+            }
+        })
+    }
+
     pub fn cache(&self) -> Option<&Path> {
         self.cache.as_deref()
     }

@@ -34,6 +34,9 @@ const USAGE: &str = "usage: gateway [--config SNAPSHOT_FILE] [--settings FILE] [
 
 mod diagnose_cli;
 
+/// How often a gateway following a control plane sends its diagnostics report.
+const DIAGNOSTICS_EVERY: Duration = Duration::from_secs(5);
+
 struct Args {
     snapshot: Option<PathBuf>,
     settings: Option<PathBuf>,
@@ -159,6 +162,7 @@ async fn run() -> anyhow::Result<()> {
         gw.tracer = gateway::otel::Tracer::start(otel, "gatehouse-gateway", tls.clone());
     }
     let gw = Arc::new(gw);
+    let workers_registry = Arc::new(Workers::default());
     if let Some(file) = &args.snapshot {
         let (snapshot, stamp) = read_snapshot(file)?;
         apply(&gw, snapshot);
@@ -177,6 +181,14 @@ async fn run() -> anyhow::Result<()> {
             apply(&gw, cached);
         }
         let client = proxy::upstream(tls.clone());
+        // The diagnostics report goes to the control plane too (the Admin portal's page per
+        // gateway).
+        let (dgw, dworkers) = (gw.clone(), workers_registry.clone());
+        if let Some(task) = feed.report_diagnostics(client.clone(), DIAGNOSTICS_EVERY, move || {
+            dgw.diagnostics_report(0, dworkers.idle(), dworkers.count())
+        }) {
+            tokio::spawn(task);
+        }
         let fgw = gw.clone();
         tokio::spawn(feed.follow(gw.clone(), client, move |s| apply(&fgw, s)));
     }
@@ -196,7 +208,7 @@ async fn run() -> anyhow::Result<()> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let pools = Arc::new(Workers::default());
+    let pools = workers_registry;
     let (listen, threads) = start_workers(
         cfg.gateway.listen,
         workers,

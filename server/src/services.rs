@@ -631,6 +631,13 @@ impl PortalServices for DbServices {
                     .deploy_gateway_policy(&actor, &id, changes)
                     .await
                     .map(|_| R::Done),
+                C::Diagnostics {
+                    environment,
+                    gateway_id,
+                } => p
+                    .gateway_diagnostics(&actor, &environment, &gateway_id)
+                    .await
+                    .map(|d| R::Diagnostics(d.map(Box::new))),
             };
             result.map_err(ServiceError::from)
         })

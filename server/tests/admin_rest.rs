@@ -1305,6 +1305,7 @@ fn sf_name(call: &Sf) -> &'static str {
             E::SaveGatewayPolicy(_) => "environments SaveGatewayPolicy",
             E::DeleteGatewayPolicy { .. } => "environments DeleteGatewayPolicy",
             E::DeployGatewayPolicy { .. } => "environments DeployGatewayPolicy",
+            E::Diagnostics { .. } => "environments Diagnostics",
         },
         Sf::Users(u) => match u {
             U::Scopes => "users Scopes",
@@ -1342,7 +1343,7 @@ fn sf_name(call: &Sf) -> &'static str {
 }
 
 /// Every call `sf_name` names: the table must have exactly these rows.
-const SF_CALLS: usize = 2 + 4 + 4 + 8 + 6 + 10 + 10;
+const SF_CALLS: usize = 2 + 4 + 4 + 9 + 6 + 10 + 10;
 
 async fn run_sf(
     svc: &server::services::DbServices,
@@ -1633,6 +1634,15 @@ async fn every_admin_server_function_checks_its_scopes(db: PgPool) {
             Box::new(|n| Sf::KeyManagers(K::Delete { id: pick(&kms, n) })),
         ),
         (ENV_SEE, Box::new(|_| Sf::Environments(E::List))),
+        (
+            ENV_SEE,
+            Box::new(|_| {
+                Sf::Environments(E::Diagnostics {
+                    environment: "Default".into(),
+                    gateway_id: "gw-1/42".into(),
+                })
+            }),
+        ),
         (
             ENV_CHANGE,
             Box::new(|n| Sf::Environments(E::Create(env(n.to_string())))),

@@ -108,7 +108,18 @@ fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
             view! { <crate::pages::workflows::Approvals user/> }.into_any()
         }
         ("key-managers", _) => view! { <crate::pages::key_managers::KeyManagers/> }.into_any(),
-        ("gateways", _) => view! { <crate::pages::gateways::Gateways/> }.into_any(),
+        ("gateways", _) => {
+            // `?environment=…&gateway=…`: one gateway's diagnostics page.
+            let query = leptos_router::hooks::use_query_map();
+            let pick = query.with(|q| (q.get("environment"), q.get("gateway")));
+            match pick {
+                (Some(environment), Some(gateway)) => view! {
+                    <crate::pages::gateway_diagnostics::GatewayDiagnosticsPage environment gateway/>
+                }
+                .into_any(),
+                _ => view! { <crate::pages::gateways::Gateways/> }.into_any(),
+            }
+        }
         ("ai-index", _) => view! { <crate::pages::ai_index::AiIndex/> }.into_any(),
         (key, _) => other_section(key),
     }

@@ -59,6 +59,18 @@ fn vhost_label(v: &VHost) -> String {
     }
 }
 
+/// A query-string value (gateway ids hold `/`).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// "12 s ago", "3 min ago", "2 h ago".
 fn ago(seconds: i64) -> String {
     match seconds {
@@ -159,7 +171,7 @@ pub fn Gateways() -> impl IntoView {
                                             view! {
                                                 <table class="mt-3 w-full text-left text-sm" data-testid="connected-gateways">
                                                     <thead class="text-xs uppercase tracking-wide text-slate-500"><tr>
-                                                        <th class="py-1">"Gateway"</th><th>"Snapshot"</th><th>"Last contact"</th>
+                                                        <th class="py-1">"Gateway"</th><th>"Snapshot"</th><th>"Last contact"</th><th></th>
                                                     </tr></thead>
                                                     <tbody>
                                                         {connected.into_iter().map(|g| {
@@ -175,6 +187,8 @@ pub fn Gateways() -> impl IntoView {
                                                                         }}
                                                                     </td>
                                                                     <td title=g.last_contact.clone()>{ago(g.seconds_ago)}</td>
+                                                                    <td class="text-right"><a class="text-indigo-700 underline" data-testid="gateway-diagnostics"
+                                                                        href=format!("/admin/gateways?environment={}&gateway={}", encode(&g.environment), encode(&g.gateway_id))>"Diagnostics"</a></td>
                                                                 </tr>
                                                             }
                                                         }).collect_view()}

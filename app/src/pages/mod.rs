@@ -9,6 +9,7 @@ pub mod devportal;
 pub mod documents;
 pub mod errors;
 pub mod feedback;
+pub mod gateway_diagnostics;
 pub mod gateway_policies;
 pub mod gateways;
 pub mod key_managers;

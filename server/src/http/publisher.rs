@@ -64,6 +64,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/am/gateway/v1/environments/{name}/snapshot",
             get(snapshot),
         )
+        .route(
+            "/api/am/gateway/v1/environments/{name}/diagnostics",
+            axum::routing::put(put_diagnostics),
+        )
+        .route(
+            &format!("{ADMIN}/environments/{{environment_id}}/gateways/diagnostics"),
+            get(get_diagnostics),
+        )
         .layer(DefaultBodyLimit::max(limit))
 }
 
@@ -665,6 +673,80 @@ fn authorize_gateway(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiE
         .map_err(|_| ApiError::Unauthorized("Invalid gateway or access token".into()))?;
     Actor::from_claims(&claims).require(&[s::ENVIRONMENT_READ, s::ADMIN])?;
     Ok(false)
+}
+
+/// A gateway's diagnostics report (its `GET /diagnostics`), sent with the gateway token and
+/// `X-Gateway-Id`; kept per gateway for the Admin portal.
+async fn put_diagnostics(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    AppJson(report): AppJson<Value>,
+) -> Result<StatusCode, ApiError> {
+    if !authorize_gateway(&state, &headers)? {
+        return Err(ApiError::Forbidden(
+            "Only a gateway (with the gateway token) sends diagnostics".into(),
+        ));
+    }
+    let Some(id) = headers
+        .get("x-gateway-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Err(ApiError::field(
+            "X-Gateway-Id",
+            "The gateway's id is required (host/pid)",
+        ));
+    };
+    if !report.is_object() || report.get("gateway").is_none() {
+        return Err(ApiError::field(
+            "body",
+            "Expected the gateway's diagnostics report (a JSON object with `gateway`)",
+        ));
+    }
+    service(&state)
+        .record_diagnostics(&name, id, &report)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DiagnosticsQuery {
+    gateway_id: Option<String>,
+}
+
+/// Admin v4 (Gatehouse): `GET /environments/{environmentId}/gateways/diagnostics?gatewayId=`
+/// — a connected gateway's last report; `environmentId` is the id or the name.
+async fn get_diagnostics(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(environment): Path<String>,
+    Query(q): Query<DiagnosticsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(gateway) = q.gateway_id.filter(|g| !g.trim().is_empty()) else {
+        return Err(ApiError::field("gatewayId", "The gateway's id is required"));
+    };
+    let svc = service(&state);
+    let name = svc
+        .environments()
+        .await?
+        .into_iter()
+        .find(|e| e.id == environment || e.name == environment)
+        .map(|e| e.name)
+        .ok_or_else(|| ApiError::NotFound(format!("No gateway environment {environment}")))?;
+    match svc.gateway_diagnostics(&caller, &name, &gateway).await? {
+        Some(d) => Ok(Json(json!({
+            "environment": d.environment,
+            "gatewayId": d.gateway_id,
+            "reportedAt": d.reported_at,
+            "secondsAgo": d.seconds_ago,
+            "report": d.report,
+        }))),
+        None => Err(ApiError::NotFound(format!(
+            "Gateway {gateway} has not sent a diagnostics report"
+        ))),
+    }
 }
 
 /// `"42"` from `If-None-Match`.

@@ -1101,6 +1101,69 @@ impl Publisher {
         Ok(())
     }
 
+    /// A gateway's diagnostics report (`gateway` sends it with its token every few seconds).
+    pub async fn record_diagnostics(
+        &self,
+        environment: &str,
+        gateway: &str,
+        report: &Value,
+    ) -> Result<(), ApiError> {
+        let gateway: String = gateway.chars().take(200).collect();
+        let done = sqlx::query(
+            "INSERT INTO gateway_instance (environment_id, gateway_id, last_contact, diagnostics, diagnostics_at)
+             SELECT id, $2, now(), $3, now() FROM gateway_environment WHERE name = $1
+             ON CONFLICT (environment_id, gateway_id)
+             DO UPDATE SET diagnostics = EXCLUDED.diagnostics, diagnostics_at = now(),
+                           last_contact = now()",
+        )
+        .bind(environment)
+        .bind(gateway)
+        .bind(Json(report))
+        .execute(&self.db)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(ApiError::NotFound(format!(
+                "No gateway environment {environment}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The last diagnostics report of `gateway` in `environment` (Admin portal, Admin v4).
+    pub async fn gateway_diagnostics(
+        &self,
+        actor: &Actor,
+        environment: &str,
+        gateway: &str,
+    ) -> Result<Option<app::publisher::GatewayDiagnostics>, ApiError> {
+        actor.require(&[s::ADMIN, s::ENVIRONMENT_READ, s::ENVIRONMENT_MANAGE])?;
+        /// (report, when it came)
+        type Row = (Option<Json<Value>>, Option<DateTime<Utc>>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT g.diagnostics, g.diagnostics_at
+               FROM gateway_instance g JOIN gateway_environment e ON e.id = g.environment_id
+              WHERE e.name = $1 AND g.gateway_id = $2",
+        )
+        .bind(environment)
+        .bind(gateway)
+        .fetch_optional(&self.db)
+        .await?;
+        // An unknown gateway has no report either.
+        let Some((report, at)) = row else {
+            return Ok(None);
+        };
+        Ok(match (report, at) {
+            (Some(Json(report)), Some(at)) => Some(app::publisher::GatewayDiagnostics {
+                environment: environment.to_string(),
+                gateway_id: gateway.to_string(),
+                reported_at: time(at),
+                seconds_ago: (Utc::now() - at).num_seconds().max(0),
+                report,
+            }),
+            _ => None,
+        })
+    }
+
     /// Gateways seen in the last `within` of each environment, newest first.
     pub async fn gateways(
         &self,
