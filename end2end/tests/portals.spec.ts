@@ -206,6 +206,31 @@ test('a key-manager admin adds a Keycloak realm, disables it and removes it', as
   expect(errors).toEqual([]);
 });
 
+test("a gateway admin opens a connected gateway's diagnostics and sees a failed request with the phase that decided", async ({ page, request }) => {
+  const errors = watchErrors(page);
+  // A request no deployed API matches: the gateway keeps it among its failures.
+  const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8280';
+  const miss = await request.get(`${gateway}/no-such-api/1.0.0/anything`);
+  expect(miss.status()).toBe(404);
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/admin/gateways');
+  await hydrated(page);
+  const def = page.locator('[data-environment="Default"]');
+  await def.getByTestId('gateway-diagnostics').first().click();
+  await expect(page).toHaveURL(/\/admin\/gateways\?environment=Default&gateway=/);
+  await expect(page.getByTestId('diag-gateway')).toContainText('/');
+  await expect(page.getByTestId('diag-snapshot')).toContainText('version');
+  await expect(page.getByTestId('diag-phases').locator('[data-phase="total"]')).toBeVisible();
+  // The gateway reports every five seconds and the page refreshes itself as often.
+  const failure = page.getByTestId('diag-failure').filter({ hasText: '/no-such-api/1.0.0/anything' }).first();
+  await expect(failure).toBeVisible({ timeout: 20_000 });
+  await expect(failure.getByTestId('diag-phase')).toHaveText('Decided in routing');
+  await expect(failure.getByTestId('diag-cause')).toContainText('No deployed API has this context');
+  await shot(page, 'admin-gateway-diagnostics');
+  await page.getByRole('link', { name: '← All gateways' }).click();
+  await expect(page.getByTestId('connected-gateways').first()).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
 test('a gateway admin sees the connected gateway with its snapshot version, and adds, edits and removes an environment', async ({ page }) => {
   const errors = watchErrors(page);
   page.on('dialog', (d) => d.accept());
