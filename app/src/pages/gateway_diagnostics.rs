@@ -210,8 +210,12 @@ fn report_view(d: GatewayDiagnostics) -> impl IntoView {
                                     </div>
                                     <p class="mt-1"><span class="font-medium" data-testid="diag-phase">{format!("Decided in {}", f["phase"].as_str().unwrap_or("?"))}</span>": "<span data-testid="diag-cause">{f["cause"].as_str().unwrap_or("?").to_string()}</span></p>
                                     <p class="text-xs text-slate-500">
-                                        {phases.iter().map(|p| format!("{} {} ms{}", p["phase"].as_str().unwrap_or("?"), ms(&p["ms"]), if p["failed"].as_bool() == Some(true) { " ✗" } else { "" })).collect::<Vec<_>>().join(" · ")}
-                                        {format!(" · total {} ms", ms(&f["totalMs"]))}
+                                        {phases
+                                            .iter()
+                                            .map(|p| format!("{} {} ms{}", p["phase"].as_str().unwrap_or("?"), ms(&p["ms"]), if p["failed"].as_bool() == Some(true) { " ✗" } else { "" }))
+                                            .chain(std::iter::once(format!("total {} ms", ms(&f["totalMs"]))))
+                                            .collect::<Vec<_>>()
+                                            .join(" · ")}
                                     </p>
                                 </li>
                             }
