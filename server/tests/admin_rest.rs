@@ -35,6 +35,7 @@ const KM: &str = "apim:keymanagers_manage apim:admin";
 const ENV_READ: &str = "apim:environment_read apim:environment_manage apim:admin \
                         apim:api_view apim:api_create apim:api_publish apim:api_manage";
 const ENV_MANAGE: &str = "apim:environment_manage apim:admin";
+const ENV_DIAGNOSTICS: &str = "apim:environment_read apim:environment_manage apim:admin";
 const SETTINGS: &str = "apim:admin apim:admin_settings";
 const SYSTEM_SCOPES: &str = "apim:scope_manage apim:admin";
 const CATEGORIES: &str = "apim:api_category apim:admin apim:admin_operations";
@@ -116,6 +117,11 @@ const OPS: &[Op] = &[
     ("POST", "/environments", ENV_MANAGE, Some(W_ENV_MANAGE), Some(ENV_BODY)),
     ("PUT", "/environments/{environmentId}", ENV_MANAGE, Some(W_ENV_MANAGE), Some(ENV_EDIT)),
     ("DELETE", "/environments/{environmentId}", ENV_MANAGE, Some(W_ENV_MANAGE), None),
+    // Ours: a connected gateway's last diagnostics report (server/src/http/publisher.rs).
+    ("GET", "/environments/{environmentId}/gateways/diagnostics?gatewayId=world-gw%2F1", ENV_DIAGNOSTICS, None, None),
+    // Ours: the AI index (server/src/http/ai_admin.rs).
+    ("GET", "/ai-index", SETTINGS, None, None),
+    ("POST", "/ai-index/reindex", SETTINGS, None, None),
     // An API's owner (server/src/publisher/apis.rs change_provider).
     ("POST", "/apis/{apiId}/change-provider?provider={provider}", PROVIDER, Some(W_PROVIDER), None),
     // Rate-limiting policies (server/src/throttling.rs).
@@ -577,6 +583,15 @@ async fn world(app: &TestApp) -> World {
         .await,
     )
     .await;
+    // A gateway of the world's environment that has sent its diagnostics report.
+    sqlx::query(
+        "INSERT INTO gateway_instance (environment_id, gateway_id, diagnostics, diagnostics_at)
+         VALUES ($1::uuid, 'world-gw/1', '{\"gateway\": {\"version\": \"0\"}}', now())",
+    )
+    .bind(env["id"].as_str().unwrap())
+    .execute(&app.db)
+    .await
+    .unwrap();
     let api = petstore_api(
         app,
         &publisher,
