@@ -90,6 +90,8 @@ ensure_compat_venv() {
 #   GATEHOUSE_MODELS_DIR       the models directory
 #   GATEHOUSE_LLAMA_SERVER     the llama-server binary
 #   GATEHOUSE_TEST_LLM_MODEL   the Qwen2.5-Coder 0.5B GGUF
+# (`make test` adds GATEHOUSE_TEST_PYTHON, the OTLP decoder's interpreter; `ai_env server`
+# removes it too.)
 ai_env() {
   export GATEHOUSE_AI__MODELS_DIR="${GATEHOUSE_AI__MODELS_DIR:-$MODELS_DIR}"
   if [ "${1:?ai_env server|tests}" = tests ]; then
@@ -97,6 +99,6 @@ ai_env() {
       GATEHOUSE_TEST_LLM_MODEL="$QWEN05_GGUF"
   else
     unset GATEHOUSE_MODELS_DIR GATEHOUSE_LLAMA_SERVER GATEHOUSE_TEST_LLM_MODEL \
-      GATEHOUSE_LLM_MODEL GATEHOUSE_LLM_PORT
+      GATEHOUSE_LLM_MODEL GATEHOUSE_LLM_PORT GATEHOUSE_TEST_PYTHON
   fi
 }
