@@ -122,7 +122,9 @@ SELECT api_id FROM ai_embedding WHERE model = 'all-MiniLM-L6-v2' AND dimension =
  ORDER BY embedding::vector(384) <=> (SELECT embedding::vector(384) FROM ai_embedding WHERE id = :k)
  LIMIT 24;
 SQL
-plan=$(psql "$db" -qAtX -c "EXPLAIN $(sed -e '1d' -e 's/:k/1/' "$work/nn.sql")" | grep -o 'Index Scan using [a-z_0-9]*' | head -1)
+# The scan that orders by distance (the query vector's own lookup is a primary-key scan).
+plan=$(psql "$db" -qAtX -c "EXPLAIN $(sed -e '1d' -e 's/:k/1/' "$work/nn.sql")" \
+  | grep -o 'Index Scan using [a-z_0-9]*hnsw[a-z_0-9]*\|Seq Scan on ai_embedding ' | head -1)
 nn_small=$(pgbench -n -T 10 -c 1 -f "$work/nn.sql" "$db" 2>/dev/null | awk -F' = ' '/latency average/ {print $2}')
 
 say "$VECTORS random vectors, HNSW index built"
@@ -130,6 +132,8 @@ psql "$db" -qAtX -v ON_ERROR_STOP=1 <<SQL >/dev/null
 CREATE TABLE bench_vector AS
   SELECT i AS id, (SELECT array_agg(random() - 0.5)::real[] FROM generate_series(1, 384) WHERE i > 0)::vector(384) AS embedding
     FROM generate_series(1, $VECTORS) i;
+-- The query vector is looked up by id: without a key that lookup alone is a sequential scan.
+ALTER TABLE bench_vector ADD PRIMARY KEY (id);
 SQL
 build_started=$(date +%s%N)
 psql "$db" -qAtX -v ON_ERROR_STOP=1 -c "SET maintenance_work_mem = '1GB'" \
