@@ -38,7 +38,10 @@ export DATABASE_URL="$PG_URL/postgres"
 say "cargo test (Rust unit and integration tests)"
 # Without the WASM frontend: on the host it would switch on the app's `hydrate` feature (and
 # with it client-side effects) inside the server the tests run; the real server never has it.
-cargo test --workspace --exclude frontend --no-run
+# Every test but the local-LLM one runs while llama-server may still be building (its build
+# runs at nice 19, so the tests keep their pace); that one runs once the LLM is there.
+LLM_TEST=the_local_llm_planner_plans_the_request_set
+cargo test --workspace --exclude frontend -- --skip "$LLM_TEST"
 say "waiting for the local LLM setup"
 if ! wait "$models_pid"; then
   tail -30 "$models_log" >&2
@@ -46,7 +49,8 @@ if ! wait "$models_pid"; then
 fi
 trap - EXIT
 tail -3 "$models_log"
-cargo test --workspace --exclude frontend
+say "cargo test: the local LLM planner (llama-server + Qwen2.5-Coder 0.5B)"
+cargo test --workspace --exclude frontend --test ai_chat -- --exact "$LLM_TEST" --nocapture
 
 say "browser tests, client-compatibility tests"
 "$ROOT/scripts/e2e.sh"
