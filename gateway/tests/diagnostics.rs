@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Child;
 
-use common::{call, standalone, started};
+use common::{call, closed_port, ok_backend, standalone, started};
 use gateway::jwt::{Algorithm, Signer};
 use serde_json::{Value, json};
 
@@ -25,34 +24,6 @@ impl Drop for Gw {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A backend answering 200 `{"ok":true}` to anything.
-fn backend() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().map_while(Result::ok) {
-            let mut buf = [0u8; 8192];
-            let mut seen = Vec::new();
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = s.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}",
-            );
-        }
-    });
-    addr
-}
-
-/// An address nothing listens on (connection refused).
-fn dead() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
 }
 
 /// A JWKS endpoint that accepts connections and never answers (the gateway's fetch times out).
@@ -111,7 +82,12 @@ fn failure_of(r: &Value, path: &str) -> Value {
 #[test]
 fn the_report_names_each_cause_and_the_phase_that_decided() {
     let signer = Signer::from_pkcs8("k1", Algorithm::RS256, KEY).unwrap();
-    let (ok, down1, down2, jwks) = (backend(), dead(), dead(), silent());
+    let (ok, down1, down2, jwks) = (
+        ok_backend(),
+        closed_port().to_string(),
+        closed_port().to_string(),
+        silent(),
+    );
     let api = |id: &str, context: &str, endpoints: Value, scopes: Value| {
         json!({
             "id": id, "name": id, "context": context, "version": "1.0.0",
@@ -315,7 +291,7 @@ fn the_report_names_each_cause_and_the_phase_that_decided() {
         assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
     }
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .args(["diagnose", "--admin", &format!("http://{}", dead())])
+        .args(["diagnose", "--admin", &format!("http://{}", closed_port())])
         .output()
         .unwrap();
     assert!(!bad.status.success());

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use common::{call, gateway, started};
+use common::{call, closed_port, gateway, started};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Frame};
 use hyper::{Request, Response};
@@ -224,14 +224,6 @@ apis:
     ));
     std::fs::write(&p, yaml).unwrap();
     p
-}
-
-/// A closed port on this machine.
-fn closed_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let a = l.local_addr().unwrap();
-    drop(l);
-    a
 }
 
 fn start(file: &std::path::Path, otel: &[(&str, String)]) -> (std::process::Child, String, String) {

@@ -12,35 +12,13 @@ use std::process::Child;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{call, standalone, started};
+use common::{call, ok_backend, standalone, started};
 use gateway::jwt::{Algorithm, Signer};
 use serde_json::{Value, json};
 
 const KEY: &[u8] = include_bytes!("keys/rsa2048.pk8");
 const PUBLIC_PEM: &str = include_str!("keys/rsa2048.pub.pem");
 const ISSUER: &str = "https://idp.example.test";
-
-/// A backend answering 200 `{"ok":true}` to anything.
-fn backend() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().map_while(Result::ok) {
-            let mut buf = [0u8; 8192];
-            let mut seen = Vec::new();
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = s.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}",
-            );
-        }
-    });
-    addr
-}
 
 struct Gw(Child, String);
 
@@ -71,7 +49,7 @@ fn b64(v: &Value) -> String {
 #[test]
 fn bad_tokens_are_refused_and_good_ones_pass() {
     let signer = Signer::from_pkcs8("k1", Algorithm::RS256, KEY).unwrap();
-    let backend = backend();
+    let backend = ok_backend();
     let snapshot = json!({
         "version": 1,
         "apis": [{
@@ -211,7 +189,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn api_keys_honour_header_expiry_ip_and_referrer_limits() {
-    let backend = backend();
+    let backend = ok_backend();
     let key = |k: &str| hex(&gateway::auth::sha256(k.as_bytes()));
     let snapshot = json!({
         "version": 1,
@@ -265,7 +243,7 @@ fn api_keys_honour_header_expiry_ip_and_referrer_limits() {
 }
 
 /// A backend answering 200 with the names of the request headers it got, one per line.
-fn header_names_backend() -> String {
+fn header_names_ok_backend() -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
@@ -303,7 +281,7 @@ fn header_names_backend() -> String {
 #[test]
 fn backend_jwt_and_claim_rule_policies_follow_the_token() {
     let signer = Signer::from_pkcs8("k1", Algorithm::RS256, KEY).unwrap();
-    let backend = header_names_backend();
+    let backend = header_names_ok_backend();
     let endpoints = json!({"production": {"urls": [format!("http://{backend}")]}});
     let off = json!({"request": [{"policyName": "backendJwt", "parameters": {"enabled": false}}]});
     let on = json!({"request": [{"policyName": "backendJwt", "parameters": {"enabled": "true"}}]});
