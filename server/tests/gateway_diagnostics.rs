@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
@@ -18,32 +16,6 @@ use sqlx::PgPool;
 
 const P: &str = "/api/am/publisher/v4";
 const A: &str = "/api/am/admin/v4";
-
-/// A PUT with a JSON body over a fresh connection: (status, body).
-fn put(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut req = format!(
-        "PUT {path} HTTP/1.1\r\nHost: cp\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let raw = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
-}
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn a_gateways_failures_reach_the_admin_portal(db: PgPool) {
@@ -69,33 +41,15 @@ async fn a_gateways_failures_reach_the_admin_portal(db: PgPool) {
             &token,
             Some(
                 json!({"name": "Broken", "context": "/broken", "version": "1.0.0",
-                        "endpointConfig": {"endpoint_type": "http",
-                            "production_endpoints": {"url": format!("http://{dead}/v1")}},
                         "operations": [{"target": "/items", "verb": "GET", "authType": "None"}]}),
             ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let id = r.json()["id"].as_str().unwrap().to_string();
-    let r = app
-        .call(
-            Method::POST,
-            &format!("{P}/apis/{id}/revisions"),
-            &token,
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let rev = r.json()["id"].as_str().unwrap().to_string();
-    let r = app
-        .call(
-            Method::POST,
-            &format!("{P}/apis/{id}/deploy-revision?revisionId={rev}"),
-            &token,
-            Some(json!([{"name": "Default", "vhost": "localhost"}])),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let endpoint = json!({"endpoint_type": "http",
+                          "production_endpoints": {"url": format!("http://{dead}/v1")}});
+    deploy_revision(&app, &token, &id, endpoint, "on a dead endpoint").await;
     let traffic = gw.traffic.clone();
     tokio::task::spawn_blocking(move || {
         within(
@@ -166,24 +120,27 @@ async fn a_gateways_failures_reach_the_admin_portal(db: PgPool) {
 
     // Only gateways send reports; a bad report is refused and changes nothing.
     let url = "/api/am/gateway/v1/environments/Default/diagnostics";
+    let put = |path: &str, headers: &[(&str, &str)], body: &str| {
+        let mut all = vec![("Content-Type", "application/json")];
+        all.extend_from_slice(headers);
+        http(&cp_addr, "PUT", path, &all, body)
+    };
     let report = json!({"gateway": {"version": "x"}, "failures": {"recent": []}}).to_string();
     let bearer = |t: &str| format!("Bearer {t}");
     let admin = bearer(&token);
     let gw_token = bearer(GATEWAY_TOKEN);
     let (s, body) = put(
-        &cp_addr,
         url,
         &[("Authorization", &admin), ("X-Gateway-Id", "fake/1")],
         &report,
     );
     assert_eq!(s, 403, "{body}");
-    let (s, _) = put(&cp_addr, url, &[("X-Gateway-Id", "fake/1")], &report);
+    let (s, _) = put(url, &[("X-Gateway-Id", "fake/1")], &report);
     assert_eq!(s, 401);
-    let (s, body) = put(&cp_addr, url, &[("Authorization", &gw_token)], &report);
+    let (s, body) = put(url, &[("Authorization", &gw_token)], &report);
     assert_eq!(s, 400, "{body}");
     assert!(body.contains("X-Gateway-Id"), "{body}");
     let (s, body) = put(
-        &cp_addr,
         url,
         &[("Authorization", &gw_token), ("X-Gateway-Id", "fake/1")],
         "[1,2]",
@@ -191,7 +148,6 @@ async fn a_gateways_failures_reach_the_admin_portal(db: PgPool) {
     assert_eq!(s, 400, "{body}");
     assert!(body.contains("body"), "{body}");
     let (s, body) = put(
-        &cp_addr,
         "/api/am/gateway/v1/environments/Nowhere/diagnostics",
         &[("Authorization", &gw_token), ("X-Gateway-Id", "fake/1")],
         &report,

@@ -19,44 +19,6 @@ use sqlx::PgPool;
 
 const P: &str = "/api/am/publisher/v4";
 
-async fn deploy_revision(
-    app: &TestApp,
-    token: &str,
-    id: &str,
-    endpoint: Value,
-    note: &str,
-) -> String {
-    let mut api = app
-        .get_bearer(&format!("{P}/apis/{id}"), token)
-        .await
-        .json();
-    api["endpointConfig"] = endpoint;
-    let r = app
-        .call(Method::PUT, &format!("{P}/apis/{id}"), token, Some(api))
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let r = app
-        .call(
-            Method::POST,
-            &format!("{P}/apis/{id}/revisions"),
-            token,
-            Some(json!({"description": note})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let rev = r.json()["id"].as_str().unwrap().to_string();
-    let r = app
-        .call(
-            Method::POST,
-            &format!("{P}/apis/{id}/deploy-revision?revisionId={rev}"),
-            token,
-            Some(json!([{"name": "Default", "vhost": "localhost"}])),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    rev
-}
-
 fn single(addr: SocketAddr) -> Value {
     json!({"endpoint_type": "http", "production_endpoints": {"url": format!("http://{addr}/v1")}})
 }

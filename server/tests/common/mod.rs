@@ -454,3 +454,48 @@ pub fn fields(body: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Sets the API's endpoints to `endpoint`, makes a revision (`note`) and deploys it to Default.
+/// The revision's id.
+pub async fn deploy_revision(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    endpoint: serde_json::Value,
+    note: &str,
+) -> String {
+    let mut api = app
+        .get_bearer(&format!("/api/am/publisher/v4/apis/{id}"), token)
+        .await
+        .json();
+    api["endpointConfig"] = endpoint;
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/am/publisher/v4/apis/{id}"),
+            token,
+            Some(api),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/am/publisher/v4/apis/{id}/revisions"),
+            token,
+            Some(serde_json::json!({"description": note})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let rev = r.json()["id"].as_str().unwrap().to_string();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/am/publisher/v4/apis/{id}/deploy-revision?revisionId={rev}"),
+            token,
+            Some(serde_json::json!([{"name": "Default", "vhost": "localhost"}])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    rev
+}
