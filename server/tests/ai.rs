@@ -49,6 +49,13 @@ async fn publish(app: &TestApp, token: &str, slug: &str, doc: &[u8]) -> String {
     import_api(app, token, &format!("{slug}.json"), doc, extra, true).await
 }
 
+/// Publishes the test catalogue's `{slug}.json`.
+async fn publish_catalogue(app: &TestApp, token: &str, slug: &str) -> String {
+    let doc = std::fs::read(std::path::Path::new(FIXTURES).join(format!("catalogue/{slug}.json")))
+        .unwrap();
+    publish(app, token, slug, &doc).await
+}
+
 /// Waits until the indexer has embedded everything queued: how long it took.
 async fn indexed(db: &PgPool, limit: Duration) -> Duration {
     let start = Instant::now();
@@ -220,21 +227,8 @@ async fn the_assistant_finds_the_api_for_a_question(db: PgPool) {
 async fn the_assistant_respects_visibility_lifecycle_and_limits(db: PgPool) {
     let app = spawn_with(db.clone(), ai_settings(5)).await;
     let token = publisher_token(&app).await;
-    let dir = std::path::Path::new(FIXTURES).join("catalogue");
-    let sms = publish(
-        &app,
-        &token,
-        "bulksms",
-        &std::fs::read(dir.join("bulksms.json")).unwrap(),
-    )
-    .await;
-    let weather = publish(
-        &app,
-        &token,
-        "visualcrossing-weather",
-        &std::fs::read(dir.join("visualcrossing-weather.json")).unwrap(),
-    )
-    .await;
+    let sms = publish_catalogue(&app, &token, "bulksms").await;
+    let weather = publish_catalogue(&app, &token, "visualcrossing-weather").await;
     indexed(&db, Duration::from_secs(300)).await;
     // Anonymous visitors see public APIs.
     let r = ask_anonymously(&app, "send an SMS to a customer").await;
@@ -350,10 +344,8 @@ async fn written(db: &PgPool) -> Vec<(String, String, chrono::DateTime<chrono::U
 async fn admins_see_the_index_and_re_embed_it(db: PgPool) {
     let app = spawn_with(db.clone(), ai_settings(100)).await;
     let token = publisher_token(&app).await;
-    let dir = std::path::Path::new(FIXTURES).join("catalogue");
     for slug in ["bulksms", "visualcrossing-weather"] {
-        let doc = std::fs::read(dir.join(format!("{slug}.json"))).unwrap();
-        publish(&app, &token, slug, &doc).await;
+        publish_catalogue(&app, &token, slug).await;
     }
     indexed(&db, Duration::from_secs(300)).await;
     let texts = count(&db, "SELECT count(*) FROM ai_embedding").await;
@@ -424,14 +416,7 @@ async fn an_unreachable_embeddings_endpoint_shows_as_failing(db: PgPool) {
     settings.ai.embeddings_model = "nomic-embed-text".into();
     let app = spawn_with(db.clone(), settings).await;
     let token = publisher_token(&app).await;
-    let dir = std::path::Path::new(FIXTURES).join("catalogue");
-    let sms = publish(
-        &app,
-        &token,
-        "bulksms",
-        &std::fs::read(dir.join("bulksms.json")).unwrap(),
-    )
-    .await;
+    let sms = publish_catalogue(&app, &token, "bulksms").await;
     // The indexer tries, fails, and records why.
     let start = Instant::now();
     let status = loop {
