@@ -32,6 +32,10 @@ pub const PHASES: [&str; 6] = [
     "total",
 ];
 
+/// Indexes in [`PHASES`] of the request without its backend call, and of the whole request.
+pub const GATEWAY: usize = 4;
+pub const TOTAL: usize = 5;
+
 /// Bucket upper bounds in microseconds (the last bucket is everything above).
 const BOUNDS_US: [u64; 19] = [
     50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,

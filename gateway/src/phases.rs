@@ -288,8 +288,8 @@ impl Trace {
                 backend += *d;
             }
         }
-        stats.observe(4, total.saturating_sub(backend));
-        stats.observe(5, total);
+        stats.observe(crate::diagnostics::GATEWAY, total.saturating_sub(backend));
+        stats.observe(crate::diagnostics::TOTAL, total);
         // A failure: the gateway refused the request, or the backend answered 5xx.
         let backend_failed = status >= 500 && self.cause.is_none();
         if self.cause.is_some() || backend_failed {
