@@ -248,6 +248,14 @@ pub mod ssr {
             caller: Option<&'a CurrentUser>,
             call: crate::feedback::FeedbackCall,
         ) -> BoxFuture<'a, Result<crate::feedback::FeedbackReply, ServiceError>>;
+        /// Traffic charts: one API (Publisher), one application (Developer Portal) or the
+        /// organization (Admin).
+        fn analytics<'a>(
+            &'a self,
+            caller: &'a CurrentUser,
+            scope: crate::analytics::Scope,
+            range: crate::analytics::Range,
+        ) -> BoxFuture<'a, Result<crate::analytics::Report, ServiceError>>;
         /// Gateway environments and connected gateways (Admin portal).
         fn environments_admin<'a>(
             &'a self,

@@ -202,6 +202,12 @@ pub const ADMIN_SECTIONS: &[AdminSection] = &[
         scopes: &[scopes::ROLE_MANAGE, scopes::SCOPE_MANAGE],
     },
     AdminSection {
+        key: "analytics",
+        title: "Analytics",
+        summary: "Traffic, latency and errors of every API in the organization; top APIs and applications.",
+        scopes: &[scopes::ADMIN, scopes::MONITORING_VIEW],
+    },
+    AdminSection {
         key: "monitoring",
         title: "Monitoring",
         summary: "Audit log and gateway health.",

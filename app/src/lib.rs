@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod ai;
+pub mod analytics;
 pub mod api;
 pub mod applications;
 pub mod auth;

@@ -29,6 +29,9 @@ pub struct GatewayConfig {
     /// OpenTelemetry traces (the `OTEL_…` variables override it).
     #[serde(default)]
     pub otel: crate::otel::OtelSection,
+    /// Analytics events (one per request) sent to the control plane in batches.
+    #[serde(default)]
+    pub analytics: crate::analytics::AnalyticsSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,6 +173,13 @@ impl GatewayConfig {
                 key: "gateway.redis_url".into(),
                 origin: "settings".into(),
                 message: "must start with redis://".into(),
+            });
+        }
+        if let Some((key, message)) = cfg.analytics.problem() {
+            return Err(SettingsError::Invalid {
+                key: key.into(),
+                origin: "settings".into(),
+                message,
             });
         }
         Ok(cfg)

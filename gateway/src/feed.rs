@@ -31,7 +31,8 @@ pub struct Feed {
 }
 
 /// `host/pid`: tells gateways of one environment apart in the Admin portal.
-fn gateway_id() -> String {
+/// This gateway's id for the control plane: `host/pid`.
+pub fn gateway_id() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())

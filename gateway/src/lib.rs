@@ -4,6 +4,7 @@
 // One system call without a safe wrapper (`process::lower_thread_priority`) allows it locally.
 #![deny(unsafe_code)]
 
+pub mod analytics;
 #[cfg(feature = "runtime")]
 pub mod auth;
 #[cfg(feature = "runtime")]

@@ -161,6 +161,35 @@ async fn run() -> anyhow::Result<()> {
     {
         gw.tracer = gateway::otel::Tracer::start(otel, "gatehouse-gateway", tls.clone());
     }
+    // Analytics: to `[analytics] url`, or to the control plane this gateway follows (with
+    // the gateway token; never sent to an explicit URL). A file-fed gateway without a URL
+    // records nothing.
+    let analytics_target = match (&cfg.analytics.url, &cfg.gateway.control_plane) {
+        _ if !cfg.analytics.enabled => None,
+        (Some(url), _) => Some((url.clone(), None)),
+        (None, Some(cp)) if args.snapshot.is_none() => Some((
+            format!(
+                "{}/api/am/gateway/v1/environments/{}/analytics",
+                cp.trim_end_matches('/'),
+                cfg.gateway.environment
+            ),
+            cfg.gateway.token.as_ref().map(|t| t.expose().to_string()),
+        )),
+        _ => None,
+    };
+    if let Some((url, token)) = analytics_target {
+        gw.analytics = gateway::analytics::Recorder::start(
+            gateway::analytics::Target {
+                url,
+                token,
+                gateway_id: gateway::feed::gateway_id(),
+                batch: cfg.analytics.batch,
+                flush: Duration::from_millis(cfg.analytics.flush_ms),
+            },
+            cfg.analytics.queue,
+            proxy::upstream(tls.clone()),
+        );
+    }
     let gw = Arc::new(gw);
     let workers_registry = Arc::new(Workers::default());
     if let Some(file) = &args.snapshot {
@@ -401,6 +430,18 @@ fn admin_response(
                      gatehouse_otel_spans_total{{outcome=\"dropped\"}} {}\n\
                      gatehouse_otel_spans_total{{outcome=\"failed\"}} {}\n",
                     t.exported, t.dropped, t.failed
+                ));
+            }
+            if gw.analytics.enabled() {
+                let a = gw.analytics.stats();
+                text.push_str(&format!(
+                    "# HELP gatehouse_analytics_events_total Analytics events by what became of \
+                     them: sent, dropped (queue full) or failed (refused or unreachable).\n\
+                     # TYPE gatehouse_analytics_events_total counter\n\
+                     gatehouse_analytics_events_total{{outcome=\"sent\"}} {}\n\
+                     gatehouse_analytics_events_total{{outcome=\"dropped\"}} {}\n\
+                     gatehouse_analytics_events_total{{outcome=\"failed\"}} {}\n",
+                    a.sent, a.dropped, a.failed
                 ));
             }
             let mut resp = json_response(StatusCode::OK, text);

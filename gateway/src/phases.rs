@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use hyper::header::HeaderValue;
 
+use crate::analytics::{Event, Recorder, cause};
 use crate::diagnostics::{Diagnostics, Failure, PhaseStats, PhaseTiming, phase_index};
 use crate::otel::{AttrValue, Span, SpanKind, TraceContext, Tracer, now_unix_nanos};
 
@@ -57,6 +58,13 @@ pub struct Trace {
     notes: Vec<String>,
     /// The caller asked for a debug trace and may have one.
     debug: bool,
+    /// An analytics event is recorded at the end (analytics on).
+    collect: bool,
+    /// For the event: the API's id, the application's id, the end user, the key type.
+    api_id: Option<String>,
+    application_id: Option<String>,
+    user: Option<String>,
+    key_type: &'static str,
 }
 
 impl Trace {
@@ -93,7 +101,18 @@ impl Trace {
             decided: None,
             notes: Vec::new(),
             debug: false,
+            collect: false,
+            api_id: None,
+            application_id: None,
+            user: None,
+            key_type: "",
         }
+    }
+
+    /// Record an analytics event when the request ends (names are then looked up for
+    /// every routed request).
+    pub fn collect(&mut self) {
+        self.collect = true;
     }
 
     /// The caller asked for a debug trace and its token has the diagnostics scope.
@@ -169,7 +188,7 @@ impl Trace {
 
     /// Whether [`Trace::name_route`] is wanted before `finish`.
     pub fn wants_names(&self) -> Option<(u64, usize, usize)> {
-        (self.cause.is_some() || self.sampled())
+        (self.collect || self.cause.is_some() || self.sampled())
             .then_some(self.routed?)
             .filter(|_| self.route.is_none())
     }
@@ -185,6 +204,9 @@ impl Trace {
             format!("{} {}", api.name, api.version),
             format!("{verb} {template}"),
         ));
+        if self.collect {
+            self.api_id = Some(api.id.clone());
+        }
         if let Some(o) = self.otel.as_mut().filter(|o| o.record) {
             o.attributes.extend([
                 ("gatehouse.api.id", AttrValue::from(api.id.as_str())),
@@ -203,8 +225,13 @@ impl Trace {
 
     /// The caller's application (after authentication): kept for a failure (the name is
     /// copied, once per request that authenticates).
-    pub fn application(&mut self, id: &str, name: &str, key_type: &str) {
+    pub fn application(&mut self, id: &str, name: &str, key_type: &'static str, user: &str) {
         self.application = Some(name.to_string());
+        if self.collect {
+            self.application_id = Some(id.to_string());
+            self.user = Some(user.to_string());
+            self.key_type = key_type;
+        }
         if let Some(o) = self.otel.as_mut().filter(|o| o.record) {
             o.attributes.extend([
                 ("gatehouse.application.id", AttrValue::from(id)),
@@ -263,15 +290,19 @@ impl Trace {
     }
 
     /// Ends the request with the status sent: timings into `stats`, a failure into
-    /// `diagnostics`, spans to `tracer` when sampled.
+    /// `diagnostics`, spans to `tracer` when sampled, the event to `analytics` when collected
+    /// (`bytes`: the request's and the response's body lengths).
+    #[allow(clippy::too_many_arguments)]
     pub fn finish(
         mut self,
         stats: &PhaseStats,
         diagnostics: &Diagnostics,
         tracer: &Tracer,
+        analytics: &Recorder,
         method: &str,
         path: &str,
         status: u16,
+        bytes: (u64, u64),
     ) {
         if self.open.is_some() {
             // Only a refusal leaves a phase open, and `fail` closed it; a phase still open
@@ -290,6 +321,9 @@ impl Trace {
         }
         stats.observe(crate::diagnostics::GATEWAY, total.saturating_sub(backend));
         stats.observe(crate::diagnostics::TOTAL, total);
+        if self.collect {
+            analytics.record(self.event(status, total, backend, bytes));
+        }
         // A failure: the gateway refused the request, or the backend answered 5xx.
         let backend_failed = status >= 500 && self.cause.is_none();
         if self.cause.is_some() || backend_failed {
@@ -365,6 +399,48 @@ impl Trace {
             tracer.record(s);
         }
         tracer.record(span);
+    }
+}
+
+impl Trace {
+    /// The analytics event of a finished request.
+    fn event(
+        &mut self,
+        status: u16,
+        total: Duration,
+        backend: Duration,
+        bytes: (u64, u64),
+    ) -> Event {
+        let cause = match (&self.cause, self.decided) {
+            (None, _) if status >= 500 && self.routed.is_some() => cause::BACKEND_ERROR,
+            (None, _) if status >= 500 => cause::OTHER,
+            (None, _) => "",
+            (Some(_), Some(AUTH)) => cause::AUTH,
+            (Some(_), Some(THROTTLING)) => cause::THROTTLING,
+            (Some(_), Some(POLICIES)) => cause::POLICY,
+            (Some(_), Some(BACKEND)) => cause::TARGET_CONNECTIVITY,
+            (Some(_), _) if self.routed.is_none() => cause::ROUTING,
+            (Some(_), _) if matches!(status, 502..=504) => cause::TARGET_CONNECTIVITY,
+            (Some(_), _) => cause::OTHER,
+        };
+        Event {
+            t: (now_unix_nanos() / 1_000_000) as i64,
+            api: self.api_id.take().unwrap_or_default(),
+            op: self
+                .api
+                .as_ref()
+                .map(|(_, op)| op.clone())
+                .unwrap_or_default(),
+            app: self.application_id.take().unwrap_or_default(),
+            user: self.user.take().unwrap_or_default(),
+            key_type: self.key_type.to_string(),
+            status,
+            total_us: total.as_micros() as u64,
+            backend_us: backend.as_micros() as u64,
+            bytes_in: bytes.0,
+            bytes_out: bytes.1,
+            cause: cause.to_string(),
+        }
     }
 }
 

@@ -303,6 +303,8 @@ pub struct Gateway {
     pub tracer: crate::otel::Tracer,
     /// Recent failures and phase latencies (`GET /diagnostics`).
     pub diagnostics: crate::diagnostics::Diagnostics,
+    /// One event per request to the control plane, when analytics is on.
+    pub analytics: crate::analytics::Recorder,
 }
 
 /// A worker's pool of backend connections (HTTP and HTTPS). Each worker thread has its own,
@@ -468,6 +470,7 @@ impl Gateway {
             })
             .collect();
         let tracing = self.tracer.stats();
+        let analytics = self.analytics.stats();
         serde_json::json!({
             "gateway": {
                 "version": env!("CARGO_PKG_VERSION"),
@@ -501,6 +504,12 @@ impl Gateway {
                 "dropped": tracing.dropped,
                 "failed": tracing.failed,
             },
+            "analytics": {
+                "enabled": self.analytics.enabled(),
+                "sent": analytics.sent,
+                "dropped": analytics.dropped,
+                "failed": analytics.failed,
+            },
             "failures": {
                 "lastSeq": self.diagnostics.seq(),
                 "missed": self.diagnostics.missed(),
@@ -529,6 +538,12 @@ impl Gateway {
         // authentication to tokens with the diagnostics scope.
         let debug = req.headers().contains_key(X_GATEHOUSE_DEBUG);
         let mut trace = crate::phases::Trace::new(otel, uri.path());
+        let bytes_in = if self.analytics.enabled() {
+            trace.collect();
+            crate::throttle::advanced::content_length(req.headers())
+        } else {
+            0
+        };
         let (mut resp, api) = match self.forward(clients, req, peer, &mut trace, debug).await {
             Ok((resp, api)) => (resp, Some(api)),
             Err((fault, api)) => {
@@ -559,13 +574,22 @@ impl Gateway {
         {
             resp.headers_mut().insert(SERVER_TIMING, v);
         }
+        let bytes_out = if self.analytics.enabled() {
+            hyper::body::Body::size_hint(resp.body())
+                .exact()
+                .unwrap_or_else(|| crate::throttle::advanced::content_length(resp.headers()))
+        } else {
+            0
+        };
         trace.finish(
             &clients.stats,
             &self.diagnostics,
             &self.tracer,
+            &self.analytics,
             method.as_str(),
             uri.path(),
             status,
+            (bytes_in, bytes_out),
         );
         resp
     }
@@ -728,6 +752,7 @@ impl Gateway {
                     KeyType::Production => "PRODUCTION",
                     KeyType::Sandbox => "SANDBOX",
                 },
+                &caller.end_user,
             );
             if debug && caller.scopes.iter().any(|s| s == DIAGNOSTICS_SCOPE) {
                 trace.grant_debug();

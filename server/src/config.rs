@@ -31,6 +31,10 @@ pub struct Settings {
     /// OpenTelemetry traces (the `OTEL_…` variables override it); shared with the gateway.
     #[serde(default)]
     pub otel: gateway::otel::OtelSection,
+    /// Analytics: the gateways' events, kept per minute `retention_days`; shared with the
+    /// gateway.
+    #[serde(default)]
+    pub analytics: gateway::analytics::AnalyticsSection,
     /// First start only: the password of the `admin` user (`GATEHOUSE_ADMIN_PASSWORD`).
     /// Unset means a random one, printed once.
     #[serde(default)]
@@ -285,6 +289,9 @@ impl Settings {
         if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
             // Never echo the URL: it may hold a password.
             return Err(invalid("database.url", "must be a postgres:// URL"));
+        }
+        if let Some((key, message)) = self.analytics.problem() {
+            return Err(invalid(key, message));
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));

@@ -4,6 +4,7 @@
 
 pub mod admin_settings;
 pub mod ai;
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;

@@ -56,6 +56,20 @@ async fn run() -> anyhow::Result<()> {
         }
     });
 
+    // Analytics minute rows older than `[analytics] retention_days` are removed hourly.
+    let (prune_db, days) = (db.clone(), state.settings.analytics.retention_days);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match server::analytics::prune(&prune_db, days).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, days, "old analytics rows pruned"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "analytics prune failed"),
+            }
+        }
+    });
+
     // Another replica may rotate the resident key manager's signing keys: read them again every
     // minute (retired keys keep verifying meanwhile, so nothing breaks in between).
     let keys = state.km.keys.clone();

@@ -643,6 +643,20 @@ impl PortalServices for DbServices {
         })
     }
 
+    fn analytics<'a>(
+        &'a self,
+        caller: &'a CurrentUser,
+        scope: app::analytics::Scope,
+        range: app::analytics::Range,
+    ) -> BoxFuture<'a, Result<app::analytics::Report, ServiceError>> {
+        Box::pin(async move {
+            let actor = Actor::from(caller);
+            crate::analytics::report(&self.db, &self.publisher, &self.km, &actor, &scope, range)
+                .await
+                .map_err(ServiceError::from)
+        })
+    }
+
     fn key_managers_admin<'a>(
         &'a self,
         caller: &'a CurrentUser,

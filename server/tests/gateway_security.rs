@@ -19,23 +19,6 @@ use sqlx::PgPool;
 const P: &str = "/api/am/publisher/v4";
 const D: &str = "/api/am/devportal/v3";
 
-/// Client-credentials token from the token endpoint.
-async fn client_token(app: &TestApp, key: &Value, scope: &str) -> String {
-    let auth = basic(
-        key["consumerKey"].as_str().unwrap(),
-        key["consumerSecret"].as_str().unwrap(),
-    );
-    let r = app
-        .post_form(
-            "/oauth2/token",
-            &[("grant_type", "client_credentials"), ("scope", scope)],
-            &[("authorization", &auth)],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    r.json()["access_token"].as_str().unwrap().to_string()
-}
-
 fn call(gw: &str, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
     let (status, _, body) = request(gw, "GET", path, headers);
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))

@@ -121,6 +121,7 @@ fn section_body(key: &'static str, user: Option<CurrentUser>) -> AnyView {
             }
         }
         ("ai-index", _) => view! { <crate::pages::ai_index::AiIndex/> }.into_any(),
+        ("analytics", _) => view! { <AdminAnalytics/> }.into_any(),
         (key, _) => other_section(key),
     }
 }
@@ -370,5 +371,16 @@ fn role_card(
                 </form>
             </details>
         </div>
+    }
+}
+
+/// The organization's traffic: every API, the top APIs and applications.
+#[component]
+fn AdminAnalytics() -> impl IntoView {
+    let data = crate::pages::analytics::resource(|| Some(crate::analytics::Scope::Organization));
+    view! {
+        <crate::pages::analytics::AnalyticsPanel data
+            lists=crate::pages::analytics::Lists { apis: true, applications: true, operations: false }
+            empty="Requests through this organization's gateways show here once APIs are deployed and called: traffic, latency, errors by cause, top APIs and applications."/>
     }
 }

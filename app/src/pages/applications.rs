@@ -173,6 +173,9 @@ pub fn ApplicationDetail() -> impl IntoView {
     );
     let managers = Resource::new(|| (), |_| run(C::KeyManagers));
     let policies = Resource::new(|| (), |_| run(C::ApplicationPolicies));
+    let usage = crate::pages::analytics::resource(move || {
+        Some(crate::analytics::Scope::Application { id: id() })
+    });
     let lists = Lists {
         api_keys,
         key_version,
@@ -180,6 +183,7 @@ pub fn ApplicationDetail() -> impl IntoView {
         sub_offset,
         managers,
         policies,
+        usage,
     };
     view! {
         <Title text="Application"/>
@@ -232,6 +236,8 @@ struct Lists {
     sub_offset: RwSignal<i64>,
     managers: Listing,
     policies: Listing,
+    /// The application's own traffic (`?range=`).
+    usage: crate::pages::analytics::Data,
 }
 
 const SUBSCRIPTIONS_PAGE: i64 = 50;
@@ -352,6 +358,11 @@ fn application_page(app: Application, version: RwSignal<u32>, lists: Lists) -> i
             {api_keys_panel(id.clone(), lists.api_keys, lists.key_version)}
         })}
         {subscriptions_panel(lists.subs, lists.sub_offset, version)}
+        <div class="mt-8" data-testid="application-usage">
+            <crate::pages::analytics::AnalyticsPanel data=lists.usage
+                lists=crate::pages::analytics::Lists { apis: true, applications: false, operations: true }
+                empty="Calls this application makes through the gateway show here: requests, errors, latency and the APIs it uses."/>
+        </div>
     }
 }
 

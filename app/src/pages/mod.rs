@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod ai_index;
+pub mod analytics;
 pub mod api_chat;
 pub mod applications;
 pub mod assistant;

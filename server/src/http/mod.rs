@@ -3,6 +3,7 @@
 
 pub mod admin_settings;
 pub mod ai_admin;
+pub mod analytics;
 pub mod applications;
 pub mod caller;
 pub mod devportal;
@@ -55,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .merge(gateway_policies::router())
         .merge(feedback::router())
         .merge(ai_admin::router())
+        .merge(analytics::router())
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,

@@ -653,7 +653,7 @@ async fn delete_environment(
 /// `apim:environment_read` (or `apim:admin`).
 /// `Ok(true)` for a gateway (its snapshot carries the backend-JWT signing key), `Ok(false)` for
 /// a person or tool.
-fn authorize_gateway(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiError> {
+pub(super) fn authorize_gateway(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiError> {
     use secrecy::ExposeSecret;
     use subtle::ConstantTimeEq;
     let bearer = headers

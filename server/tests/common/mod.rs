@@ -499,3 +499,21 @@ pub async fn deploy_revision(
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     rev
 }
+
+/// A client-credentials token from `/oauth2/token` for `key` (a `generate-keys` answer with
+/// its secret).
+pub async fn client_token(app: &TestApp, key: &serde_json::Value, scope: &str) -> String {
+    let auth = basic(
+        key["consumerKey"].as_str().unwrap(),
+        key["consumerSecret"].as_str().unwrap(),
+    );
+    let r = app
+        .post_form(
+            "/oauth2/token",
+            &[("grant_type", "client_credentials"), ("scope", scope)],
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()["access_token"].as_str().unwrap().to_string()
+}

@@ -28,6 +28,8 @@ struct Ctx {
     environments: Resource<Result<PublisherReply, ServiceError>>,
     documents: Resource<Result<crate::documents::DocumentReply, ServiceError>>,
     documents_version: RwSignal<u32>,
+    /// The Analytics tab's report (`?range=`).
+    analytics: crate::pages::analytics::Data,
 }
 
 impl Ctx {
@@ -58,6 +60,7 @@ const API_TABS: &[(&str, &str)] = &[
     ("revisions", "Revisions & deployments"),
     ("definition", "Definition"),
     ("documents", "Documents"),
+    ("analytics", "Analytics"),
 ];
 
 const PRODUCT_TABS: &[(&str, &str)] = &[
@@ -68,6 +71,7 @@ const PRODUCT_TABS: &[(&str, &str)] = &[
     ("lifecycle", "Lifecycle"),
     ("revisions", "Revisions & deployments"),
     ("documents", "Documents"),
+    ("analytics", "Analytics"),
 ];
 
 fn detail_page(product: bool) -> impl IntoView {
@@ -105,7 +109,11 @@ fn detail_page(product: bool) -> impl IntoView {
         documents_version,
         product,
     );
+    let analytics = crate::pages::analytics::resource(move || {
+        (tab() == "analytics").then(|| crate::analytics::Scope::Api { id: id() })
+    });
     let ctx = Ctx {
+        analytics,
         product,
         reload,
         notice: RwSignal::new(None),
@@ -185,6 +193,12 @@ fn body(api: Api, tab: String, ctx: Ctx) -> impl IntoView {
         "documents" => view! {
             <crate::pages::documents::PublisherDocuments api_id=id.clone() product=ctx.product
                 list=ctx.documents version=ctx.documents_version/>
+        }
+        .into_any(),
+        "analytics" => view! {
+            <crate::pages::analytics::AnalyticsPanel data=ctx.analytics
+                lists=crate::pages::analytics::Lists { apis: false, applications: true, operations: true }
+                empty="Requests to this API's deployed revisions show here once gateways serve them: traffic, latency percentiles, errors by cause and the applications calling it."/>
         }
         .into_any(),
         "overview" => view! {
