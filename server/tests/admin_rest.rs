@@ -122,6 +122,8 @@ const OPS: &[Op] = &[
     // Ours: the AI index (server/src/http/ai_admin.rs).
     ("GET", "/ai-index", SETTINGS, None, None),
     ("POST", "/ai-index/reindex", SETTINGS, None, None),
+    // Ours: the organization's traffic (server/src/http/analytics.rs).
+    ("GET", "/analytics?range=1h", "apim:admin apim:monitoring_view", None, None),
     // An API's owner (server/src/publisher/apis.rs change_provider).
     ("POST", "/apis/{apiId}/change-provider?provider={provider}", PROVIDER, Some(W_PROVIDER), None),
     // Rate-limiting policies (server/src/throttling.rs).
