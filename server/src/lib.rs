@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod changes;
 pub mod config;
 pub mod demo;
 pub mod devportal;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub ai: ai::Ai,
     /// OpenTelemetry: a server span per request when an OTLP endpoint is set.
     pub tracer: gateway::otel::Tracer,
+    /// Environment changes from every replica (`LISTEN/NOTIFY`): wakes gateways' long polls.
+    pub changes: changes::Changes,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -120,7 +123,9 @@ pub async fn prepare(db: PgPool, settings: Settings) -> anyhow::Result<AppState>
     };
     let ai = ai::Ai::new(&settings.ai);
     ai.start_indexer(db.clone());
+    let changes = changes::Changes::listen(&db);
     Ok(AppState {
+        changes,
         db,
         ai,
         tracer,

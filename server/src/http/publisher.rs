@@ -799,17 +799,25 @@ async fn snapshot(
         }
     }
     let deadline = tokio::time::Instant::now() + wait_of(&headers);
+    // Subscribed before the first check: a change committed after it wakes the wait below.
+    let mut changes = state.changes.subscribe();
     loop {
         let current = svc.environment_version(&name).await?;
         if known != Some(current) {
             break;
         }
-        if tokio::time::Instant::now() >= deadline {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
             let etag = format!("\"{current}\"");
             return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
         }
-        // A version check is one indexed row; five a second per waiting gateway.
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // Woken by a notification from any replica (or, should one be missed, re-checked
+        // after a while); then one indexed row tells whether this environment changed.
+        let wait = (deadline - now).min(crate::changes::FALLBACK);
+        if let Ok(Err(_)) = tokio::time::timeout(wait, changes.changed()).await {
+            // The listener is gone: poll.
+            tokio::time::sleep(wait.min(std::time::Duration::from_secs(1))).await;
+        }
     }
     let mut snap = svc.environment_snapshot(&name).await?;
     state.km.fill_snapshot(&mut snap).await?;
