@@ -34,7 +34,7 @@ impl Changes {
                 loop {
                     tokio::select! {
                         result = follow(&db, &tx) => match result {
-                            Ok(()) => return,
+                            Ok(()) | Err(sqlx::Error::PoolClosed) => return,
                             Err(e) => {
                                 tracing::warn!(error = %e, "environment change listener lost; polling until it is back");
                                 // Whatever happened meanwhile is read by the next version check.
