@@ -253,6 +253,15 @@ PY
     curl -fsS "http://127.0.0.1:$ta/metrics" | awk '/^gatehouse_otel_spans_total/ {printf "    %s %s\n", $1, $2}'
     kill "$tpid" 2>/dev/null || true
   done
+  # Analytics on: one event per request, sent in batches (as to the control plane) to the same
+  # sink, which reads and acknowledges them.
+  ap=$(free_port); aa=$(free_port)
+  apid=$(start_gateway "$ap" "$aa" GATEHOUSE_ANALYTICS__URL="http://127.0.0.1:$sink_port/analytics")
+  pids+=("$apid")
+  run "full path, analytics" "http://127.0.0.1:$ap/full/1.0.0/x?q=shoes" "$apid" -H "Authorization: Bearer $limited_token"
+  sleep 2
+  curl -fsS "http://127.0.0.1:$aa/metrics" | awk '/^gatehouse_analytics_events_total/ {printf "    %s %s\n", $1, $2}'
+  kill "$apid" 2>/dev/null || true
 fi
 kill "$gw_nocache_pid" "$gw_shared_pid" 2>/dev/null || true
 

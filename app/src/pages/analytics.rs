@@ -318,7 +318,7 @@ fn traffic_chart(series: &[Point], step: i64) -> impl IntoView + use<> {
         .collect_view();
     view! {
         <svg viewBox=format!("0 0 {W} {H}") class="h-auto w-full" role="img" aria-label="Requests and errors over time" data-testid="traffic-chart">
-            {frame(series, step, max, |v| count(v.round() as i64))}
+            {frame(series, step, max, axis_count)}
             {bars}
         </svg>
         <div class="mt-1 flex gap-4 text-xs text-slate-500">
@@ -397,6 +397,15 @@ pub fn count(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// A count axis label: `2.5` between whole numbers (small maxima), else `1,250`.
+fn axis_count(v: f64) -> String {
+    if v.fract().abs() > 1e-9 {
+        format!("{v:.1}")
+    } else {
+        count(v as i64)
+    }
+}
+
 /// Milliseconds, or seconds from one second up; `–` for none.
 pub fn ms(v: Option<f64>) -> String {
     match v {
@@ -469,5 +478,7 @@ mod tests {
         assert_eq!(nice(7.0), 10.0);
         assert_eq!(nice(120.0), 200.0);
         assert_eq!(nice(2.2), 2.5);
+        assert_eq!(axis_count(2.5), "2.5");
+        assert_eq!(axis_count(5000.0), "5,000");
     }
 }
