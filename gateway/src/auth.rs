@@ -111,7 +111,8 @@ pub struct Caller {
 }
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let d = ring::digest::digest(&ring::digest::SHA256, data);
+    use crate::crypto::lib::digest;
+    let d = digest::digest(&digest::SHA256, data);
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
     out

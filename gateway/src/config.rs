@@ -72,6 +72,10 @@ pub struct GatewaySection {
     /// (`redis://[:password@]host:port[/db]`): backend max TPS and burst control then hold
     /// across all of them. Unset: each gateway counts alone.
     pub redis_url: Option<Secret>,
+    /// The crypto provider this deployment expects: `ring` or `aws-lc-rs` (a build with
+    /// `--features aws-lc-rs`, or `fips`); unset accepts the binary's own. A binary built with
+    /// the other one refuses to start.
+    pub crypto_provider: Option<String>,
 }
 
 /// A setting that must never be printed.
@@ -121,6 +125,7 @@ impl Default for GatewaySection {
             token_cache_size: 100_000,
             diagnostics_failures: 100,
             redis_url: None,
+            crypto_provider: None,
         }
     }
 }
@@ -175,6 +180,15 @@ impl GatewayConfig {
                 message: "must start with redis://".into(),
             });
         }
+        if let Some(wanted) = &cfg.gateway.crypto_provider
+            && let Err(message) = crate::crypto::check(wanted)
+        {
+            return Err(SettingsError::Invalid {
+                key: "gateway.crypto_provider".into(),
+                origin: "settings".into(),
+                message,
+            });
+        }
         if let Some((key, message)) = cfg.analytics.problem() {
             return Err(SettingsError::Invalid {
                 key: key.into(),
@@ -200,5 +214,35 @@ mod tests {
         })
         .unwrap();
         assert_eq!(cfg.gateway.environment, "Default");
+    }
+
+    #[test]
+    fn a_crypto_provider_this_binary_lacks_stops_the_start() {
+        let other = crate::crypto::PROVIDERS
+            .iter()
+            .find(|p| **p != crate::crypto::PROVIDER)
+            .unwrap();
+        let err = GatewayConfig::load(&Sources {
+            file: None,
+            env: vec![(
+                "GATEHOUSE_GATEWAY__CRYPTO_PROVIDER".into(),
+                other.to_string(),
+            )],
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("gateway.crypto_provider"), "{err}");
+        assert!(
+            err.contains("--features") || err.contains("without"),
+            "{err}"
+        );
+        let ok = GatewayConfig::load(&Sources {
+            file: None,
+            env: vec![(
+                "GATEHOUSE_GATEWAY__CRYPTO_PROVIDER".into(),
+                crate::crypto::PROVIDER.into(),
+            )],
+        });
+        assert!(ok.is_ok());
     }
 }

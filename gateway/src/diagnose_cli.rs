@@ -133,11 +133,12 @@ pub fn render(r: &Value) -> String {
     let g = &r["gateway"];
     let _ = writeln!(
         out,
-        "Gateway {} — up {}, {} workers, crypto provider {}",
+        "Gateway {} — up {}, {} workers, crypto provider {}{}",
         g["version"].as_str().unwrap_or("?"),
         duration(g["uptimeSeconds"].as_u64().unwrap_or(0)),
         g["workers"],
-        g["cryptoProvider"].as_str().unwrap_or("?")
+        g["cryptoProvider"].as_str().unwrap_or("?"),
+        if g["fips"] == true { " (FIPS)" } else { "" }
     );
     let s = &r["snapshot"];
     match s["version"].as_u64() {

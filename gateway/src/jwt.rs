@@ -1,4 +1,4 @@
-//! JSON Web Tokens on `ring`: [`Signer`] issues RS*/PS*/ES* tokens (the control plane's access
+//! JSON Web Tokens on the build's crypto provider (`ring` or `aws-lc-rs`, [`crate::crypto`]): [`Signer`] issues RS*/PS*/ES* tokens (the control plane's access
 //! tokens, the gateway's backend JWT), [`verify`] checks a token against a key manager's JWKS,
 //! and [`TokenCache`] lets the gateway skip the signature check for a token it has seen.
 //!
@@ -25,13 +25,15 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::crypto::lib::rand::SystemRandom;
+use crate::crypto::lib::signature::{
+    self, EcdsaKeyPair, KeyPair as _, RsaKeyPair, RsaPublicKeyComponents,
+};
 use base64::Engine as _;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{
     GeneralPurpose, GeneralPurposeConfig, STANDARD, URL_SAFE_NO_PAD,
 };
-use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair, RsaPublicKeyComponents};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -234,10 +236,10 @@ impl Curve {
         }
     }
 
-    fn agreement(self) -> &'static ring::agreement::Algorithm {
+    fn agreement(self) -> &'static crate::crypto::lib::agreement::Algorithm {
         match self {
-            Self::P256 => &ring::agreement::ECDH_P256,
-            Self::P384 => &ring::agreement::ECDH_P384,
+            Self::P256 => &crate::crypto::lib::agreement::ECDH_P256,
+            Self::P384 => &crate::crypto::lib::agreement::ECDH_P384,
         }
     }
 }
@@ -387,7 +389,7 @@ impl Signer {
     }
 }
 
-fn key_error(alg: Algorithm, err: ring::error::KeyRejected) -> JwtError {
+fn key_error(alg: Algorithm, err: crate::crypto::lib::error::KeyRejected) -> JwtError {
     JwtError::Key(format!("not a usable PKCS#8 key for {alg}: {err}"))
 }
 
@@ -657,12 +659,13 @@ fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
 /// at load, so a broken JWK is reported once instead of failing every token as a bad signature.
 fn on_curve(curve: Curve, point: &[u8]) -> bool {
     let rng = SystemRandom::new();
-    let Ok(ephemeral) = ring::agreement::EphemeralPrivateKey::generate(curve.agreement(), &rng)
+    let Ok(ephemeral) =
+        crate::crypto::lib::agreement::EphemeralPrivateKey::generate(curve.agreement(), &rng)
     else {
         return false;
     };
-    let peer = ring::agreement::UnparsedPublicKey::new(curve.agreement(), point);
-    ring::agreement::agree_ephemeral(ephemeral, &peer, |_| ()).is_ok()
+    let peer = crate::crypto::lib::agreement::UnparsedPublicKey::new(curve.agreement(), point);
+    crate::crypto::lib::agreement::agree_ephemeral(ephemeral, &peer, |_| ()).is_ok()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -977,7 +980,10 @@ impl<T> TokenCache<T> {
 
 fn digest(token: &str) -> [u8; 32] {
     let mut key = [0; 32];
-    key.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref());
+    key.copy_from_slice(
+        crate::crypto::lib::digest::digest(&crate::crypto::lib::digest::SHA256, token.as_bytes())
+            .as_ref(),
+    );
     key
 }
 
@@ -1028,8 +1034,8 @@ mod tests {
 
     fn hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
         let signed = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
-        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
-        let tag = ring::hmac::sign(&key, signed.as_bytes());
+        let key = crate::crypto::lib::hmac::Key::new(crate::crypto::lib::hmac::HMAC_SHA256, secret);
+        let tag = crate::crypto::lib::hmac::sign(&key, signed.as_bytes());
         format!("{signed}.{}", b64(tag))
     }
 

@@ -10,6 +10,7 @@ pub mod auth;
 #[cfg(feature = "runtime")]
 pub mod cluster;
 pub mod config;
+pub mod crypto;
 #[cfg(feature = "runtime")]
 pub mod deny;
 #[cfg(feature = "runtime")]

@@ -258,6 +258,8 @@ async fn run() -> anyhow::Result<()> {
         admin = %admin.local_addr()?,
         workers,
         environment = %cfg.gateway.environment,
+        crypto_provider = gateway::crypto::PROVIDER,
+        fips = gateway::crypto::fips(),
         control_plane = cfg.gateway.control_plane.as_deref().unwrap_or("(standalone)"),
         "gateway started"
     );

@@ -340,7 +340,7 @@ pub fn backend_tls(
         }
     }
     Ok(Arc::new(
-        rustls::ClientConfig::builder()
+        crate::crypto::client_config()
             .with_root_certificates(roots)
             .with_no_client_auth(),
     ))
@@ -476,7 +476,8 @@ impl Gateway {
                 "version": env!("CARGO_PKG_VERSION"),
                 "uptimeSeconds": self.diagnostics.uptime().as_secs(),
                 "workers": workers,
-                "cryptoProvider": "ring",
+                "cryptoProvider": crate::crypto::PROVIDER,
+                "fips": crate::crypto::fips(),
             },
             "snapshot": {
                 "version": table.as_ref().map(|t| t.router.version()),

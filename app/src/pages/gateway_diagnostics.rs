@@ -106,7 +106,7 @@ fn report_view(d: GatewayDiagnostics) -> impl IntoView {
             <div class=CARD>
                 <p class="text-xs uppercase tracking-wide text-slate-500">"Gateway"</p>
                 <p class="text-lg font-semibold">{format!("{} workers", g["workers"])}</p>
-                <p class="text-xs text-slate-500">{format!("version {} · up {} s · crypto {}", g["version"].as_str().unwrap_or("?"), g["uptimeSeconds"], g["cryptoProvider"].as_str().unwrap_or("?"))}</p>
+                <p class="text-xs text-slate-500">{format!("version {} · up {} s · crypto {}", g["version"].as_str().unwrap_or("?"), g["uptimeSeconds"], g["cryptoProvider"].as_str().unwrap_or("?"))}{(g["fips"] == true).then_some(" (FIPS)")}</p>
             </div>
             <div class=CARD>
                 <p class="text-xs uppercase tracking-wide text-slate-500">"Limiters"</p>
