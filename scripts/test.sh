@@ -32,6 +32,8 @@ say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 # The browser half (app with `hydrate`) only compiles for wasm32.
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+# The gateway built on AWS-LC instead of ring (gateway/src/crypto.rs).
+cargo clippy -p gateway --features aws-lc-rs --all-targets -- -D warnings
 
 # #[sqlx::test] creates a throw-away database per test on this server.
 export DATABASE_URL="$PG_URL/postgres"
@@ -42,6 +44,8 @@ say "cargo test (Rust unit and integration tests)"
 # runs at nice 19, so the tests keep their pace); that one runs once the LLM is there.
 LLM_TEST=the_local_llm_planner_plans_the_request_set
 cargo test --workspace --exclude frontend -- --skip "$LLM_TEST"
+say "cargo test: the gateway on AWS-LC (JWTs, TLS to backends, settings)"
+cargo test -p gateway --features aws-lc-rs --lib --test security --test standalone --test diagnostics
 say "waiting for the local LLM setup"
 if ! wait "$models_pid"; then
   tail -30 "$models_log" >&2

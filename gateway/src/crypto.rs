@@ -12,6 +12,86 @@ pub use aws_lc_rs as lib;
 #[cfg(all(feature = "jwt", not(feature = "aws-lc-rs")))]
 pub use ring as lib;
 
+/// Where the two libraries' APIs differ (JWT signing keys, ECDH).
+#[cfg(feature = "jwt")]
+pub(crate) mod compat {
+    use super::lib::agreement;
+    use super::lib::error::KeyRejected;
+    use super::lib::signature::{EcdsaKeyPair, EcdsaSigningAlgorithm, RsaKeyPair};
+
+    pub type RsaPublic = super::lib::signature::RsaPublicKeyComponents<Vec<u8>>;
+
+    pub fn ecdsa_from_pkcs8(
+        alg: &'static EcdsaSigningAlgorithm,
+        der: &[u8],
+    ) -> Result<EcdsaKeyPair, KeyRejected> {
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            EcdsaKeyPair::from_pkcs8(alg, der)
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            EcdsaKeyPair::from_pkcs8(alg, der, &super::lib::rand::SystemRandom::new())
+        }
+    }
+
+    /// Bytes of an RSA signature by `key`.
+    pub fn rsa_modulus_len(key: &RsaKeyPair) -> usize {
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            key.public_modulus_len()
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            key.public().modulus_len()
+        }
+    }
+
+    /// `n` and `e` of `key`.
+    pub fn rsa_public(key: &RsaKeyPair) -> RsaPublic {
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            use super::lib::signature::KeyPair as _;
+            RsaPublic::from(key.public_key())
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            RsaPublic::from(key.public())
+        }
+    }
+
+    /// The public key as DER (PKCS#1 `RSAPublicKey`).
+    #[cfg(test)]
+    pub fn rsa_public_der(key: &RsaKeyPair) -> Vec<u8> {
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            use super::lib::signature::KeyPair as _;
+            key.public_key().as_ref().to_vec()
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            key.public().as_ref().to_vec()
+        }
+    }
+
+    /// An ECDH with a throwaway key against `point`: whether the point is usable.
+    pub fn agrees(alg: &'static agreement::Algorithm, point: &[u8]) -> bool {
+        let rng = super::lib::rand::SystemRandom::new();
+        let Ok(ephemeral) = agreement::EphemeralPrivateKey::generate(alg, &rng) else {
+            return false;
+        };
+        let peer = agreement::UnparsedPublicKey::new(alg, point);
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            agreement::agree_ephemeral(ephemeral, peer, (), |_| Ok(())).is_ok()
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            agreement::agree_ephemeral(ephemeral, &peer, |_| ()).is_ok()
+        }
+    }
+}
+
 /// The provider this binary was built with.
 pub const PROVIDER: &str = if cfg!(feature = "aws-lc-rs") {
     "aws-lc-rs"

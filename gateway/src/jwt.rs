@@ -275,11 +275,10 @@ impl Signer {
     /// Loads a PKCS#8 DER private key: RSA (2048–4096 bits, ring's limit for private keys) for
     /// RS*/PS*, EC P-256 for ES256, EC P-384 for ES384.
     pub fn from_pkcs8(kid: &str, alg: Algorithm, der: &[u8]) -> Result<Signer, JwtError> {
-        let rng = SystemRandom::new();
         let key = match alg.curve() {
             None => SigningKey::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|e| key_error(alg, e))?),
             Some(curve) => SigningKey::Ec(
-                EcdsaKeyPair::from_pkcs8(curve.signing(), der, &rng)
+                crate::crypto::compat::ecdsa_from_pkcs8(curve.signing(), der)
                     .map_err(|e| key_error(alg, e))?,
             ),
         };
@@ -289,7 +288,7 @@ impl Signer {
             alg,
             key,
             header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
-            rng,
+            rng: SystemRandom::new(),
         })
     }
 
@@ -341,7 +340,7 @@ impl Signer {
                     .alg
                     .rsa_signing()
                     .ok_or_else(|| unsupported(self.alg.as_str()))?;
-                let mut sig = vec![0; key.public().modulus_len()];
+                let mut sig = vec![0; crate::crypto::compat::rsa_modulus_len(key)];
                 key.sign(padding, &self.rng, token.as_bytes(), &mut sig)
                     .map_err(failed)?;
                 token.push('.');
@@ -361,7 +360,7 @@ impl Signer {
         let (alg, kid) = (self.alg.as_str(), self.kid.as_str());
         match &self.key {
             SigningKey::Rsa(key) => {
-                let public = RsaPublicKeyComponents::<Vec<u8>>::from(key.public());
+                let public = crate::crypto::compat::rsa_public(key);
                 json!({
                     "kty": "RSA", "use": "sig", "alg": alg, "kid": kid,
                     "n": URL_SAFE_NO_PAD.encode(&public.n), "e": URL_SAFE_NO_PAD.encode(&public.e),
@@ -658,14 +657,7 @@ fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
 /// ring checks a point only when it is used; an ECDH with a throwaway key makes that use happen
 /// at load, so a broken JWK is reported once instead of failing every token as a bad signature.
 fn on_curve(curve: Curve, point: &[u8]) -> bool {
-    let rng = SystemRandom::new();
-    let Ok(ephemeral) =
-        crate::crypto::lib::agreement::EphemeralPrivateKey::generate(curve.agreement(), &rng)
-    else {
-        return false;
-    };
-    let peer = crate::crypto::lib::agreement::UnparsedPublicKey::new(curve.agreement(), point);
-    crate::crypto::lib::agreement::agree_ephemeral(ephemeral, &peer, |_| ()).is_ok()
+    crate::crypto::compat::agrees(curve.agreement(), point)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1021,7 +1013,7 @@ mod tests {
     fn rs256_raw(header: &str, payload: &[u8]) -> String {
         let key = RsaKeyPair::from_pkcs8(RSA_PK8).unwrap();
         let signed = format!("{}.{}", b64(header), b64(payload));
-        let mut sig = vec![0; key.public().modulus_len()];
+        let mut sig = vec![0; crate::crypto::compat::rsa_modulus_len(&key)];
         key.sign(
             &signature::RSA_PKCS1_SHA256,
             &SystemRandom::new(),
@@ -1212,11 +1204,8 @@ mod tests {
         let signer = rsa(Algorithm::RS256);
         let keys = keys_of(&[&signer]);
         let jwk = signer.public_jwk();
-        let pkcs1 = RsaKeyPair::from_pkcs8(RSA_PK8)
-            .unwrap()
-            .public()
-            .as_ref()
-            .to_vec();
+        let pkcs1 =
+            crate::crypto::compat::rsa_public_der(&RsaKeyPair::from_pkcs8(RSA_PK8).unwrap());
         let spki_b64: String = RSA_PUB_PEM
             .lines()
             .filter(|l| !l.starts_with("-----"))

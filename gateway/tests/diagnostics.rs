@@ -149,7 +149,8 @@ fn the_report_names_each_cause_and_the_phase_that_decided() {
     assert_eq!(r["snapshot"]["version"], 7);
     assert_eq!(r["snapshot"]["apis"], 3);
     assert_eq!(r["failures"]["recent"], json!([]));
-    assert_eq!(r["gateway"]["cryptoProvider"], "ring");
+    assert_eq!(r["gateway"]["cryptoProvider"], gateway::crypto::PROVIDER);
+    assert_eq!(r["gateway"]["fips"], false);
 
     let shop = token(&signer, ISSUER, "client-1", "read");
     assert_eq!(get("/pets/1.0.0/items", &shop, &[]).0, 200);
