@@ -108,6 +108,10 @@ fn item_routes<const P: bool>(r: Router<AppState>) -> Router<AppState> {
             post(restore_revision::<P>),
         )
         .route(&format!("{item}/deployments"), get(deployments::<P>))
+        .route(
+            &format!("{item}/kubernetes-resources"),
+            get(kubernetes_resources::<P>),
+        )
         .route(&format!("{item}/deploy-revision"), post(deploy::<P>))
         .route(&format!("{item}/undeploy-revision"), post(undeploy::<P>))
         .route(
@@ -547,6 +551,52 @@ async fn deployments<const P: bool>(
 ) -> Result<Json<Value>, ApiError> {
     let d = service(&state).deployments(&caller, &id, P).await?;
     Ok(list(d))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KubernetesQuery {
+    environment: Option<String>,
+    gateway_name: Option<String>,
+    gateway_namespace: Option<String>,
+}
+
+/// Ours (the APK direction of 4.3): `GET …/apis/{apiId}/kubernetes-resources?environment=…`
+/// — the revision deployed to a `kubernetes` environment as Gateway API resources (YAML, a
+/// download).
+async fn kubernetes_resources<const P: bool>(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<KubernetesQuery>,
+) -> Result<Response, ApiError> {
+    let environment = required(&q.environment, "environment")?;
+    let yaml = service(&state)
+        .kubernetes_resources(
+            &caller,
+            &id,
+            environment,
+            q.gateway_name.as_deref().filter(|s| !s.is_empty()),
+            q.gateway_namespace.as_deref().filter(|s| !s.is_empty()),
+            P,
+        )
+        .await?;
+    let file = format!(
+        "{}-{}.yaml",
+        crate::publisher::kubernetes::label(&id, 40),
+        crate::publisher::kubernetes::label(environment, 20)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/yaml".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        yaml,
+    )
+        .into_response())
 }
 
 async fn deploy<const P: bool>(

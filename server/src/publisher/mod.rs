@@ -12,6 +12,7 @@ pub mod documents;
 pub mod fetch;
 pub mod from_definition;
 pub mod gateway_policies;
+pub mod kubernetes;
 pub mod openapi;
 pub mod revisions;
 pub mod validate;
