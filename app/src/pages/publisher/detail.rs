@@ -1194,6 +1194,13 @@ fn revision_card(
         }
     };
     let has_choices = !choices.is_empty();
+    // Kubernetes (APK) environments: the live revision downloads as Gateway API resources.
+    let kubernetes: Vec<String> = envs
+        .iter()
+        .filter(|e| matches!(e.gateway_type.as_str(), "APK" | "kubernetes"))
+        .map(|e| e.name.clone())
+        .collect();
+    let kind = if product { "api-products" } else { "apis" };
     view! {
         <div class=CARD data-revision=r.display_name.clone()>
             <div class="flex flex-wrap items-start justify-between gap-3">
@@ -1223,9 +1230,17 @@ fn revision_card(
                             </span>
                         }.into_any();
                     }
+                    let yaml = kubernetes.contains(&d.name).then(|| format!(
+                        "/api/am/publisher/v4/{kind}/{api}/kubernetes-resources?environment={}",
+                        d.name
+                    ));
                     view! {
                         <span class="inline-flex items-center gap-2 rounded-full bg-emerald-100 px-3 py-1 text-xs font-semibold text-emerald-800" data-deployed=d.name.clone()>
                             "Live on " {label}
+                            {yaml.map(|href| view! {
+                                <a href=href download="" rel="external" class="text-emerald-900 underline" data-testid="kubernetes-yaml"
+                                    title="This revision as Kubernetes Gateway API resources (HTTPRoute), for the environment's Gateway">"Kubernetes YAML"</a>
+                            })}
                             <button type="button" class="text-emerald-900 underline"
                                 on:click=move |_| { act.dispatch((
                                     PublisherCall::Undeploy { id: api.clone(), revision: rev.clone(), environment: env.clone(), product },
