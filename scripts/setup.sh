@@ -100,6 +100,8 @@ if [ ${#tool_pids[@]} -gt 0 ]; then
     fi
   done
   rm -f "${tool_logs[@]}"
+  # The tools are installed: their build directories (5 GB) are not needed again.
+  rm -rf "$GATEHOUSE_CACHE_DIR"/tools-target-*
 fi
 
 say "setup done"

@@ -188,6 +188,43 @@ impl AnalyticsSection {
     }
 }
 
+/// What a worker hands over per request: names shared with the routing table and static
+/// strings, turned into an [`Event`] on the sending task (off the request path).
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub t: i64,
+    pub api: Option<std::sync::Arc<str>>,
+    pub op: Option<std::sync::Arc<str>>,
+    pub app: Option<String>,
+    pub user: Option<String>,
+    pub key_type: &'static str,
+    pub status: u16,
+    pub total_us: u64,
+    pub backend_us: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub cause: &'static str,
+}
+
+impl From<Record> for Event {
+    fn from(r: Record) -> Event {
+        Event {
+            t: r.t,
+            api: r.api.as_deref().unwrap_or_default().to_string(),
+            op: r.op.as_deref().unwrap_or_default().to_string(),
+            app: r.app.unwrap_or_default(),
+            user: r.user.unwrap_or_default(),
+            key_type: r.key_type.to_string(),
+            status: r.status,
+            total_us: r.total_us,
+            backend_us: r.backend_us,
+            bytes_in: r.bytes_in,
+            bytes_out: r.bytes_out,
+            cause: r.cause.to_string(),
+        }
+    }
+}
+
 #[cfg(feature = "runtime")]
 pub use recorder::{Recorder, Stats, Target};
 
@@ -202,7 +239,7 @@ mod recorder {
     use hyper::{Request, header};
     use tokio::sync::mpsc;
 
-    use super::{Batch, Event};
+    use super::{Batch, Event, Record};
 
     const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -217,7 +254,7 @@ mod recorder {
     }
 
     struct Inner {
-        tx: mpsc::Sender<Event>,
+        tx: mpsc::Sender<Record>,
         sent: AtomicU64,
         dropped: AtomicU64,
         failed: AtomicU64,
@@ -258,10 +295,10 @@ mod recorder {
             self.inner.is_some()
         }
 
-        /// Queues an event; never waits (a full queue drops it and counts it).
-        pub fn record(&self, event: Event) {
+        /// Queues a request's record; never waits (a full queue drops it and counts it).
+        pub fn record(&self, record: Record) {
             if let Some(inner) = &self.inner
-                && inner.tx.try_send(event).is_err()
+                && inner.tx.try_send(record).is_err()
             {
                 inner.dropped.fetch_add(1, Ordering::Relaxed);
             }
@@ -279,10 +316,10 @@ mod recorder {
     async fn send_batches(
         target: Target,
         client: crate::proxy::Upstream,
-        mut rx: mpsc::Receiver<Event>,
+        mut rx: mpsc::Receiver<Record>,
         stats: std::sync::Weak<Inner>,
     ) {
-        let mut buf: Vec<Event> = Vec::with_capacity(target.batch);
+        let mut buf: Vec<Record> = Vec::with_capacity(target.batch);
         let mut tick = tokio::time::interval(target.flush);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -295,11 +332,9 @@ mod recorder {
                 let n = buf.len() as u64;
                 let batch = Batch {
                     gateway: target.gateway_id.clone(),
-                    events: std::mem::take(&mut buf),
+                    events: buf.drain(..).map(Event::from).collect(),
                 };
                 let ok = send(&client, &target, &batch).await;
-                buf = batch.events;
-                buf.clear();
                 let Some(inner) = stats.upgrade() else {
                     return;
                 };

@@ -7,11 +7,12 @@
 //! sampled requests, and the failure record only for failed ones. An unsampled request still
 //! carries its trace context to the backend (`traceparent` with the sampled flag off).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper::header::HeaderValue;
 
-use crate::analytics::{Event, Recorder, cause};
+use crate::analytics::{Record, Recorder, cause};
 use crate::diagnostics::{Diagnostics, Failure, PhaseStats, PhaseTiming, phase_index};
 use crate::otel::{AttrValue, Span, SpanKind, TraceContext, Tracer, now_unix_nanos};
 
@@ -58,10 +59,9 @@ pub struct Trace {
     notes: Vec<String>,
     /// The caller asked for a debug trace and may have one.
     debug: bool,
-    /// An analytics event is recorded at the end (analytics on).
+    /// An analytics record is made at the end (analytics on).
     collect: bool,
-    /// For the event: the API's id, the application's id, the end user, the key type.
-    api_id: Option<String>,
+    /// For the record: the application's id, the end user, the key type.
     application_id: Option<String>,
     user: Option<String>,
     key_type: &'static str,
@@ -102,15 +102,13 @@ impl Trace {
             notes: Vec::new(),
             debug: false,
             collect: false,
-            api_id: None,
             application_id: None,
             user: None,
             key_type: "",
         }
     }
 
-    /// Record an analytics event when the request ends (names are then looked up for
-    /// every routed request).
+    /// Make an analytics record when the request ends.
     pub fn collect(&mut self) {
         self.collect = true;
     }
@@ -186,9 +184,14 @@ impl Trace {
         }
     }
 
+    /// (table version, API index, operation index) once routed.
+    pub fn routed_at(&self) -> Option<(u64, usize, usize)> {
+        self.routed
+    }
+
     /// Whether [`Trace::name_route`] is wanted before `finish`.
     pub fn wants_names(&self) -> Option<(u64, usize, usize)> {
-        (self.collect || self.cause.is_some() || self.sampled())
+        (self.cause.is_some() || self.sampled())
             .then_some(self.routed?)
             .filter(|_| self.route.is_none())
     }
@@ -204,9 +207,6 @@ impl Trace {
             format!("{} {}", api.name, api.version),
             format!("{verb} {template}"),
         ));
-        if self.collect {
-            self.api_id = Some(api.id.clone());
-        }
         if let Some(o) = self.otel.as_mut().filter(|o| o.record) {
             o.attributes.extend([
                 ("gatehouse.api.id", AttrValue::from(api.id.as_str())),
@@ -290,8 +290,9 @@ impl Trace {
     }
 
     /// Ends the request with the status sent: timings into `stats`, a failure into
-    /// `diagnostics`, spans to `tracer` when sampled, the event to `analytics` when collected
-    /// (`bytes`: the request's and the response's body lengths).
+    /// `diagnostics`, spans to `tracer` when sampled, the record to `analytics` when collected
+    /// (`names`: the API's id and the operation, shared with the routing table; `bytes`: the
+    /// request's and the response's body lengths).
     #[allow(clippy::too_many_arguments)]
     pub fn finish(
         mut self,
@@ -302,6 +303,7 @@ impl Trace {
         method: &str,
         path: &str,
         status: u16,
+        names: Option<(Arc<str>, Arc<str>)>,
         bytes: (u64, u64),
     ) {
         if self.open.is_some() {
@@ -322,7 +324,7 @@ impl Trace {
         stats.observe(crate::diagnostics::GATEWAY, total.saturating_sub(backend));
         stats.observe(crate::diagnostics::TOTAL, total);
         if self.collect {
-            analytics.record(self.event(status, total, backend, bytes));
+            analytics.record(self.record(status, total, backend, names, bytes));
         }
         // A failure: the gateway refused the request, or the backend answered 5xx.
         let backend_failed = status >= 500 && self.cause.is_none();
@@ -403,14 +405,16 @@ impl Trace {
 }
 
 impl Trace {
-    /// The analytics event of a finished request.
-    fn event(
+    /// The analytics record of a finished request: shared names and static strings, so the
+    /// request pays for no copies beyond the application's id and the user.
+    fn record(
         &mut self,
         status: u16,
         total: Duration,
         backend: Duration,
+        names: Option<(Arc<str>, Arc<str>)>,
         bytes: (u64, u64),
-    ) -> Event {
+    ) -> Record {
         let cause = match (&self.cause, self.decided) {
             (None, _) if status >= 500 && self.routed.is_some() => cause::BACKEND_ERROR,
             (None, _) if status >= 500 => cause::OTHER,
@@ -423,23 +427,23 @@ impl Trace {
             (Some(_), _) if matches!(status, 502..=504) => cause::TARGET_CONNECTIVITY,
             (Some(_), _) => cause::OTHER,
         };
-        Event {
+        let (api, op) = match names {
+            Some((a, o)) => (Some(a), Some(o)),
+            None => (None, None),
+        };
+        Record {
             t: (now_unix_nanos() / 1_000_000) as i64,
-            api: self.api_id.take().unwrap_or_default(),
-            op: self
-                .api
-                .as_ref()
-                .map(|(_, op)| op.clone())
-                .unwrap_or_default(),
-            app: self.application_id.take().unwrap_or_default(),
-            user: self.user.take().unwrap_or_default(),
-            key_type: self.key_type.to_string(),
+            api,
+            op,
+            app: self.application_id.take(),
+            user: self.user.take(),
+            key_type: self.key_type,
             status,
             total_us: total.as_micros() as u64,
             backend_us: backend.as_micros() as u64,
             bytes_in: bytes.0,
             bytes_out: bytes.1,
-            cause: cause.to_string(),
+            cause,
         }
     }
 }

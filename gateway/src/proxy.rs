@@ -48,7 +48,12 @@ pub struct Table {
     pub deny: crate::deny::Deny,
     /// Per API, per operation: compiled mediation policies (empty when the API has none).
     mediation: Vec<Vec<Option<crate::mediation::Mediation>>>,
+    /// Per API: its id and its operations (`GET /items/{id}`), shared with analytics records.
+    names: Vec<ApiNames>,
 }
+
+/// An API's id and its operations' names.
+type ApiNames = (Arc<str>, Box<[Arc<str>]>);
 
 /// Production endpoints, and sandbox ones when the API has them.
 struct Groups {
@@ -170,7 +175,20 @@ impl Table {
                 crate::mediation::Mediation::build(api, g)
             })
             .collect();
+        let names = snapshot
+            .apis
+            .iter()
+            .map(|a| {
+                let ops = a
+                    .operations
+                    .iter()
+                    .map(|o| Arc::from(format!("{} {}", o.method, o.target)))
+                    .collect();
+                (Arc::from(a.id.as_str()), ops)
+            })
+            .collect();
         Table {
+            names,
             mediation,
             groups,
             operation_groups,
@@ -190,6 +208,12 @@ impl Table {
             // Last: the router takes the APIs over.
             router: Router::from_apis(snapshot.version, snapshot.apis),
         }
+    }
+
+    /// The API's id and the operation's name, shared (analytics).
+    pub fn names(&self, index: usize, operation: usize) -> Option<(Arc<str>, Arc<str>)> {
+        let (api, ops) = self.names.get(index)?;
+        Some((api.clone(), ops.get(operation)?.clone()))
     }
 
     /// The endpoints serving `operation` of API `index` for a key of `key_type`; `None` when a
@@ -575,6 +599,16 @@ impl Gateway {
         {
             resp.headers_mut().insert(SERVER_TIMING, v);
         }
+        // The analytics record's names, from the table the request was routed with.
+        let names = if self.analytics.enabled()
+            && let Some((version, index, operation)) = trace.routed_at()
+            && let Some(table) = self.table.load().as_ref()
+            && table.router.version() == version
+        {
+            table.names(index, operation)
+        } else {
+            None
+        };
         let bytes_out = if self.analytics.enabled() {
             hyper::body::Body::size_hint(resp.body())
                 .exact()
@@ -590,6 +624,7 @@ impl Gateway {
             method.as_str(),
             uri.path(),
             status,
+            names,
             (bytes_in, bytes_out),
         );
         resp

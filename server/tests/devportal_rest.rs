@@ -75,6 +75,8 @@ const OPS: &[Op] = &[
     ("POST", "/applications/{applicationId}/keys/{keyType}/regenerate-secret", true, Some(APP), None),
     ("POST", "/applications/{applicationId}/keys/{keyType}/clean-up", true, Some(APP), None),
     ("POST", "/applications/{applicationId}/keys/{keyType}/generate-token", true, Some(APP), Some(r#"{"validityPeriod": 600}"#)),
+    // Ours: the application's own traffic (server/src/http/analytics.rs).
+    ("GET", "/applications/{applicationId}/analytics", true, Some(APP), None),
     ("GET", "/applications/{applicationId}/oauth-keys", true, Some(APP), None),
     ("GET", "/applications/{applicationId}/oauth-keys/{keyMappingId}", true, Some(APP), None),
     ("PUT", "/applications/{applicationId}/oauth-keys/{keyMappingId}", true, Some(APP), Some(r#"{"callbackUrl": "https://refused.example/cb", "supportedGrantTypes": ["client_credentials"]}"#)),
