@@ -25,7 +25,7 @@ test('admin signs in and sees all three portals, then signs out', async ({ page 
 
   await portals.getByRole('link', { name: 'Admin' }).click();
   await expect(page).toHaveURL(/\/admin$/);
-  await expect(page.locator('[data-section]')).toHaveCount(8);
+  await expect(page.locator('[data-section]')).toHaveCount(9);
   await shot(page, 'admin-overview');
 
   await page.locator('[data-section="users"]').click();
@@ -327,7 +327,7 @@ test('a settings admin files APIs under categories and switches a lifecycle step
   await other.getByLabel('Password').fill('boss password');
   await other.getByRole('button', { name: 'Sign in' }).click();
   await expect(other.getByTestId('signed-in-user')).toContainText('boss');
-  await expect(other.locator('[data-section]')).toHaveCount(8);
+  await expect(other.locator('[data-section]')).toHaveCount(9);
   // Not a super admin: no organizations card.
   await other.goto('/admin/settings');
   await hydrated(other);
