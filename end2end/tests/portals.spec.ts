@@ -220,6 +220,8 @@ test("a gateway admin opens a connected gateway's diagnostics and sees a failed 
   await expect(page.getByTestId('diag-gateway')).toContainText('/');
   await expect(page.getByTestId('diag-snapshot')).toContainText('version');
   await expect(page.getByTestId('diag-phases').locator('[data-phase="total"]')).toBeVisible();
+  // This gateway follows the control plane, so it sends analytics events there.
+  await expect(page.getByTestId('diag-analytics')).toContainText('analytics on');
   // The gateway reports every five seconds and the page refreshes itself as often.
   const failure = page.getByTestId('diag-failure').filter({ hasText: '/no-such-api/1.0.0/anything' }).first();
   await expect(failure).toBeVisible({ timeout: 20_000 });

@@ -224,6 +224,19 @@ pub fn render(r: &Value) -> String {
             "off".into()
         }
     );
+    let a = &r["analytics"];
+    let _ = writeln!(
+        out,
+        "Analytics: {}",
+        if a["enabled"].as_bool() == Some(true) {
+            format!(
+                "on — {} events sent, {} dropped (queue full), {} failed",
+                a["sent"], a["dropped"], a["failed"]
+            )
+        } else {
+            "off".into()
+        }
+    );
     let f = &r["failures"];
     let recent = f["recent"].as_array().cloned().unwrap_or_default();
     if recent.is_empty() {

@@ -93,6 +93,7 @@ fn report_view(d: GatewayDiagnostics) -> impl IntoView {
     let jwks: Vec<Value> = r["jwks"].as_array().cloned().unwrap_or_default();
     let shared = r["limiters"]["shared"].clone();
     let tracing = r["tracing"].clone();
+    let analytics = r["analytics"].clone();
     view! {
         <div class="grid gap-4 sm:grid-cols-4">
             <div class=CARD>
@@ -126,6 +127,11 @@ fn report_view(d: GatewayDiagnostics) -> impl IntoView {
                     format!("tracing on · {} spans exported, {} dropped", tracing["exported"], tracing["dropped"])
                 } else {
                     "tracing off".to_string()
+                }}</p>
+                <p class="text-xs text-slate-500" data-testid="diag-analytics">{if analytics["enabled"].as_bool() == Some(true) {
+                    format!("analytics on · {} events sent, {} dropped", analytics["sent"], analytics["dropped"])
+                } else {
+                    "analytics off".to_string()
                 }}</p>
             </div>
         </div>
