@@ -6,13 +6,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::process::Child;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{call, ok_backend, standalone, started};
+use common::{call, ok_backend, read_head, standalone, started};
 use gateway::jwt::{Algorithm, Signer};
 use serde_json::{Value, json};
 
@@ -248,14 +248,7 @@ fn header_names_ok_backend() -> String {
     let addr = l.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
         for mut s in l.incoming().map_while(Result::ok) {
-            let mut buf = [0u8; 8192];
-            let mut seen = Vec::new();
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-            }
+            let seen = read_head(&mut s);
             let head = String::from_utf8_lossy(&seen).to_ascii_lowercase();
             let names: Vec<&str> = head
                 .lines()

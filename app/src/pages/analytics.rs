@@ -292,9 +292,9 @@ fn traffic_chart(series: &[Point], step: i64) -> impl IntoView + use<> {
     let long = step >= 3_600;
     let bars = series
         .iter()
-        .filter(|p| p.requests > 0)
-        .map(|p| {
-            let i = series.iter().position(|q| q.t == p.t).unwrap_or(0);
+        .enumerate()
+        .filter(|(_, p)| p.requests > 0)
+        .map(|(i, p)| {
             let x = LEFT + slot * i as f64 + (slot - width) / 2.0;
             let h = p.requests as f64 / max * plot_h;
             let eh = p.errors as f64 / max * plot_h;
