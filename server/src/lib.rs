@@ -14,6 +14,7 @@ pub mod demo;
 pub mod devportal;
 pub mod error;
 pub mod feedback;
+pub mod gitops;
 pub mod http;
 pub mod keymanager;
 pub mod publisher;

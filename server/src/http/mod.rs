@@ -10,6 +10,7 @@ pub mod devportal;
 pub mod documents;
 pub mod feedback;
 pub mod gateway_policies;
+pub mod gitops;
 pub mod health;
 pub mod key_managers;
 pub mod oauth;
@@ -57,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         .merge(feedback::router())
         .merge(ai_admin::router())
         .merge(analytics::router())
+        .merge(gitops::router())
         .merge(rest::router())
         .leptos_routes_with_context(
             &state,

@@ -586,6 +586,126 @@ impl KeyManager {
             .to_dto(None))
     }
 
+    /// Declarative import (`server::gitops`): a resident client with the consumer key and secret
+    /// the configuration names, so tokens keep working after a move between installations. Only
+    /// an organization admin reaches this; the secret is stored hashed like a generated one, and a
+    /// consumer key in use anywhere on this server is refused (`consumerKey`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn import_resident_key(
+        &self,
+        actor: &Actor,
+        id: &str,
+        key_type: &str,
+        consumer_key: &str,
+        secret: &str,
+        grant_types: &[String],
+        callback_url: Option<&str>,
+        validity_seconds: i64,
+    ) -> Result<(), ApiError> {
+        let app = self.approved_application(actor, id).await?;
+        let key_type = self::key_type(key_type)?;
+        let km = self.usable_one(actor, None).await?;
+        let grants = self.grant_types(&km, grant_types)?;
+        let validity = self.validity(Some(&validity_seconds.to_string()))?;
+        let consumer_key = consumer_key.trim();
+        if consumer_key.len() < 8 || consumer_key.len() > 512 {
+            return Err(ApiError::field(
+                "consumerKey",
+                "must be 8 to 512 characters",
+            ));
+        }
+        if secret.len() < 16 {
+            return Err(ApiError::field(
+                "consumerSecret",
+                "must be at least 16 characters",
+            ));
+        }
+        let hash = secrets::keyed_hash(&self.hash_key, secret);
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO application_key (application_id, key_manager_id, key_type, consumer_key,
+                    secret_hash, grant_types, callback_url, validity_seconds)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(app.id)
+        .bind(km.id)
+        .bind(key_type)
+        .bind(consumer_key)
+        .bind(&hash)
+        .bind(&grants)
+        .bind(callback_url.map(str::trim).filter(|c| !c.is_empty()))
+        .bind(validity)
+        .execute(&mut *tx)
+        .await
+        .on_constraint("application_key_type_key", || {
+            ApiError::field("keyType", "this application already has keys of this type")
+        })
+        .on_constraint("application_key_consumer_key", || {
+            ApiError::field("consumerKey", "is in use by another application")
+        })
+        .on_constraint("application_key_created_consumer_key", || {
+            ApiError::field(
+                "consumerKey",
+                "is in use by an application of another organization on this server",
+            )
+        })?;
+        super::audit(&mut tx, actor, "application.keys.import", "application", id).await?;
+        runtime::bump_for_application(&mut tx, app.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether `secret` is the stored secret of the application's resident client `consumer_key`.
+    pub async fn stored_secret_is(
+        &self,
+        app: Uuid,
+        consumer_key: &str,
+        secret: &str,
+    ) -> Result<bool, ApiError> {
+        let stored: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+            "SELECT secret_hash FROM application_key WHERE application_id = $1 AND consumer_key = $2",
+        )
+        .bind(app)
+        .bind(consumer_key)
+        .fetch_optional(&self.db)
+        .await?;
+        let want = secrets::keyed_hash(&self.hash_key, secret);
+        Ok(stored
+            .flatten()
+            .is_some_and(|h| subtle::ConstantTimeEq::ct_eq(h.as_slice(), want.as_slice()).into()))
+    }
+
+    /// Declarative import: the resident client's secret becomes `secret` (stored hashed).
+    pub async fn set_resident_secret(
+        &self,
+        actor: &Actor,
+        id: &str,
+        consumer_key: &str,
+        secret: &str,
+    ) -> Result<(), ApiError> {
+        let app = self.own_application(actor, id).await?;
+        if secret.len() < 16 {
+            return Err(ApiError::field(
+                "consumerSecret",
+                "must be at least 16 characters",
+            ));
+        }
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "UPDATE application_key SET secret_hash = $3, updated_at = now()
+              WHERE application_id = $1 AND consumer_key = $2 AND mode = 'CREATED'",
+        )
+        .bind(app.id)
+        .bind(consumer_key)
+        .bind(secrets::keyed_hash(&self.hash_key, secret))
+        .execute(&mut *tx)
+        .await?;
+        super::audit(&mut tx, actor, "application.keys.import", "application", id).await?;
+        runtime::bump_for_application(&mut tx, app.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn key_row(&self, app: Uuid, key_mapping_id: &str) -> Result<KeyRow, ApiError> {
         let kid = parse_id(key_mapping_id, "Key mapping")?;
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
