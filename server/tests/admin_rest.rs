@@ -124,6 +124,9 @@ const OPS: &[Op] = &[
     ("POST", "/ai-index/reindex", SETTINGS, None, None),
     // Ours: the organization's traffic (server/src/http/analytics.rs).
     ("GET", "/analytics?range=1h", "apim:admin apim:monitoring_view", None, None),
+    // Ours: declarative configuration, the `gatehouse` CLI's calls (server/src/http/gitops.rs).
+    ("GET", "/configuration/export", "apim:admin", None, None),
+    ("POST", "/configuration/import?dryRun=true", "apim:admin", None, Some(r#"{"files": {}}"#)),
     // An API's owner (server/src/publisher/apis.rs change_provider).
     ("POST", "/apis/{apiId}/change-provider?provider={provider}", PROVIDER, Some(W_PROVIDER), None),
     // Rate-limiting policies (server/src/throttling.rs).

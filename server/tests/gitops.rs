@@ -77,6 +77,33 @@ async fn populate(app: &TestApp, admin: &str, backend: std::net::SocketAddr) -> 
         ),
     )
     .await;
+    let terms = ok(
+        app,
+        Method::POST,
+        &format!("{P}/apis/{id}/documents"),
+        admin,
+        Some(
+            json!({"name": "Terms", "type": "OTHER", "otherTypeName": "Legal", "sourceType": "FILE",
+                    "visibility": "API_LEVEL", "summary": "The terms of use"}),
+        ),
+    )
+    .await;
+    let r = app
+        .multipart(
+            Method::POST,
+            &format!(
+                "{P}/apis/{id}/documents/{}/content",
+                terms["documentId"].as_str().unwrap()
+            ),
+            admin,
+            &[(
+                "file",
+                Some("terms.pdf"),
+                b"%PDF-1.4\n% terms\n\x00\xff binary",
+            )],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let live = json!({"endpoint_type": "http",
                       "production_endpoints": {"url": format!("http://{backend}/v1")}});
     deploy_revision(app, admin, &id, live, "first").await;
@@ -115,7 +142,47 @@ async fn populate(app: &TestApp, admin: &str, backend: std::net::SocketAddr) -> 
         Some(json!({"applicationId": app_id, "apiId": id, "throttlingPolicy": "Gold"})),
     )
     .await;
+    // A product of one of its operations (not deployed: products keep their CREATED state).
+    ok(
+        app,
+        Method::POST,
+        &format!("{P}/api-products"),
+        admin,
+        Some(json!({"name": "Bundle", "context": "/bundle",
+                    "apis": [{"apiId": id, "operations": [{"target": "/status", "verb": "GET"}]}]})),
+    )
+    .await;
+    // An application of another user: it keeps its owner.
+    let r = app.post_json("/auth/sign-up", alice_sign_up(), &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let alice = app
+        .access_token("alice", ALICE_PASSWORD, "apim:subscribe")
+        .await;
+    let theirs = ok(
+        app,
+        Method::POST,
+        &format!("{D}/applications"),
+        &alice,
+        Some(json!({"name": "Alice's app", "throttlingPolicy": "Unlimited"})),
+    )
+    .await;
+    let theirs = theirs["applicationId"].as_str().unwrap().to_string();
+    ok(
+        app,
+        Method::POST,
+        &format!("{D}/subscriptions"),
+        &alice,
+        Some(json!({"applicationId": theirs, "apiId": id, "throttlingPolicy": "Unlimited"})),
+    )
+    .await;
     (id, key)
+}
+
+const ALICE_PASSWORD: &str = "alice-long-password";
+
+fn alice_sign_up() -> Value {
+    json!({"username": "alice", "email": "alice@example.com", "password": ALICE_PASSWORD,
+           "password_confirm": ALICE_PASSWORD, "display_name": "Alice"})
 }
 
 fn cli(server: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -195,6 +262,10 @@ async fn an_organization_moves_to_an_empty_installation_and_its_keys_work(db: Pg
         "apis/Orders-1.0.0/api.yaml",
         "apis/Orders-1.0.0/definition.yaml",
         "apis/Orders-1.0.0/documents/Getting_started.yaml",
+        "apis/Orders-1.0.0/documents/Terms.yaml",
+        "apis/Orders-1.0.0/documents/Terms/terms.pdf",
+        "api-products/Bundle-1.0.0/api.yaml",
+        "applications/alice/Alice_s_app.yaml",
         "applications/admin/Shop.yaml",
         "throttling/application/Gitops50.yaml",
         "throttling/subscription/Gold.yaml",
@@ -202,6 +273,10 @@ async fn an_organization_moves_to_an_empty_installation_and_its_keys_work(db: Pg
     ] {
         assert!(files.contains_key(f), "{f} missing: {:?}", files.keys());
     }
+    assert_eq!(
+        files["apis/Orders-1.0.0/documents/Terms/terms.pdf"],
+        b"%PDF-1.4\n% terms\n\x00\xff binary"
+    );
     let all: String = files
         .values()
         .map(|b| String::from_utf8_lossy(b).to_string())
@@ -214,13 +289,41 @@ async fn an_organization_moves_to_an_empty_installation_and_its_keys_work(db: Pg
         "{shop}"
     );
 
+    // Alice has no account at B yet: her application cannot be imported, and nothing is.
+    let out = cli(&addr_b, &["import", &d1], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("applications/alice/Alice_s_app.yaml: owner"),
+        "{}",
+        text(&out)
+    );
+    let pool_b = PgPool::connect(&url_b).await.unwrap();
+    assert_eq!(count(&pool_b, "SELECT count(*) FROM api").await, 0);
+    let (status, body) = http(
+        &addr_b,
+        "POST",
+        "/auth/sign-up",
+        &[("content-type", "application/json")],
+        &alice_sign_up().to_string(),
+    );
+    assert_eq!(status, 201, "{body}");
+
     // Without the secret the import says which one is missing, and changes nothing.
     let out = cli(&addr_b, &["import", &d1], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("keys[0].consumerSecret"),
+        text(&out).contains("applications/admin/Shop.yaml: keys[0].consumerSecret"),
         "{}",
         text(&out)
+    );
+    assert_eq!(count(&pool_b, "SELECT count(*) FROM api").await, 0);
+    assert_eq!(
+        count(
+            &pool_b,
+            "SELECT count(*) FROM throttling_policy WHERE name = 'Gitops50'"
+        )
+        .await,
+        0
     );
 
     // The secret comes from the environment through a parameter file.
@@ -354,6 +457,7 @@ async fn an_organization_moves_to_an_empty_installation_and_its_keys_work(db: Pg
 
     drop(gw);
     drop(b_proc);
+    pool_b.close().await;
     let _ = std::fs::remove_dir_all(&work);
     // B's server is gone; its connections close with it.
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -1618,7 +1618,19 @@ impl Reader {
         value: Value,
         canonical: impl Fn(&T) -> Value,
     ) -> Option<T> {
-        let t: T = match serde_path_to_error::deserialize(value.clone()) {
+        self.typed_filled(path, value.clone(), value, canonical)
+    }
+
+    /// `typed`, deserialising `filled` (the file with what this installation supplies) but
+    /// checking the file itself for unknown fields.
+    fn typed_filled<T: serde::de::DeserializeOwned + Serialize>(
+        &mut self,
+        path: &str,
+        value: Value,
+        filled: Value,
+        canonical: impl Fn(&T) -> Value,
+    ) -> Option<T> {
+        let t: T = match serde_path_to_error::deserialize(filled) {
             Ok(t) => t,
             Err(e) => {
                 let at = e.path().to_string();
@@ -1768,6 +1780,13 @@ fn parse_bundle(bundle: &Bundle) -> Result<Vec<Obj>, ApiError> {
             .as_object_mut()
             .and_then(|o| o.remove("deployments"))
             .unwrap_or(Value::Array(vec![]));
+        // A product names its APIs by name and version; the ids are this installation's.
+        let mut filled = v.clone();
+        if let Some(Value::Array(parts)) = filled.get_mut("apis") {
+            for part in parts.iter_mut().filter_map(Value::as_object_mut) {
+                part.entry("apiId").or_insert_with(|| Value::from(""));
+            }
+        }
         let deployments: Vec<Target> = match serde_path_to_error::deserialize(targets) {
             Ok(t) => t,
             Err(e) => {
@@ -1837,7 +1856,7 @@ fn parse_bundle(bundle: &Bundle) -> Result<Vec<Obj>, ApiError> {
             strip(&mut v, &["deployments"]);
             v
         };
-        let Some(api) = r.typed::<Api>(&api_path, v, canonical) else {
+        let Some(api) = r.typed_filled::<Api>(&api_path, v, filled, canonical) else {
             continue;
         };
         spec.api = api;
