@@ -1921,7 +1921,7 @@ mod tests {
         let canon = serde_json::json!({"name": "a", "keys": [{"keyType": "X"}]});
         let mut out = vec![];
         unknown_fields(&input, &canon, "", &mut out);
-        assert_eq!(out, vec!["keys[0].secret", "nmae"]);
+        assert_eq!(out, vec!["nmae", "keys[0].secret"]);
     }
 
     #[test]
