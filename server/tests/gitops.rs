@@ -50,6 +50,31 @@ async fn populate(app: &TestApp, admin: &str, backend: std::net::SocketAddr) -> 
         Some(json!({"conditionType": "IP", "conditionValue": {"fixedIp": "10.9.9.9", "invert": false}})),
     )
     .await;
+    ok(
+        app,
+        Method::POST,
+        &format!("{A}/throttling/policies/advanced"),
+        admin,
+        Some(json!({"policyName": "GitopsBackend", "defaultLimit": {"type": "REQUESTCOUNTLIMIT",
+                    "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 600}},
+                    "conditionalGroups": [{"conditions": [{"type": "HEADERCONDITION",
+                        "headerCondition": {"headerName": "X-Tier", "headerValue": "gold"}}],
+                        "limit": {"type": "REQUESTCOUNTLIMIT",
+                                  "requestCount": {"timeUnit": "min", "unitTime": 1, "requestCount": 6000}}}]})),
+    )
+    .await;
+    ok(
+        app,
+        Method::POST,
+        &format!("{A}/key-managers"),
+        admin,
+        Some(
+            json!({"name": "Corporate IdP", "type": "OIDC", "issuer": "https://idp.example",
+                    "certificates": {"type": "JWKS", "value": "https://idp.example/jwks"},
+                    "enabled": true, "description": "The company's identity provider"}),
+        ),
+    )
+    .await;
     let api = ok(
         app,
         Method::POST,
@@ -270,6 +295,8 @@ async fn an_organization_moves_to_an_empty_installation_and_its_keys_work(db: Pg
         "throttling/application/Gitops50.yaml",
         "throttling/subscription/Gold.yaml",
         "throttling/deny-policies.yaml",
+        "throttling/advanced/GitopsBackend.yaml",
+        "key-managers/Corporate_IdP.yaml",
     ] {
         assert!(files.contains_key(f), "{f} missing: {:?}", files.keys());
     }
@@ -345,8 +372,12 @@ async fn an_organization_moves_to_an_empty_installation_and_its_keys_work(db: Pg
     let plan = text(&out);
     for line in [
         "create    api ",
+        "create    apiProduct ",
         "create    application ",
         "create    applicationPolicy ",
+        "create    advancedPolicy ",
+        "create    keyManager ",
+        "update    denyPolicies ",
     ] {
         assert!(plan.contains(line), "{line}: {plan}");
     }

@@ -262,10 +262,19 @@ fn write_dir(dir: &Path, b: &Bundle, partial: bool) -> anyhow::Result<(usize, us
                 .with_context(|| format!("{rel}: bad base64"))?,
         );
     }
+    // A partial export (some APIs) replaces those APIs' directories only.
+    let exported: Vec<String> = wanted
+        .keys()
+        .filter_map(|rel| {
+            let mut parts = rel.splitn(3, '/');
+            Some(format!("{}/{}/", parts.next()?, parts.next()?))
+        })
+        .collect();
     let mut removed = 0;
-    if dir.exists() && !partial {
+    if dir.exists() {
         for (rel, path) in managed_files(dir)? {
-            if !wanted.contains_key(rel.as_str()) {
+            let ours = !partial || exported.iter().any(|d| rel.starts_with(d.as_str()));
+            if ours && !wanted.contains_key(rel.as_str()) {
                 std::fs::remove_file(&path)?;
                 removed += 1;
             }
