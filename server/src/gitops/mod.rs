@@ -863,7 +863,12 @@ impl<'a> Gitops<'a> {
             match &o.spec {
                 Spec::Api(a) => {
                     let provider = a.api.provider.clone().unwrap_or_default();
-                    if !users.contains(&provider) {
+                    if provider.is_empty() {
+                        errors.push(FieldError::new(
+                            &format!("{}/api.yaml: provider", o.path),
+                            "is required: the API's owner, a user of this organization",
+                        ));
+                    } else if !users.contains(&provider) {
                         errors.push(FieldError::new(
                             &format!("{}/api.yaml: provider", o.path),
                             format!(
