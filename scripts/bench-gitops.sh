@@ -104,9 +104,10 @@ PY
 
 gh() { GATEHOUSE_PASSWORD=bench-admin "$CARGO_TARGET_DIR/release/gatehouse" "$@"; }
 timed() { # label, command… → prints the seconds
-  local s e
+  local s e label="$1"
+  shift
   s=$(date +%s.%N)
-  "$@" >"$work/last.out" 2>&1 || { cat "$work/last.out" >&2; die "$1 failed"; }
+  "$@" >"$work/last.out" 2>&1 || { cat "$work/last.out" >&2; die "$label failed"; }
   e=$(date +%s.%N)
   python3 -c "print(f'{$e - $s:.2f}')"
 }
