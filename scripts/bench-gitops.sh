@@ -17,11 +17,13 @@ cargo build --release --package=server --bin=server --bin=gatehouse >/dev/null 2
   || cargo build --release --package=server --bin=server --bin=gatehouse
 
 work=$(mktemp -d)
-pids=()
+# start_server runs in a command substitution (a subshell): the servers' pids go to a file.
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  local p
+  for p in $(cat "$work/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
+  for p in a b; do pg -c "DROP DATABASE IF EXISTS gatehouse_bench_$p WITH (FORCE)" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
@@ -32,7 +34,7 @@ start_server() { # name → base URL on stdout
   GATEHOUSE_DATABASE__URL="$PG_URL/gatehouse_bench_$name" GATEHOUSE_SERVER__ADDR="127.0.0.1:$port" \
     GATEHOUSE_ADMIN_PASSWORD=bench-admin RUST_LOG=warn \
     "$CARGO_TARGET_DIR/release/server" >"$work/server-$name.log" 2>&1 &
-  pids+=($!)
+  echo $! >>"$work/pids"
   wait_http "http://127.0.0.1:$port/ready" 60 || { cat "$work/server-$name.log" >&2; die "server $name not ready"; }
   echo "http://127.0.0.1:$port"
 }
