@@ -255,6 +255,16 @@ struct KeySpec {
     validity_seconds: i64,
 }
 
+impl KeySpec {
+    /// The same client: key manager, key type, consumer key and mode (the rest can change).
+    fn same_client(&self, other: &KeySpec) -> bool {
+        self.key_manager == other.key_manager
+            && self.key_type == other.key_type
+            && self.consumer_key == other.consumer_key
+            && self.mode == other.mode
+    }
+}
+
 fn created() -> String {
     "CREATED".into()
 }
@@ -441,67 +451,87 @@ impl Obj {
         }
     }
 
+    /// An object of one YAML file (`body`, rendered before `spec` takes the object).
+    fn file(kind: Kind, name: String, path: String, body: Body, spec: Spec) -> Self {
+        Self {
+            kind,
+            name,
+            files: Files::from([(path.clone(), body)]),
+            path,
+            spec,
+        }
+    }
+
     fn application(spec: AppSpec) -> Self {
         let path = format!(
             "applications/{}/{}.yaml",
             slug(&spec.owner),
             slug(&spec.name)
         );
-        Self {
-            kind: Kind::Application,
-            name: format!("{}/{}", spec.owner, spec.name),
-            files: Files::from([(path.clone(), yaml(&spec))]),
+        let name = format!("{}/{}", spec.owner, spec.name);
+        let body = yaml(&spec);
+        Self::file(
+            Kind::Application,
+            name,
             path,
-            spec: Spec::Application(Box::new(spec)),
-        }
+            body,
+            Spec::Application(Box::new(spec)),
+        )
     }
 
     fn policy(level: &'static str, p: ThrottlePolicy) -> Self {
+        let kind = if level == app::throttling::APPLICATION {
+            Kind::ApplicationPolicy
+        } else {
+            Kind::SubscriptionPolicy
+        };
         let path = format!("throttling/{level}/{}.yaml", slug(&p.policy_name));
-        Self {
-            kind: if level == app::throttling::APPLICATION {
-                Kind::ApplicationPolicy
-            } else {
-                Kind::SubscriptionPolicy
-            },
-            name: p.policy_name.clone(),
-            files: Files::from([(path.clone(), yaml(&policy_value(&p)))]),
+        let body = yaml(&policy_value(&p));
+        Self::file(
+            kind,
+            p.policy_name.clone(),
             path,
-            spec: Spec::Policy(level, Box::new(p)),
-        }
+            body,
+            Spec::Policy(level, Box::new(p)),
+        )
     }
 
     fn advanced(p: AdvancedThrottlePolicy) -> Self {
         let path = format!("throttling/advanced/{}.yaml", slug(&p.policy_name));
-        Self {
-            kind: Kind::AdvancedPolicy,
-            name: p.policy_name.clone(),
-            files: Files::from([(path.clone(), yaml(&advanced_value(&p)))]),
+        let body = yaml(&advanced_value(&p));
+        let name = p.policy_name.clone();
+        Self::file(
+            Kind::AdvancedPolicy,
+            name,
             path,
-            spec: Spec::Advanced(Box::new(p)),
-        }
+            body,
+            Spec::Advanced(Box::new(p)),
+        )
     }
 
     fn deny(list: Vec<BlockingCondition>) -> Self {
         let path = "throttling/deny-policies.yaml".to_string();
-        Self {
-            kind: Kind::DenyPolicies,
-            name: "deny policies".into(),
-            files: Files::from([(path.clone(), yaml(&deny_value(&list)))]),
+        let body = yaml(&deny_value(&list));
+        Self::file(
+            Kind::DenyPolicies,
+            "deny policies".into(),
             path,
-            spec: Spec::Deny(list),
-        }
+            body,
+            Spec::Deny(list),
+        )
     }
 
     fn key_manager(k: KeyManagerDto) -> Self {
         let path = format!("key-managers/{}.yaml", slug(&k.name));
-        Self {
-            kind: Kind::KeyManager,
-            name: k.name.clone(),
-            files: Files::from([(path.clone(), yaml(&key_manager_value(&k)))]),
+        let body = yaml(&key_manager_value(&k));
+        let name = k.name.clone();
+        Self::file(
+            Kind::KeyManager,
+            name,
             path,
-            spec: Spec::KeyManager(Box::new(k)),
-        }
+            body,
+            Spec::KeyManager(Box::new(k)),
+        )
     }
 
     fn key(&self) -> (Kind, String) {
@@ -1036,7 +1066,13 @@ impl<'a> Gitops<'a> {
             }
             Spec::Deny(list) => self.apply_deny(list, have).await?,
             Spec::Api(a) => self.apply_api(a, have).await?,
-            Spec::Application(a) => self.apply_application(a).await?,
+            Spec::Application(a) => {
+                let have = match have.map(|h| &h.spec) {
+                    Some(Spec::Application(h)) => Some(h.as_ref()),
+                    _ => None,
+                };
+                self.apply_application(a, have).await?
+            }
         }
         Ok(())
     }
@@ -1281,7 +1317,12 @@ impl<'a> Gitops<'a> {
         Ok(())
     }
 
-    async fn apply_application(&self, spec: &AppSpec) -> Result<(), ApiError> {
+    /// `have`: the organization's application as the plan read it.
+    async fn apply_application(
+        &self,
+        spec: &AppSpec,
+        have: Option<&AppSpec>,
+    ) -> Result<(), ApiError> {
         let km = &self.state.km;
         let actor = self.as_user(&spec.owner);
         let base = Application {
@@ -1292,9 +1333,8 @@ impl<'a> Gitops<'a> {
             attributes: spec.attributes.clone(),
             ..Application::default()
         };
-        let (id, have) = match self.application_id(&spec.owner, &spec.name).await? {
-            Some(id) => {
-                let have = self.app_spec(id, &spec.owner).await?;
+        let id = match (have, self.application_id(&spec.owner, &spec.name).await?) {
+            (Some(have), Some(id)) => {
                 let id = id.to_string();
                 if (&have.description, &have.throttling_policy, &have.attributes)
                     != (&spec.description, &spec.throttling_policy, &spec.attributes)
@@ -1302,14 +1342,15 @@ impl<'a> Gitops<'a> {
                 {
                     km.update_application(&actor, &id, base).await?;
                 }
-                (id, Some(have))
+                id
             }
-            None => {
-                let app = km.create_application(&actor, base).await?;
-                (app.application_id.unwrap_or_default(), None)
-            }
+            _ => km
+                .create_application(&actor, base)
+                .await?
+                .application_id
+                .unwrap_or_default(),
         };
-        let have_keys = have.as_ref().map(|h| h.keys.clone()).unwrap_or_default();
+        let have_keys = have.map(|h| h.keys.as_slice()).unwrap_or_default();
         let listed = km.oauth_keys(&actor, &id).await?;
         let mapping_of = |k: &KeySpec| -> Option<ApplicationKey> {
             listed
@@ -1318,12 +1359,7 @@ impl<'a> Gitops<'a> {
                 .cloned()
         };
         for (i, h) in have_keys.iter().enumerate() {
-            let keep = spec.keys.iter().any(|w| {
-                w.key_manager == h.key_manager
-                    && w.key_type == h.key_type
-                    && w.consumer_key == h.consumer_key
-                    && w.mode == h.mode
-            });
+            let keep = spec.keys.iter().any(|w| w.same_client(h));
             if !keep && let Some(m) = mapping_of(h) {
                 km.clean_up_keys(&actor, &id, &m.key_mapping_id)
                     .await
@@ -1332,12 +1368,7 @@ impl<'a> Gitops<'a> {
         }
         for (i, w) in spec.keys.iter().enumerate() {
             let field = |e| within(e, &format!("keys[{i}]"), "");
-            let same = have_keys.iter().find(|h| {
-                h.key_manager == w.key_manager
-                    && h.key_type == w.key_type
-                    && h.consumer_key == w.consumer_key
-                    && h.mode == w.mode
-            });
+            let same = have_keys.iter().find(|h| h.same_client(w));
             match same {
                 None if w.mode == "CREATED" => {
                     let secret = w.consumer_secret.as_deref().ok_or_else(|| {
@@ -1539,21 +1570,22 @@ fn within(e: ApiError, place: &str, note: &str) -> ApiError {
     } else {
         format!(" ({note})")
     };
+    let relabel = |message: String, errors: Vec<FieldError>| {
+        let errors = errors
+            .into_iter()
+            .map(|f| FieldError::new(&prefix(&f.code), f.message))
+            .collect();
+        (format!("{place}: {message}{tail}"), errors)
+    };
     match e {
-        ApiError::BadRequest { message, errors } => ApiError::BadRequest {
-            message: format!("{place}: {message}{tail}"),
-            errors: errors
-                .into_iter()
-                .map(|f| FieldError::new(&prefix(&f.code), f.message))
-                .collect(),
-        },
-        ApiError::Conflict { message, errors } => ApiError::Conflict {
-            message: format!("{place}: {message}{tail}"),
-            errors: errors
-                .into_iter()
-                .map(|f| FieldError::new(&prefix(&f.code), f.message))
-                .collect(),
-        },
+        ApiError::BadRequest { message, errors } => {
+            let (message, errors) = relabel(message, errors);
+            ApiError::BadRequest { message, errors }
+        }
+        ApiError::Conflict { message, errors } => {
+            let (message, errors) = relabel(message, errors);
+            ApiError::Conflict { message, errors }
+        }
         ApiError::NotFound(m) => ApiError::NotFound(format!("{place}: {m}{tail}")),
         ApiError::Forbidden(m) => ApiError::Forbidden(format!("{place}: {m}{tail}")),
         other => other,
